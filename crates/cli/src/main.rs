@@ -1,0 +1,2 @@
+//! The `telltale` command.
+fn main() {}

@@ -1,0 +1,2 @@
+//! Writes the fixtures.
+fn main() {}
