@@ -1,0 +1,776 @@
+//! Framing of capture files: pcap and pcapng, optionally gzip-compressed.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use crate::error::{CaptureWarning, DecodeError, WarningKind};
+use crate::{LinkType, Timestamp};
+
+/// One captured frame, borrowed from the reader's buffer.
+#[derive(Clone, Copy, Debug)]
+pub struct Frame<'a> {
+    /// 1-based packet number in the capture, as Wireshark counts them.
+    pub index: u64,
+    /// When the frame was captured.
+    pub ts: Timestamp,
+    /// The link type of the interface it was captured on.
+    pub link: LinkType,
+    /// Interface number (pcapng) or 0 (pcap).
+    pub interface: u32,
+    /// The captured bytes (possibly fewer than were on the wire).
+    pub data: &'a [u8],
+    /// Length of the frame on the wire.
+    pub orig_len: u32,
+}
+
+impl Frame<'_> {
+    /// True when the capture kept fewer bytes than were on the wire (snaplen).
+    pub fn is_truncated(&self) -> bool {
+        (self.data.len() as u64) < u64::from(self.orig_len)
+    }
+}
+
+/// Which container format a capture uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CaptureFormat {
+    /// Classic libpcap.
+    Pcap,
+    /// pcapng.
+    PcapNg,
+}
+
+/// Secrets carried inside a capture (pcapng Decryption Secrets Block).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaptureSecrets {
+    /// The secrets type, e.g. `0x544c534b` (`TLSK`) for a TLS key log.
+    pub kind: u32,
+    /// The secrets as stored (for `TLSK`, NSS key log text).
+    pub data: Vec<u8>,
+}
+
+impl CaptureSecrets {
+    /// Secrets type of an NSS TLS key log.
+    pub const TLS_KEY_LOG: u32 = 0x544c_534b;
+}
+
+/// Reads frames from a pcap or pcapng capture, plain or gzip-compressed.
+///
+/// Format and compression are recognised by magic bytes, never by file name.
+/// Memory stays bounded: the file is streamed through a buffer that only grows
+/// to hold the largest single record. Damage does not end the analysis:
+/// everything readable is returned and [`CaptureReader::warnings`] says what
+/// was skipped and where.
+///
+/// ```no_run
+/// use telltale_decode::CaptureReader;
+/// let mut reader = CaptureReader::open("fixtures/redmi-1s-2014.pcap")?;
+/// while let Some(frame) = reader.next_frame()? {
+///     println!("{} {} bytes on {}", frame.index, frame.data.len(), frame.link);
+/// }
+/// for w in reader.warnings() {
+///     eprintln!("{w}");
+/// }
+/// # Ok::<(), telltale_decode::DecodeError>(())
+/// ```
+pub struct CaptureReader {
+    path: PathBuf,
+    input: Input,
+    format: CaptureFormat,
+    gzip: bool,
+    state: FormatState,
+    next_index: u64,
+    pending_consume: usize,
+    done: bool,
+    warnings: Vec<CaptureWarning>,
+    secrets: Vec<CaptureSecrets>,
+}
+
+enum FormatState {
+    Pcap {
+        big_endian: bool,
+        units_per_sec: u64,
+        link: LinkType,
+    },
+    PcapNg {
+        big_endian: bool,
+        interfaces: Vec<Interface>,
+    },
+}
+
+#[derive(Clone, Copy)]
+struct Interface {
+    link: LinkType,
+    units_per_sec: u64,
+    offset_secs: i64,
+}
+
+/// The largest record we accept; pcapng blocks or pcap records claiming more
+/// are treated as corrupt rather than buffered (no real link carries frames
+/// this large, and a lying length must not make us allocate gigabytes).
+const MAX_RECORD: usize = 64 << 20;
+const READ_CHUNK: usize = 1 << 20;
+
+impl CaptureReader {
+    /// Opens a capture file; `-` reads standard input.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, DecodeError> {
+        let path = path.as_ref();
+        let reader: Box<dyn Read + Send> = if path == Path::new("-") {
+            Box::new(io::stdin())
+        } else {
+            Box::new(File::open(path).map_err(|source| DecodeError::Io {
+                path: path.to_owned(),
+                source,
+            })?)
+        };
+        Self::from_read(path, reader)
+    }
+
+    /// Reads a capture from any byte stream; `name` is used in messages.
+    pub fn from_read(
+        name: impl AsRef<Path>,
+        reader: Box<dyn Read + Send>,
+    ) -> Result<Self, DecodeError> {
+        let path = name.as_ref().to_owned();
+        let io_err = |source| DecodeError::Io {
+            path: path.clone(),
+            source,
+        };
+        let mut input = Input::new(reader);
+        input.fill(4).map_err(io_err)?;
+        let gzip = input.data().starts_with(&[0x1f, 0x8b]);
+        if gzip {
+            input = input.into_gzip();
+            input.fill(4).map_err(io_err)?;
+        }
+        let head = input.data();
+        if head.len() < 4 {
+            return Err(DecodeError::TruncatedHeader {
+                path,
+                len: head.len() as u64,
+            });
+        }
+        let magic = [head[0], head[1], head[2], head[3]];
+        let (format, state) = match magic {
+            [0x0a, 0x0d, 0x0d, 0x0a] => (
+                CaptureFormat::PcapNg,
+                FormatState::PcapNg {
+                    big_endian: false,
+                    interfaces: Vec::new(),
+                },
+            ),
+            _ => {
+                let (big_endian, units_per_sec) = match u32::from_le_bytes(magic) {
+                    0xa1b2_c3d4 => (false, 1_000_000),
+                    0xa1b2_3c4d => (false, 1_000_000_000),
+                    0xd4c3_b2a1 => (true, 1_000_000),
+                    0x4d3c_b2a1 => (true, 1_000_000_000),
+                    _ => {
+                        return Err(DecodeError::NotACapture {
+                            path,
+                            magic: magic.to_vec(),
+                        });
+                    }
+                };
+                input.fill(24).map_err(io_err)?;
+                let h = input.data();
+                if h.len() < 24 {
+                    return Err(DecodeError::TruncatedHeader {
+                        path,
+                        len: h.len() as u64,
+                    });
+                }
+                let link = read_u32(h, 20, big_endian);
+                input.consume(24);
+                (
+                    CaptureFormat::Pcap,
+                    FormatState::Pcap {
+                        big_endian,
+                        units_per_sec,
+                        // The upper 16 bits of the pcap link-type field carry
+                        // FCS flags; only the low bits name the link type.
+                        link: LinkType(link & 0xffff),
+                    },
+                )
+            }
+        };
+        Ok(CaptureReader {
+            path,
+            input,
+            format,
+            gzip,
+            state,
+            next_index: 1,
+            pending_consume: 0,
+            done: false,
+            warnings: Vec::new(),
+            secrets: Vec::new(),
+        })
+    }
+
+    /// The path or name the capture was opened with.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// pcap or pcapng.
+    pub fn format(&self) -> CaptureFormat {
+        self.format
+    }
+
+    /// Whether the input was gzip-compressed.
+    pub fn is_gzip(&self) -> bool {
+        self.gzip
+    }
+
+    /// Damage met so far (truncation, corrupt or skipped blocks).
+    pub fn warnings(&self) -> &[CaptureWarning] {
+        &self.warnings
+    }
+
+    /// Decryption secrets found so far in pcapng Decryption Secrets Blocks.
+    pub fn secrets(&self) -> &[CaptureSecrets] {
+        &self.secrets
+    }
+
+    /// Bytes of the (decompressed) capture consumed so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.input.offset() + self.pending_consume as u64
+    }
+
+    /// The next frame, or `None` at the end of the capture (or at damage that
+    /// makes the rest unreadable; see [`CaptureReader::warnings`]).
+    ///
+    /// `Err` only for an I/O error on the first read of a file; later I/O
+    /// errors end the capture with a warning so earlier frames still count.
+    pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, DecodeError> {
+        self.input.consume(std::mem::take(&mut self.pending_consume));
+        if self.done {
+            return Ok(None);
+        }
+        let found = match self.state {
+            FormatState::Pcap { .. } => self.next_pcap(),
+            FormatState::PcapNg { .. } => self.next_pcapng(),
+        };
+        match found {
+            Ok(Some(raw)) => {
+                self.pending_consume = raw.record_len;
+                self.next_index += 1;
+                let data = &self.input.data()[raw.data_start..raw.data_start + raw.data_len];
+                Ok(Some(Frame {
+                    index: self.next_index - 1,
+                    ts: raw.ts,
+                    link: raw.link,
+                    interface: raw.interface,
+                    data,
+                    orig_len: raw.orig_len,
+                }))
+            }
+            Ok(None) => {
+                self.done = true;
+                Ok(None)
+            }
+            Err(e) => {
+                self.done = true;
+                self.warn(
+                    WarningKind::Io,
+                    self.input.offset(),
+                    format!("read error, capture ends here: {e}"),
+                );
+                Ok(None)
+            }
+        }
+    }
+
+    fn warn(&mut self, kind: WarningKind, offset: u64, message: String) {
+        self.warnings.push(CaptureWarning {
+            kind,
+            offset,
+            packet: Some(self.next_index),
+            message,
+        });
+    }
+
+    /// Makes sure `need` bytes are buffered; `Ok(false)` at a clean end of
+    /// input, and a truncation warning when the input ends part way.
+    fn require(&mut self, need: usize, what: &str) -> io::Result<bool> {
+        self.input.fill(need)?;
+        let have = self.input.data().len();
+        if have >= need {
+            return Ok(true);
+        }
+        if have > 0 {
+            let offset = self.input.offset();
+            self.warn(
+                WarningKind::Truncated,
+                offset,
+                format!("file ends inside {what} ({have} of {need} bytes present)"),
+            );
+        }
+        Ok(false)
+    }
+
+    fn next_pcap(&mut self) -> io::Result<Option<RawFrame>> {
+        let FormatState::Pcap {
+            big_endian,
+            units_per_sec,
+            link,
+        } = self.state
+        else {
+            return Ok(None);
+        };
+        if !self.require(16, "a packet record header")? {
+            return Ok(None);
+        }
+        let h = self.input.data();
+        let secs = read_u32(h, 0, big_endian);
+        let frac = read_u32(h, 4, big_endian);
+        let caplen = read_u32(h, 8, big_endian) as usize;
+        let orig_len = read_u32(h, 12, big_endian);
+        if caplen > MAX_RECORD {
+            let offset = self.input.offset();
+            self.warn(
+                WarningKind::Corrupt,
+                offset,
+                format!("packet record claims {caplen} captured bytes; the rest of the file cannot be framed"),
+            );
+            return Ok(None);
+        }
+        if !self.require(16 + caplen, "a packet")? {
+            return Ok(None);
+        }
+        Ok(Some(RawFrame {
+            record_len: 16 + caplen,
+            data_start: 16,
+            data_len: caplen,
+            ts: Timestamp::from_parts(i64::from(secs), u64::from(frac), units_per_sec),
+            link,
+            interface: 0,
+            orig_len: orig_len.max(caplen as u32),
+        }))
+    }
+
+    fn next_pcapng(&mut self) -> io::Result<Option<RawFrame>> {
+        loop {
+            if !self.require(12, "a block header")? {
+                return Ok(None);
+            }
+            let offset = self.input.offset();
+            let h = self.input.data();
+            let raw_type = [h[0], h[1], h[2], h[3]];
+            if raw_type == [0x0a, 0x0d, 0x0d, 0x0a] {
+                // A Section Header Block carries its own byte order in its
+                // byte-order magic, which must be read before its length.
+                let big_endian = match [h[8], h[9], h[10], h[11]] {
+                    [0x1a, 0x2b, 0x3c, 0x4d] => true,
+                    [0x4d, 0x3c, 0x2b, 0x1a] => false,
+                    bom => {
+                        self.warn(
+                            WarningKind::Corrupt,
+                            offset,
+                            format!("section header with an unknown byte-order magic {bom:02x?}"),
+                        );
+                        return Ok(None);
+                    }
+                };
+                if let FormatState::PcapNg {
+                    big_endian: be,
+                    interfaces,
+                } = &mut self.state
+                {
+                    *be = big_endian;
+                    interfaces.clear();
+                }
+            }
+            let big_endian = match &self.state {
+                FormatState::PcapNg { big_endian, .. } => *big_endian,
+                FormatState::Pcap { .. } => return Ok(None),
+            };
+            let h = self.input.data();
+            let block_type = read_u32(h, 0, big_endian);
+            let block_len = read_u32(h, 4, big_endian) as usize;
+            if block_len < 12 || block_len % 4 != 0 || block_len > MAX_RECORD {
+                self.warn(
+                    WarningKind::Corrupt,
+                    offset,
+                    format!("block of type {block_type:#x} claims an impossible length {block_len}; the rest of the file cannot be framed"),
+                );
+                return Ok(None);
+            }
+            if !self.require(block_len, "a block")? {
+                return Ok(None);
+            }
+            let block = &self.input.data()[..block_len];
+            let trailer = read_u32(block, block_len - 4, big_endian) as usize;
+            if trailer != block_len {
+                self.warn(
+                    WarningKind::Corrupt,
+                    offset,
+                    format!("block of type {block_type:#x}: leading length {block_len} and trailing length {trailer} differ; the rest of the file cannot be framed"),
+                );
+                return Ok(None);
+            }
+            match self.pcapng_block(block_type, block_len, big_endian, offset) {
+                Some(frame) => return Ok(Some(frame)),
+                None => self.input.consume(block_len),
+            }
+        }
+    }
+
+    /// Handles one whole, length-checked block; returns the frame when it
+    /// carries a packet.
+    fn pcapng_block(
+        &mut self,
+        block_type: u32,
+        block_len: usize,
+        big_endian: bool,
+        offset: u64,
+    ) -> Option<RawFrame> {
+        let block = &self.input.data()[..block_len];
+        let body = &block[8..block_len - 4];
+        match block_type {
+            // Enhanced Packet Block.
+            6 => {
+                if body.len() < 20 {
+                    self.skip(offset, block_type, "too short for an enhanced packet");
+                    return None;
+                }
+                let if_id = read_u32(body, 0, big_endian);
+                let ts = (u64::from(read_u32(body, 4, big_endian)) << 32)
+                    | u64::from(read_u32(body, 8, big_endian));
+                let caplen = read_u32(body, 12, big_endian) as usize;
+                let orig_len = read_u32(body, 16, big_endian);
+                let body_len = body.len();
+                self.packet_frame(body_len, 20, caplen, orig_len, if_id, Some(ts), block_len, offset)
+            }
+            // Obsolete Packet Block: 16-bit interface id and drop count.
+            2 => {
+                if body.len() < 20 {
+                    self.skip(offset, block_type, "too short for a packet block");
+                    return None;
+                }
+                let if_id = u32::from(read_u16(body, 0, big_endian));
+                let ts = (u64::from(read_u32(body, 4, big_endian)) << 32)
+                    | u64::from(read_u32(body, 8, big_endian));
+                let caplen = read_u32(body, 12, big_endian) as usize;
+                let orig_len = read_u32(body, 16, big_endian);
+                let body_len = body.len();
+                self.packet_frame(body_len, 20, caplen, orig_len, if_id, Some(ts), block_len, offset)
+            }
+            // Simple Packet Block: interface 0, no timestamp, captured length
+            // implied by the block length and the interface snaplen.
+            3 => {
+                if body.len() < 4 {
+                    self.skip(offset, block_type, "too short for a simple packet");
+                    return None;
+                }
+                let orig_len = read_u32(body, 0, big_endian);
+                let caplen = (body.len() - 4).min(orig_len as usize);
+                let body_len = body.len();
+                self.packet_frame(body_len, 4, caplen, orig_len, 0, None, block_len, offset)
+            }
+            // Interface Description Block.
+            1 => {
+                let parsed = if big_endian {
+                    pcap_parser::pcapng::parse_interfacedescriptionblock_be(block)
+                } else {
+                    pcap_parser::pcapng::parse_interfacedescriptionblock_le(block)
+                };
+                let iface = match parsed {
+                    Ok((_, idb)) => Interface {
+                        link: LinkType(idb.linktype.0 as u32 & 0xffff),
+                        units_per_sec: tsresol_units(idb.if_tsresol),
+                        offset_secs: idb.if_tsoffset,
+                    },
+                    Err(_) => {
+                        // Keep interface numbering aligned with the file even
+                        // when options are damaged: the link type sits at a
+                        // fixed place.
+                        if body.len() < 2 {
+                            self.skip(offset, block_type, "too short for an interface description");
+                            return None;
+                        }
+                        let link = LinkType(u32::from(read_u16(body, 0, big_endian)));
+                        self.skip(offset, block_type, "interface options unreadable; microsecond timestamps assumed");
+                        Interface {
+                            link,
+                            units_per_sec: 1_000_000,
+                            offset_secs: 0,
+                        }
+                    }
+                };
+                if let FormatState::PcapNg { interfaces, .. } = &mut self.state {
+                    interfaces.push(iface);
+                }
+                None
+            }
+            // Decryption Secrets Block.
+            0x0a => {
+                if body.len() >= 8 {
+                    let kind = read_u32(body, 0, big_endian);
+                    let len = read_u32(body, 4, big_endian) as usize;
+                    match body.get(8..8usize.saturating_add(len)) {
+                        Some(data) => {
+                            let data = data.to_vec();
+                            self.secrets.push(CaptureSecrets { kind, data });
+                        }
+                        None => self.skip(offset, block_type, "secrets length exceeds the block"),
+                    }
+                }
+                None
+            }
+            // Section headers were handled for byte order; every other block
+            // (statistics, name resolution, custom, unknown) carries nothing
+            // the analysis needs and is skipped whole.
+            _ => None,
+        }
+    }
+
+    fn skip(&mut self, offset: u64, block_type: u32, why: &str) {
+        self.warn(
+            WarningKind::SkippedBlock,
+            offset,
+            format!("block of type {block_type:#x} skipped: {why}"),
+        );
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn packet_frame(
+        &mut self,
+        body_len: usize,
+        data_at: usize,
+        caplen: usize,
+        orig_len: u32,
+        if_id: u32,
+        ts: Option<u64>,
+        block_len: usize,
+        offset: u64,
+    ) -> Option<RawFrame> {
+        if data_at + caplen > body_len {
+            self.warn(
+                WarningKind::SkippedBlock,
+                offset,
+                format!("packet claims {caplen} captured bytes but its block holds fewer; packet skipped"),
+            );
+            self.next_index += 1;
+            return None;
+        }
+        let iface = match &self.state {
+            FormatState::PcapNg { interfaces, .. } => interfaces.get(if_id as usize).copied(),
+            FormatState::Pcap { .. } => None,
+        };
+        let Some(iface) = iface else {
+            self.warn(
+                WarningKind::UnknownInterface,
+                offset,
+                format!("packet names interface {if_id}, which was never described; packet skipped"),
+            );
+            self.next_index += 1;
+            return None;
+        };
+        let ts = match ts {
+            Some(units) => Timestamp::from_parts(
+                iface
+                    .offset_secs
+                    .saturating_add((units / iface.units_per_sec.max(1)) as i64),
+                units % iface.units_per_sec.max(1),
+                iface.units_per_sec,
+            ),
+            None => Timestamp::default(),
+        };
+        Some(RawFrame {
+            record_len: block_len,
+            data_start: 8 + data_at,
+            data_len: caplen,
+            ts,
+            link: iface.link,
+            interface: if_id,
+            orig_len: orig_len.max(caplen as u32),
+        })
+    }
+}
+
+struct RawFrame {
+    record_len: usize,
+    data_start: usize,
+    data_len: usize,
+    ts: Timestamp,
+    link: LinkType,
+    interface: u32,
+    orig_len: u32,
+}
+
+/// `if_tsresol`: high bit set means a power of two, else a power of ten.
+fn tsresol_units(tsresol: u8) -> u64 {
+    let exp = u32::from(tsresol & 0x7f);
+    if tsresol & 0x80 != 0 {
+        1u64.checked_shl(exp).unwrap_or(1)
+    } else {
+        10u64.checked_pow(exp).unwrap_or(1_000_000)
+    }
+}
+
+fn read_u32(b: &[u8], at: usize, big_endian: bool) -> u32 {
+    let bytes = [b[at], b[at + 1], b[at + 2], b[at + 3]];
+    if big_endian {
+        u32::from_be_bytes(bytes)
+    } else {
+        u32::from_le_bytes(bytes)
+    }
+}
+
+fn read_u16(b: &[u8], at: usize, big_endian: bool) -> u16 {
+    let bytes = [b[at], b[at + 1]];
+    if big_endian {
+        u16::from_be_bytes(bytes)
+    } else {
+        u16::from_le_bytes(bytes)
+    }
+}
+
+/// A byte window over a stream: the reader asks for "at least n bytes from the
+/// current position" and the window refills, compacts and grows as needed.
+struct Input {
+    reader: Box<dyn Read + Send>,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// Stream offset of `buf[0]`.
+    base: u64,
+    eof: bool,
+}
+
+impl Input {
+    fn new(reader: Box<dyn Read + Send>) -> Self {
+        Input {
+            reader,
+            buf: vec![0; READ_CHUNK],
+            start: 0,
+            end: 0,
+            base: 0,
+            eof: false,
+        }
+    }
+
+    /// Re-reads what is buffered, and the rest of the stream, through gzip.
+    fn into_gzip(self) -> Input {
+        let head = self.buf[self.start..self.end].to_vec();
+        let chained = io::Cursor::new(head).chain(self.reader);
+        Input::new(Box::new(flate2::read::MultiGzDecoder::new(chained)))
+    }
+
+    fn data(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    fn offset(&self) -> u64 {
+        self.base + self.start as u64
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.end);
+    }
+
+    fn fill(&mut self, need: usize) -> io::Result<()> {
+        while self.end - self.start < need && !self.eof {
+            if self.buf.len() - self.start < need.max(READ_CHUNK / 2) {
+                // Compact, and grow only when one record is larger than the
+                // buffer, so memory follows the largest record, not the file.
+                self.buf.copy_within(self.start..self.end, 0);
+                self.base += self.start as u64;
+                self.end -= self.start;
+                self.start = 0;
+                if self.buf.len() < need {
+                    self.buf.resize(need.next_power_of_two(), 0);
+                }
+            }
+            match self.reader.read(&mut self.buf[self.end..]) {
+                Ok(0) => self.eof = true,
+                Ok(n) => self.end += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pcap_le(records: &[(&[u8], u32)]) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+        v.extend_from_slice(&2u16.to_le_bytes());
+        v.extend_from_slice(&4u16.to_le_bytes());
+        v.extend_from_slice(&[0; 8]);
+        v.extend_from_slice(&65535u32.to_le_bytes());
+        v.extend_from_slice(&1u32.to_le_bytes());
+        for (i, (data, orig)) in records.iter().enumerate() {
+            v.extend_from_slice(&(1000 + i as u32).to_le_bytes());
+            v.extend_from_slice(&7u32.to_le_bytes());
+            v.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            v.extend_from_slice(&orig.to_le_bytes());
+            v.extend_from_slice(data);
+        }
+        v
+    }
+
+    fn read_all(bytes: Vec<u8>) -> (Vec<(u64, i64, Vec<u8>)>, Vec<CaptureWarning>) {
+        let mut r = CaptureReader::from_read("t", Box::new(io::Cursor::new(bytes))).unwrap();
+        let mut out = Vec::new();
+        while let Some(f) = r.next_frame().unwrap() {
+            out.push((f.index, f.ts.as_nanos(), f.data.to_vec()));
+        }
+        (out, r.warnings().to_vec())
+    }
+
+    #[test]
+    fn pcap_records_and_truncation() {
+        let mut bytes = pcap_le(&[(b"abc", 3), (b"defg", 100)]);
+        let (frames, warnings) = read_all(bytes.clone());
+        assert_eq!(frames.len(), 2);
+        assert_eq!(frames[0], (1, 1_000_000_007_000, b"abc".to_vec()));
+        assert_eq!(frames[1].0, 2);
+        assert!(warnings.is_empty());
+        // Cut inside the second packet: the first survives, the warning names
+        // the offset of the damaged record (24 + 16 + 3) and its number.
+        bytes.truncate(bytes.len() - 2);
+        let (frames, warnings) = read_all(bytes);
+        assert_eq!(frames.len(), 1);
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(warnings[0].kind, WarningKind::Truncated);
+        assert_eq!(warnings[0].offset, 43);
+        assert_eq!(warnings[0].packet, Some(2));
+    }
+
+    #[test]
+    fn gzip_detected_by_magic() {
+        use std::io::Write;
+        let plain = pcap_le(&[(b"hello", 5)]);
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(&plain).unwrap();
+        let gz = enc.finish().unwrap();
+        let (frames, _) = read_all(gz);
+        assert_eq!(frames.len(), 1);
+        assert_eq!(frames[0].2, b"hello");
+    }
+
+    #[test]
+    fn not_a_capture() {
+        let r = CaptureReader::from_read("x", Box::new(io::Cursor::new(b"hello world".to_vec())));
+        assert!(matches!(r, Err(DecodeError::NotACapture { .. })));
+        let r = CaptureReader::from_read("x", Box::new(io::Cursor::new(Vec::new())));
+        assert!(matches!(r, Err(DecodeError::TruncatedHeader { .. })));
+    }
+
+    #[test]
+    fn tsresol() {
+        assert_eq!(tsresol_units(6), 1_000_000);
+        assert_eq!(tsresol_units(9), 1_000_000_000);
+        assert_eq!(tsresol_units(0x8a), 1024);
+        assert_eq!(tsresol_units(0xff), 1);
+        assert_eq!(tsresol_units(60), 1_000_000);
+    }
+}

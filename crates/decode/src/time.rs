@@ -1,0 +1,131 @@
+//! Capture timestamps.
+
+use std::fmt;
+
+/// A capture timestamp: nanoseconds since the Unix epoch, UTC.
+///
+/// Captures store time in several resolutions (pcap µs or ns, pcapng per
+/// interface `if_tsresol`); everything is normalised to nanoseconds here so
+/// later stages compare times from different files and interfaces directly.
+///
+/// ```
+/// use telltale_decode::Timestamp;
+/// let t = Timestamp::from_nanos(1_406_714_700_123_456_789);
+/// assert_eq!(t.to_rfc3339_micros(), "2014-07-30T10:05:00.123456Z");
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(i64);
+
+impl Timestamp {
+    /// A timestamp from nanoseconds since the epoch.
+    pub const fn from_nanos(nanos: i64) -> Self {
+        Timestamp(nanos)
+    }
+
+    /// A timestamp from whole seconds and a fraction counted in `units_per_sec`.
+    ///
+    /// Saturates instead of overflowing: a capture can carry any bits in its
+    /// timestamp fields.
+    pub fn from_parts(secs: i64, frac: u64, units_per_sec: u64) -> Self {
+        let frac_ns = if units_per_sec == 0 {
+            0
+        } else if units_per_sec <= 1_000_000_000 {
+            (frac % units_per_sec).saturating_mul(1_000_000_000 / units_per_sec)
+        } else {
+            (frac % units_per_sec) / (units_per_sec / 1_000_000_000)
+        };
+        Timestamp(
+            secs.saturating_mul(1_000_000_000)
+                .saturating_add(frac_ns as i64),
+        )
+    }
+
+    /// Nanoseconds since the epoch.
+    pub const fn as_nanos(self) -> i64 {
+        self.0
+    }
+
+    /// Whole seconds since the epoch (rounded towards minus infinity).
+    pub const fn secs(self) -> i64 {
+        self.0.div_euclid(1_000_000_000)
+    }
+
+    /// Nanoseconds within the second, `0..1e9`.
+    pub const fn subsec_nanos(self) -> u32 {
+        self.0.rem_euclid(1_000_000_000) as u32
+    }
+
+    /// `self - earlier` in nanoseconds, saturating.
+    pub const fn nanos_since(self, earlier: Timestamp) -> i64 {
+        self.0.saturating_sub(earlier.0)
+    }
+
+    /// RFC 3339 in UTC with microseconds, e.g. `2014-07-30T10:05:00.123456Z`:
+    /// the form EVE consumers and spreadsheets parse.
+    pub fn to_rfc3339_micros(self) -> String {
+        let secs = self.secs();
+        let days = secs.div_euclid(86_400);
+        let rem = secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        format!(
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:06}Z",
+            rem / 3600,
+            rem / 60 % 60,
+            rem % 60,
+            self.subsec_nanos() / 1000
+        )
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_rfc3339_micros())
+    }
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
+/// algorithm), so no calendar crate is needed for one conversion.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_known_dates() {
+        assert_eq!(
+            Timestamp::from_nanos(0).to_rfc3339_micros(),
+            "1970-01-01T00:00:00.000000Z"
+        );
+        assert_eq!(
+            Timestamp::from_parts(951_782_400, 5, 1_000_000).to_rfc3339_micros(),
+            "2000-02-29T00:00:00.000005Z"
+        );
+        // Before 1970 (a pre-1970 TLS capture exists in the wild).
+        assert_eq!(
+            Timestamp::from_nanos(-1).to_rfc3339_micros(),
+            "1969-12-31T23:59:59.999999Z"
+        );
+    }
+
+    #[test]
+    fn resolutions() {
+        assert_eq!(Timestamp::from_parts(1, 1, 1_000_000).as_nanos(), 1_000_001_000);
+        assert_eq!(Timestamp::from_parts(1, 1, 1_000_000_000).as_nanos(), 1_000_000_001);
+        assert_eq!(Timestamp::from_parts(0, 3, 1 << 10).as_nanos(), 3 * (1_000_000_000 / 1024));
+        // Picoseconds lose precision but do not overflow.
+        assert_eq!(Timestamp::from_parts(0, 5_000, 1_000_000_000_000).as_nanos(), 5);
+        assert_eq!(Timestamp::from_parts(i64::MAX, 0, 1).as_nanos(), i64::MAX);
+    }
+}
