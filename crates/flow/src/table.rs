@@ -1,0 +1,586 @@
+//! The flow table: packets in, flow events out.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use telltale_decode::{Packet, TcpFlags, TcpSegment, Timestamp, Transport};
+
+use crate::key::{Dir, FlowId, FlowInfo, FlowKey, Proto};
+use crate::reassembly::{Limits, Out, Stream, StreamStats};
+
+/// What the flow stage tells later stages, in capture order.
+#[derive(Debug)]
+pub struct FlowEvent<'a> {
+    /// The flow concerned.
+    pub flow: &'a FlowInfo,
+    /// Capture time of the packet behind the event.
+    pub ts: Timestamp,
+    /// Packet number behind the event (for buffered data, the packet that
+    /// carried it).
+    pub frame: u64,
+    /// What happened.
+    pub kind: FlowEventKind<'a>,
+}
+
+/// The kinds of [`FlowEvent`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum FlowEventKind<'a> {
+    /// The flow's first packet was seen.
+    Open,
+    /// In-order TCP stream bytes, starting at `offset` in that direction.
+    Data {
+        /// Direction.
+        dir: Dir,
+        /// Stream offset of the first byte.
+        offset: u64,
+        /// The bytes.
+        bytes: &'a [u8],
+    },
+    /// One UDP datagram's payload.
+    Datagram {
+        /// Direction.
+        dir: Dir,
+        /// The payload as captured.
+        bytes: &'a [u8],
+    },
+    /// Stream bytes that were lost (not captured); parsing resumes after them.
+    Gap {
+        /// Direction.
+        dir: Dir,
+        /// Stream offset of the first lost byte.
+        offset: u64,
+        /// How many bytes were lost.
+        len: u64,
+    },
+    /// The flow ended; no more events for it.
+    Close(&'a FlowSummary),
+}
+
+/// Receives flow events. Implemented by whatever consumes the flow stage
+/// (the dissectors, a test, a caller's own code).
+pub trait FlowSink {
+    /// Called once per event, in capture order.
+    fn on_event(&mut self, event: FlowEvent<'_>);
+}
+
+impl<F: FnMut(FlowEvent<'_>)> FlowSink for F {
+    fn on_event(&mut self, event: FlowEvent<'_>) {
+        self(event)
+    }
+}
+
+/// TCP connection state when the flow ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TcpState {
+    /// Only a SYN (or SYN and SYN-ACK) seen, no completed handshake or data.
+    New,
+    /// Handshake completed or data seen.
+    Established,
+    /// One side sent a FIN.
+    Closing,
+    /// Both sides sent FINs.
+    Closed,
+    /// A RST ended it.
+    Reset,
+}
+
+impl TcpState {
+    /// A lower-case name for output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TcpState::New => "new",
+            TcpState::Established => "established",
+            TcpState::Closing => "closing",
+            TcpState::Closed => "closed",
+            TcpState::Reset => "reset",
+        }
+    }
+}
+
+/// Why a flow was ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndReason {
+    /// TCP closed by FIN or RST.
+    Closed,
+    /// No packet for longer than the idle timeout.
+    Timeout,
+    /// Removed to keep the table within its size limit.
+    Evicted,
+    /// A new connection reused the same addresses and ports.
+    PortReuse,
+    /// The capture ended.
+    CaptureEnd,
+}
+
+impl EndReason {
+    /// A lower-case name for output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::Closed => "closed",
+            EndReason::Timeout => "timeout",
+            EndReason::Evicted => "evicted",
+            EndReason::PortReuse => "port_reuse",
+            EndReason::CaptureEnd => "capture_end",
+        }
+    }
+}
+
+/// Per-direction counters of a flow.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DirStats {
+    /// Packets.
+    pub packets: u64,
+    /// Bytes on the wire, link headers included.
+    pub bytes: u64,
+    /// Transport payload bytes.
+    pub payload_bytes: u64,
+    /// TCP reassembly counters (zero for UDP).
+    pub stream: StreamStats,
+}
+
+/// Everything known about a flow when it ends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlowSummary {
+    /// Identity and endpoints.
+    pub info: FlowInfo,
+    /// Time of the first packet.
+    pub first_ts: Timestamp,
+    /// Time of the last packet.
+    pub last_ts: Timestamp,
+    /// Client-to-server counters.
+    pub to_server: DirStats,
+    /// Server-to-client counters.
+    pub to_client: DirStats,
+    /// TCP state at the end (`None` for UDP).
+    pub tcp_state: Option<TcpState>,
+    /// Whether the client was known from the handshake (`false`: guessed by
+    /// the port rule).
+    pub client_from_handshake: bool,
+    /// Why it ended.
+    pub end_reason: EndReason,
+}
+
+/// Limits and timeouts of a [`FlowTable`]. Defaults bound memory on any
+/// capture: about `max_flows` × a few hundred bytes plus `max_buffer` per
+/// direction of flows with holes.
+#[derive(Clone, Copy, Debug)]
+pub struct FlowConfig {
+    /// Flows held at once; past it the least recently active are evicted.
+    pub max_flows: usize,
+    /// Out-of-order bytes buffered per direction before a hole is skipped.
+    pub max_buffer: usize,
+    /// Stream bytes delivered per direction; the rest is counted, not passed on.
+    pub max_stream: u64,
+    /// Idle timeout of established TCP flows, seconds of capture time.
+    pub tcp_timeout_secs: i64,
+    /// Idle timeout of UDP flows and unanswered TCP, seconds.
+    pub udp_timeout_secs: i64,
+    /// How long a closed TCP flow lingers to absorb late packets, seconds.
+    pub closed_linger_secs: i64,
+}
+
+impl Default for FlowConfig {
+    fn default() -> Self {
+        FlowConfig {
+            max_flows: 1_000_000,
+            max_buffer: 1 << 20,
+            max_stream: 32 << 20,
+            tcp_timeout_secs: 600,
+            udp_timeout_secs: 120,
+            closed_linger_secs: 5,
+        }
+    }
+}
+
+/// Counters of the table as a whole.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FlowTableStats {
+    /// Flows created.
+    pub flows: u64,
+    /// Most flows held at once.
+    pub peak_flows: u64,
+    /// Flows evicted because the table was full.
+    pub evicted: u64,
+    /// Flows ended by the idle timeout.
+    pub timed_out: u64,
+}
+
+struct FlowState {
+    info: FlowInfo,
+    /// Whether the key's `lo` endpoint is the client.
+    client_is_lo: bool,
+    first_ts: Timestamp,
+    last_ts: Timestamp,
+    dirs: [DirStats; 2],
+    tcp: Option<Box<TcpConn>>,
+    client_from_handshake: bool,
+}
+
+struct TcpConn {
+    streams: [Stream; 2],
+    state: TcpState,
+    closed_at: Option<Timestamp>,
+}
+
+/// Turns packets into bidirectional flows and ordered per-direction streams.
+///
+/// Who is the client: the sender of a SYN without ACK (or the receiver of a
+/// SYN-ACK). Without a handshake (UDP, captures that start mid-connection) the
+/// endpoint with the higher port is the client, since clients use ephemeral
+/// ports; with equal ports, the sender of the first packet.
+///
+/// ```
+/// use telltale_flow::{FlowEvent, FlowEventKind, FlowTable};
+/// let mut table = FlowTable::default();
+/// let mut opened = 0;
+/// let mut sink = |e: FlowEvent<'_>| if matches!(e.kind, FlowEventKind::Open) { opened += 1 };
+/// // for each decoded packet: table.push(&packet, &mut sink);
+/// table.finish(&mut sink);
+/// assert_eq!(opened, 0);
+/// ```
+pub struct FlowTable {
+    config: FlowConfig,
+    flows: HashMap<FlowKey, FlowState>,
+    now: Timestamp,
+    last_sweep: Timestamp,
+    stats: FlowTableStats,
+}
+
+impl Default for FlowTable {
+    fn default() -> Self {
+        FlowTable::new(FlowConfig::default())
+    }
+}
+
+impl FlowTable {
+    /// A table with the given limits.
+    pub fn new(config: FlowConfig) -> Self {
+        FlowTable {
+            config,
+            flows: HashMap::new(),
+            now: Timestamp::from_nanos(i64::MIN),
+            last_sweep: Timestamp::from_nanos(i64::MIN),
+            stats: FlowTableStats::default(),
+        }
+    }
+
+    /// Table-wide counters.
+    pub fn stats(&self) -> FlowTableStats {
+        self.stats
+    }
+
+    /// Flows currently held.
+    pub fn len(&self) -> usize {
+        self.flows.len()
+    }
+
+    /// Whether no flow is held.
+    pub fn is_empty(&self) -> bool {
+        self.flows.is_empty()
+    }
+
+    /// Adds one packet, sending the events it causes to `sink`.
+    pub fn push(&mut self, packet: &Packet<'_>, sink: &mut impl FlowSink) {
+        // Capture time may step backwards (merged or badly clocked captures);
+        // timeouts follow the latest time seen.
+        if packet.ts > self.now {
+            self.now = packet.ts;
+        }
+        if self.now.nanos_since(self.last_sweep) >= 1_000_000_000 {
+            self.sweep(sink);
+        }
+        let (proto, sport, dport) = match packet.transport {
+            Transport::Tcp(t) => (Proto::Tcp, t.src_port, t.dst_port),
+            Transport::Udp(u) => (Proto::Udp, u.src_port, u.dst_port),
+        };
+        let src = SocketAddr::new(packet.src, sport);
+        let dst = SocketAddr::new(packet.dst, dport);
+        let (key, src_is_lo) = FlowKey::new(src, dst, proto);
+
+        let syn_only = matches!(packet.transport, Transport::Tcp(t)
+            if t.flags.has(TcpFlags::SYN) && !t.flags.has(TcpFlags::ACK));
+        if syn_only
+            && let Some(old) = self.flows.get(&key)
+            && old.tcp.as_ref().is_some_and(|c| {
+                c.closed_at.is_some()
+                    || (c.state != TcpState::New
+                        && old.dirs[Dir::ToServer.index()].stream.delivered > 0)
+            })
+        {
+            let old = self.flows.remove(&key).expect("present");
+            close(old, EndReason::PortReuse, sink);
+        }
+
+        if !self.flows.contains_key(&key) {
+            if self.flows.len() >= self.config.max_flows.max(1) {
+                self.evict(sink);
+            }
+            let state = new_flow(packet, src, dst, src_is_lo, proto);
+            sink.on_event(FlowEvent {
+                flow: &state.info,
+                ts: packet.ts,
+                frame: packet.frame,
+                kind: FlowEventKind::Open,
+            });
+            self.flows.insert(key, state);
+            self.stats.flows += 1;
+            self.stats.peak_flows = self.stats.peak_flows.max(self.flows.len() as u64);
+        }
+        let flow = self.flows.get_mut(&key).expect("present");
+        let dir = if src_is_lo == flow.client_is_lo {
+            Dir::ToServer
+        } else {
+            Dir::ToClient
+        };
+        flow.last_ts = flow.last_ts.max(packet.ts);
+        let d = &mut flow.dirs[dir.index()];
+        d.packets += 1;
+        d.bytes += u64::from(packet.wire_len);
+        match packet.transport {
+            Transport::Udp(u) => {
+                d.payload_bytes += u.payload.len() as u64;
+                sink.on_event(FlowEvent {
+                    flow: &flow.info,
+                    ts: packet.ts,
+                    frame: packet.frame,
+                    kind: FlowEventKind::Datagram {
+                        dir,
+                        bytes: u.payload,
+                    },
+                });
+            }
+            Transport::Tcp(t) => {
+                d.payload_bytes += u64::from(t.wire_len);
+                let limits = Limits {
+                    max_buffer: self.config.max_buffer.max(1 << 16),
+                    max_stream: self.config.max_stream,
+                };
+                tcp_segment(flow, dir, &t, packet, &limits, sink);
+            }
+        }
+    }
+
+    /// Ends every flow still held (end of capture), delivering buffered data.
+    pub fn finish(&mut self, sink: &mut impl FlowSink) {
+        let mut all: Vec<FlowState> = self.flows.drain().map(|(_, f)| f).collect();
+        all.sort_by_key(|f| f.info.id);
+        for f in all {
+            let reason = match f.tcp.as_ref().and_then(|c| c.closed_at) {
+                Some(_) => EndReason::Closed,
+                None => EndReason::CaptureEnd,
+            };
+            close(f, reason, sink);
+        }
+    }
+
+    /// Ends idle flows and closed flows past their linger time.
+    fn sweep(&mut self, sink: &mut impl FlowSink) {
+        self.last_sweep = self.now;
+        let now = self.now;
+        let cfg = self.config;
+        let mut done: Vec<(FlowId, FlowKey, EndReason)> = Vec::new();
+        for (k, f) in &self.flows {
+            let idle = now.nanos_since(f.last_ts) / 1_000_000_000;
+            let reason = match &f.tcp {
+                Some(c) if c.closed_at.is_some() => {
+                    (idle >= cfg.closed_linger_secs).then_some(EndReason::Closed)
+                }
+                Some(c) if c.state != TcpState::New => {
+                    (idle >= cfg.tcp_timeout_secs).then_some(EndReason::Timeout)
+                }
+                _ => (idle >= cfg.udp_timeout_secs).then_some(EndReason::Timeout),
+            };
+            if let Some(r) = reason {
+                done.push((f.info.id, *k, r));
+            }
+        }
+        // HashMap order is random; ending flows in id order keeps every
+        // downstream result independent of it.
+        done.sort_unstable_by_key(|(id, _, _)| *id);
+        for (_, k, r) in done {
+            if r == EndReason::Timeout {
+                self.stats.timed_out += 1;
+            }
+            let f = self.flows.remove(&k).expect("present");
+            close(f, r, sink);
+        }
+    }
+
+    /// Makes room by ending the least recently active eighth of the table.
+    fn evict(&mut self, sink: &mut impl FlowSink) {
+        let mut by_age: Vec<(Timestamp, FlowId, FlowKey)> = self
+            .flows
+            .iter()
+            .map(|(k, f)| (f.last_ts, f.info.id, *k))
+            .collect();
+        let n = (by_age.len() / 8).max(1);
+        by_age.select_nth_unstable(n - 1);
+        by_age.truncate(n);
+        by_age.sort_unstable();
+        for (_, _, k) in by_age {
+            let f = self.flows.remove(&k).expect("present");
+            self.stats.evicted += 1;
+            close(f, EndReason::Evicted, sink);
+        }
+    }
+}
+
+fn new_flow(
+    packet: &Packet<'_>,
+    src: SocketAddr,
+    dst: SocketAddr,
+    src_is_lo: bool,
+    proto: Proto,
+) -> FlowState {
+    let (src_is_client, from_handshake) = match packet.transport {
+        Transport::Tcp(t) if t.flags.has(TcpFlags::SYN) => (!t.flags.has(TcpFlags::ACK), true),
+        _ if src.port() != dst.port() => (src.port() > dst.port(), false),
+        _ => (true, false),
+    };
+    let (client, server) = if src_is_client { (src, dst) } else { (dst, src) };
+    FlowState {
+        info: FlowInfo {
+            id: FlowId(packet.frame),
+            proto,
+            client,
+            server,
+        },
+        client_is_lo: src_is_client == src_is_lo,
+        first_ts: packet.ts,
+        last_ts: packet.ts,
+        dirs: [DirStats::default(); 2],
+        tcp: (proto == Proto::Tcp).then(|| {
+            Box::new(TcpConn {
+                streams: [Stream::new(), Stream::new()],
+                state: TcpState::New,
+                closed_at: None,
+            })
+        }),
+        client_from_handshake: from_handshake,
+    }
+}
+
+fn tcp_segment(
+    flow: &mut FlowState,
+    dir: Dir,
+    t: &TcpSegment<'_>,
+    packet: &Packet<'_>,
+    limits: &Limits,
+    sink: &mut impl FlowSink,
+) {
+    let info = flow.info;
+    let Some(conn) = flow.tcp.as_mut() else {
+        return;
+    };
+    let flags = t.flags;
+    if flags.has(TcpFlags::SYN) {
+        conn.streams[dir.index()].syn(t.seq);
+    }
+    if flags.has(TcpFlags::ACK) {
+        let other = dir.reverse();
+        conn.streams[other.index()].acked(t.ack, limits, &mut |o| {
+            emit_out(sink, &info, packet.ts, packet.frame, other, o)
+        });
+        if conn.state == TcpState::New && !flags.has(TcpFlags::SYN) {
+            conn.state = TcpState::Established;
+        }
+    }
+    let seq = if flags.has(TcpFlags::SYN) {
+        t.seq.wrapping_add(1)
+    } else {
+        t.seq
+    };
+    conn.streams[dir.index()].segment(
+        seq,
+        t.payload,
+        u64::from(t.wire_len),
+        flags.has(TcpFlags::FIN),
+        packet.frame,
+        packet.ts,
+        limits,
+        &mut |o| emit_out(sink, &info, packet.ts, packet.frame, dir, o),
+    );
+    if t.wire_len > 0 && conn.state == TcpState::New {
+        conn.state = TcpState::Established;
+    }
+    if flags.has(TcpFlags::RST) {
+        conn.state = TcpState::Reset;
+        conn.closed_at.get_or_insert(packet.ts);
+    } else if flags.has(TcpFlags::FIN) && conn.state != TcpState::Reset {
+        let both = conn.streams.iter().all(|s| s.finished())
+            || conn.streams[dir.reverse().index()].finished();
+        conn.state = if both {
+            TcpState::Closed
+        } else {
+            TcpState::Closing
+        };
+        if both {
+            conn.closed_at.get_or_insert(packet.ts);
+        }
+    }
+    flow.dirs[dir.index()].stream = conn.streams[dir.index()].stats;
+    let other = dir.reverse().index();
+    flow.dirs[other].stream = conn.streams[other].stats;
+}
+
+fn close(mut f: FlowState, reason: EndReason, sink: &mut impl FlowSink) {
+    let info = f.info;
+    let last = f.last_ts;
+    if let Some(conn) = f.tcp.as_mut() {
+        for d in [Dir::ToServer, Dir::ToClient] {
+            let mut emit = |o: Out<'_>| emit_out(sink, &info, last, info.id.0, d, o);
+            if conn.streams[d.index()].buffered() > 0 {
+                let limits = Limits {
+                    max_buffer: usize::MAX,
+                    max_stream: u64::MAX,
+                };
+                conn.streams[d.index()].flush(&limits, &mut emit);
+            }
+            f.dirs[d.index()].stream = conn.streams[d.index()].stats;
+        }
+    }
+    let summary = FlowSummary {
+        info,
+        first_ts: f.first_ts,
+        last_ts: f.last_ts,
+        to_server: f.dirs[0],
+        to_client: f.dirs[1],
+        tcp_state: f.tcp.as_ref().map(|c| c.state),
+        client_from_handshake: f.client_from_handshake,
+        end_reason: reason,
+    };
+    sink.on_event(FlowEvent {
+        flow: &info,
+        ts: last,
+        frame: info.id.0,
+        kind: FlowEventKind::Close(&summary),
+    });
+}
+
+/// Forwards one reassembly output as a flow event; gaps are dated by the
+/// packet that revealed them.
+fn emit_out(
+    sink: &mut impl FlowSink,
+    info: &FlowInfo,
+    ts: Timestamp,
+    frame: u64,
+    dir: Dir,
+    o: Out<'_>,
+) {
+    let (ts, frame, kind) = match o {
+        Out::Data {
+            offset,
+            bytes,
+            frame,
+            ts,
+        } => (ts, frame, FlowEventKind::Data { dir, offset, bytes }),
+        Out::Gap { offset, len } => (ts, frame, FlowEventKind::Gap { dir, offset, len }),
+    };
+    sink.on_event(FlowEvent {
+        flow: info,
+        ts,
+        frame,
+        kind,
+    });
+}
