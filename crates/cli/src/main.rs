@@ -1,2 +1,131 @@
-//! The `telltale` command.
-fn main() {}
+//! The `telltale` command: a thin layer over the `telltale` library.
+//!
+//! It parses arguments, builds an [`telltale::Analyzer`], picks a writer and
+//! maps the outcome to an exit code: 0 when every input was read (warnings
+//! allowed), 1 when some input could not be read at all, 2 on usage errors.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use telltale::report::{write_destinations_table, write_flows_csv, write_jsonl};
+use telltale::{Analyzer, Report};
+
+#[derive(Parser)]
+#[command(
+    name = "telltale",
+    version,
+    about = "Offline forensic analysis of packet captures: which flows carried device identifiers, and where they went."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Analyse captures (pcap, pcapng, gzip-compressed or not) and list where
+    /// every flow went.
+    Analyze(AnalyzeArgs),
+}
+
+#[derive(clap::Args)]
+struct AnalyzeArgs {
+    /// Capture files, or folders searched recursively for captures; `-` reads
+    /// standard input.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Write the output to this file instead of standard output.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Worker threads (0: one per CPU). The output is the same for any value.
+    #[arg(short = 'j', long = "threads", default_value_t = 0)]
+    threads: usize,
+    /// Do not print warnings about damaged captures.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    /// One row per destination, for reading on a terminal.
+    Table,
+    /// JSON Lines in the shape of Suricata's EVE.
+    Jsonl,
+    /// One row per flow.
+    Csv,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("telltale: error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let Command::Analyze(args) = cli.command;
+    let analyzer = Analyzer::builder().threads(args.threads).build();
+    let report = analyzer.analyze(&args.paths)?;
+    if !args.quiet {
+        print_warnings(&report);
+    }
+    match &args.output {
+        Some(path) => {
+            let file =
+                File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+            let mut out = BufWriter::new(file);
+            write_report(&report, args.format, &mut out)?;
+            out.flush()?;
+        }
+        None => {
+            let stdout = io::stdout();
+            let mut out = BufWriter::new(stdout.lock());
+            match write_report(&report, args.format, &mut out).and_then(|_| out.flush()) {
+                // A closed pipe (`telltale ... | head`) is not an error.
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+                r => r?,
+            }
+        }
+    }
+    Ok(if report.failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn write_report(report: &Report, format: Format, out: &mut impl Write) -> io::Result<()> {
+    match format {
+        Format::Table => write_destinations_table(report, out),
+        Format::Jsonl => write_jsonl(report, out),
+        Format::Csv => write_flows_csv(report, out),
+    }
+}
+
+fn print_warnings(report: &Report) {
+    for f in &report.failures {
+        eprintln!("telltale: error: {}", f.error);
+    }
+    for c in &report.captures {
+        let name = c.path.display();
+        for w in &c.warnings {
+            eprintln!("telltale: warning: {name}: {w}");
+        }
+        for (link, n) in &c.decode.unsupported_links {
+            eprintln!(
+                "telltale: warning: {name}: {n} packets on unsupported link type {link} not decoded"
+            );
+        }
+    }
+}

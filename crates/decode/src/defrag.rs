@@ -241,15 +241,36 @@ mod tests {
         let mut d = Defragmenter::new(limits);
         let mut out = Vec::new();
         for id in 0..10 {
-            d.push(key(id), Timestamp::from_nanos(id as i64), 0, true, b"12345678", &mut out);
+            d.push(
+                key(id),
+                Timestamp::from_nanos(id as i64),
+                0,
+                true,
+                b"12345678",
+                &mut out,
+            );
         }
         assert_eq!(d.pending(), 2);
         assert_eq!(d.stats.evicted, 8);
-        d.push(key(99), Timestamp::from_nanos(100_000_000_000), 0, true, b"x", &mut out);
+        d.push(
+            key(99),
+            Timestamp::from_nanos(100_000_000_000),
+            0,
+            true,
+            b"x",
+            &mut out,
+        );
         assert_eq!(d.stats.timed_out, 2);
         assert_eq!(d.pending(), 1);
         // Beyond the 64 KiB a datagram can have.
-        assert!(!d.push(key(5), Timestamp::from_nanos(0), 65_530, false, b"0123456789", &mut out));
+        assert!(!d.push(
+            key(5),
+            Timestamp::from_nanos(0),
+            65_530,
+            false,
+            b"0123456789",
+            &mut out
+        ));
         assert_eq!(d.stats.invalid, 1);
     }
 }

@@ -58,7 +58,9 @@ pub(crate) fn network(link: LinkType, data: &[u8]) -> Network<'_> {
             None => Network::Malformed,
         },
         LinkType::LINUX_SLL2 => match data.get(..2) {
-            Some(p) if data.len() >= 20 => by_ethertype(u16::from_be_bytes([p[0], p[1]]), &data[20..]),
+            Some(p) if data.len() >= 20 => {
+                by_ethertype(u16::from_be_bytes([p[0], p[1]]), &data[20..])
+            }
             _ => Network::Malformed,
         },
         LinkType::NFLOG => nflog(data),
@@ -174,7 +176,10 @@ mod tests {
         sll2.extend_from_slice(&[0u8; 18]);
         sll2.extend_from_slice(IP);
         assert_eq!(network(LinkType::LINUX_SLL2, &sll2), Network::Ip(IP));
-        assert_eq!(network(LinkType::LINUX_SLL2, &sll2[..19]), Network::Malformed);
+        assert_eq!(
+            network(LinkType::LINUX_SLL2, &sll2[..19]),
+            Network::Malformed
+        );
     }
 
     #[test]

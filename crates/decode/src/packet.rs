@@ -441,7 +441,9 @@ mod tests {
         let f2 = ipv4_udp_fragment(7, 2, false, &udp[16..]);
         let mut d = Decoder::default();
         assert!(d.decode(&frame(&f2, LinkType::RAW, 1)).is_none());
-        let p = d.decode(&frame(&f1, LinkType::RAW, 2)).expect("reassembled");
+        let p = d
+            .decode(&frame(&f1, LinkType::RAW, 2))
+            .expect("reassembled");
         assert_eq!(p.frame, 2);
         match p.transport {
             Transport::Udp(u) => {
@@ -455,7 +457,9 @@ mod tests {
 
     #[test]
     fn snaplen_cut_tcp_reports_wire_length() {
-        let mut ip = vec![0x45, 0, 0, 60, 0, 1, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+        let mut ip = vec![
+            0x45, 0, 0, 60, 0, 1, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ];
         let mut tcp = vec![0u8; 20];
         tcp[0..2].copy_from_slice(&1234u16.to_be_bytes());
         tcp[2..4].copy_from_slice(&80u16.to_be_bytes());
@@ -467,7 +471,9 @@ mod tests {
         f.orig_len = 60;
         let mut d = Decoder::default();
         let p = d.decode(&f).unwrap();
-        let Transport::Tcp(t) = p.transport else { panic!() };
+        let Transport::Tcp(t) = p.transport else {
+            panic!()
+        };
         assert_eq!(t.payload, b"GET ");
         assert_eq!(t.wire_len, 20);
         assert!(t.flags.has(TcpFlags::ACK));
@@ -487,7 +493,12 @@ mod tests {
                     x as u8
                 })
                 .collect();
-            for link in [LinkType::ETHERNET, LinkType::RAW, LinkType::LINUX_SLL2, LinkType::NFLOG] {
+            for link in [
+                LinkType::ETHERNET,
+                LinkType::RAW,
+                LinkType::LINUX_SLL2,
+                LinkType::NFLOG,
+            ] {
                 let _ = d.decode(&frame(&bytes, link, len as u64));
             }
         }

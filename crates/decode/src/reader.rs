@@ -244,7 +244,8 @@ impl CaptureReader {
     /// `Err` only for an I/O error on the first read of a file; later I/O
     /// errors end the capture with a warning so earlier frames still count.
     pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, DecodeError> {
-        self.input.consume(std::mem::take(&mut self.pending_consume));
+        self.input
+            .consume(std::mem::take(&mut self.pending_consume));
         if self.done {
             return Ok(None);
         }
@@ -389,7 +390,7 @@ impl CaptureReader {
             let h = self.input.data();
             let block_type = read_u32(h, 0, big_endian);
             let block_len = read_u32(h, 4, big_endian) as usize;
-            if block_len < 12 || block_len % 4 != 0 || block_len > MAX_RECORD {
+            if block_len < 12 || !block_len.is_multiple_of(4) || block_len > MAX_RECORD {
                 self.warn(
                     WarningKind::Corrupt,
                     offset,
@@ -441,7 +442,16 @@ impl CaptureReader {
                 let caplen = read_u32(body, 12, big_endian) as usize;
                 let orig_len = read_u32(body, 16, big_endian);
                 let body_len = body.len();
-                self.packet_frame(body_len, 20, caplen, orig_len, if_id, Some(ts), block_len, offset)
+                self.packet_frame(
+                    body_len,
+                    20,
+                    caplen,
+                    orig_len,
+                    if_id,
+                    Some(ts),
+                    block_len,
+                    offset,
+                )
             }
             // Obsolete Packet Block: 16-bit interface id and drop count.
             2 => {
@@ -455,7 +465,16 @@ impl CaptureReader {
                 let caplen = read_u32(body, 12, big_endian) as usize;
                 let orig_len = read_u32(body, 16, big_endian);
                 let body_len = body.len();
-                self.packet_frame(body_len, 20, caplen, orig_len, if_id, Some(ts), block_len, offset)
+                self.packet_frame(
+                    body_len,
+                    20,
+                    caplen,
+                    orig_len,
+                    if_id,
+                    Some(ts),
+                    block_len,
+                    offset,
+                )
             }
             // Simple Packet Block: interface 0, no timestamp, captured length
             // implied by the block length and the interface snaplen.
@@ -491,7 +510,11 @@ impl CaptureReader {
                             return None;
                         }
                         let link = LinkType(u32::from(read_u16(body, 0, big_endian)));
-                        self.skip(offset, block_type, "interface options unreadable; microsecond timestamps assumed");
+                        self.skip(
+                            offset,
+                            block_type,
+                            "interface options unreadable; microsecond timestamps assumed",
+                        );
                         Interface {
                             link,
                             units_per_sec: 1_000_000,
@@ -563,7 +586,9 @@ impl CaptureReader {
             self.warn(
                 WarningKind::UnknownInterface,
                 offset,
-                format!("packet names interface {if_id}, which was never described; packet skipped"),
+                format!(
+                    "packet names interface {if_id}, which was never described; packet skipped"
+                ),
             );
             self.next_index += 1;
             return None;
@@ -717,7 +742,9 @@ mod tests {
         v
     }
 
-    fn read_all(bytes: Vec<u8>) -> (Vec<(u64, i64, Vec<u8>)>, Vec<CaptureWarning>) {
+    type Frames = Vec<(u64, i64, Vec<u8>)>;
+
+    fn read_all(bytes: Vec<u8>) -> (Frames, Vec<CaptureWarning>) {
         let mut r = CaptureReader::from_read("t", Box::new(io::Cursor::new(bytes))).unwrap();
         let mut out = Vec::new();
         while let Some(f) = r.next_frame().unwrap() {

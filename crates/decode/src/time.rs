@@ -121,11 +121,23 @@ mod tests {
 
     #[test]
     fn resolutions() {
-        assert_eq!(Timestamp::from_parts(1, 1, 1_000_000).as_nanos(), 1_000_001_000);
-        assert_eq!(Timestamp::from_parts(1, 1, 1_000_000_000).as_nanos(), 1_000_000_001);
-        assert_eq!(Timestamp::from_parts(0, 3, 1 << 10).as_nanos(), 3 * (1_000_000_000 / 1024));
+        assert_eq!(
+            Timestamp::from_parts(1, 1, 1_000_000).as_nanos(),
+            1_000_001_000
+        );
+        assert_eq!(
+            Timestamp::from_parts(1, 1, 1_000_000_000).as_nanos(),
+            1_000_000_001
+        );
+        assert_eq!(
+            Timestamp::from_parts(0, 3, 1 << 10).as_nanos(),
+            3 * (1_000_000_000 / 1024)
+        );
         // Picoseconds lose precision but do not overflow.
-        assert_eq!(Timestamp::from_parts(0, 5_000, 1_000_000_000_000).as_nanos(), 5);
+        assert_eq!(
+            Timestamp::from_parts(0, 5_000, 1_000_000_000_000).as_nanos(),
+            5
+        );
         assert_eq!(Timestamp::from_parts(i64::MAX, 0, 1).as_nanos(), i64::MAX);
     }
 }

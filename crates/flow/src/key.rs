@@ -44,9 +44,23 @@ impl FlowKey {
     /// The key of a packet from `src` to `dst`, and whether `src` is `lo`.
     pub fn new(src: SocketAddr, dst: SocketAddr, proto: Proto) -> (FlowKey, bool) {
         if src <= dst {
-            (FlowKey { lo: src, hi: dst, proto }, true)
+            (
+                FlowKey {
+                    lo: src,
+                    hi: dst,
+                    proto,
+                },
+                true,
+            )
         } else {
-            (FlowKey { lo: dst, hi: src, proto }, false)
+            (
+                FlowKey {
+                    lo: dst,
+                    hi: src,
+                    proto,
+                },
+                false,
+            )
         }
     }
 }

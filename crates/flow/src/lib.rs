@@ -38,6 +38,6 @@ mod table;
 pub use key::{Dir, FlowId, FlowInfo, FlowKey, Proto};
 pub use reassembly::StreamStats;
 pub use table::{
-    DirStats, EndReason, FlowConfig, FlowEvent, FlowEventKind, FlowSink, FlowSummary,
-    FlowTable, FlowTableStats, TcpState,
+    DirStats, EndReason, FlowConfig, FlowEvent, FlowEventKind, FlowSink, FlowSummary, FlowTable,
+    FlowTableStats, TcpState,
 };

@@ -152,7 +152,11 @@ impl Stream {
         let (off, data, wire) = if off < self.next {
             self.stats.overlaps += 1;
             let k = (self.next - off) as usize;
-            (self.next, data.get(k..).unwrap_or_default(), wire - k as u64)
+            (
+                self.next,
+                data.get(k..).unwrap_or_default(),
+                wire - k as u64,
+            )
         } else {
             (off, data, wire)
         };
@@ -349,7 +353,16 @@ mod tests {
             }
         };
         for (i, (seq, b)) in segs.iter().enumerate() {
-            s.segment(*seq, b, b.len() as u64, false, i as u64, Timestamp::default(), &limits, &mut emit);
+            s.segment(
+                *seq,
+                b,
+                b.len() as u64,
+                false,
+                i as u64,
+                Timestamp::default(),
+                &limits,
+                &mut emit,
+            );
         }
         s.flush(&limits, &mut emit);
         (out, s.stats)
@@ -357,7 +370,11 @@ mod tests {
 
     #[test]
     fn in_order_out_of_order_and_retransmit() {
-        let (s, st) = run(99, &[(100, b"abc"), (106, b"ghi"), (103, b"def"), (103, b"def")], LIMITS);
+        let (s, st) = run(
+            99,
+            &[(100, b"abc"), (106, b"ghi"), (103, b"def"), (103, b"def")],
+            LIMITS,
+        );
         assert_eq!(s, "abcdefghi");
         assert_eq!(st.out_of_order, 1);
         assert_eq!(st.retransmissions, 1);
@@ -368,7 +385,13 @@ mod tests {
         // "XYZ" overlaps "def" already buffered; "QQ" overlaps delivered "bc".
         let (s, st) = run(
             99,
-            &[(100, b"a"), (104, b"efg"), (103, b"dXYZh"), (101, b"bc"), (102, b"QQ")],
+            &[
+                (100, b"a"),
+                (104, b"efg"),
+                (103, b"dXYZh"),
+                (101, b"bc"),
+                (102, b"QQ"),
+            ],
             LIMITS,
         );
         assert_eq!(s, "abcdefgh");
@@ -395,8 +418,26 @@ mod tests {
         let mut s = Stream::new();
         s.syn(0);
         let mut got = Vec::new();
-        s.segment(1, b"ab", 2, false, 1, Timestamp::default(), &LIMITS, &mut |o| got.push(format!("{o:?}")));
-        s.segment(5, b"ef", 2, false, 2, Timestamp::default(), &LIMITS, &mut |o| got.push(format!("{o:?}")));
+        s.segment(
+            1,
+            b"ab",
+            2,
+            false,
+            1,
+            Timestamp::default(),
+            &LIMITS,
+            &mut |o| got.push(format!("{o:?}")),
+        );
+        s.segment(
+            5,
+            b"ef",
+            2,
+            false,
+            2,
+            Timestamp::default(),
+            &LIMITS,
+            &mut |o| got.push(format!("{o:?}")),
+        );
         // A duplicate ACK at the hole: the receiver is still waiting.
         s.acked(3, &LIMITS, &mut |o| got.push(format!("{o:?}")));
         assert_eq!(got.len(), 1);
@@ -407,7 +448,11 @@ mod tests {
 
     #[test]
     fn sequence_wraparound() {
-        let (s, _) = run(u32::MAX - 2, &[(u32::MAX - 1, b"ab"), (1, b"de"), (0, b"c")], LIMITS);
+        let (s, _) = run(
+            u32::MAX - 2,
+            &[(u32::MAX - 1, b"ab"), (1, b"de"), (0, b"c")],
+            LIMITS,
+        );
         assert_eq!(s, "abcde");
     }
 

@@ -438,7 +438,11 @@ fn new_flow(
         _ if src.port() != dst.port() => (src.port() > dst.port(), false),
         _ => (true, false),
     };
-    let (client, server) = if src_is_client { (src, dst) } else { (dst, src) };
+    let (client, server) = if src_is_client {
+        (src, dst)
+    } else {
+        (dst, src)
+    };
     FlowState {
         info: FlowInfo {
             id: FlowId(packet.frame),

@@ -1,1 +1,32 @@
-//! (work in progress)
+//! Stream bytes and datagrams to application events: the third stage of
+//! telltale.
+//!
+//! - [`Dissectors`] is the flow stage's [`FlowSink`](telltale_flow::FlowSink):
+//!   it recognises each flow's protocol (TLS and HTTP by content on any port;
+//!   DNS, mDNS and LLMNR by port), runs the matching dissector on the ordered
+//!   stream or the datagrams, and reports [`AppEvent`]s and each flow's
+//!   [`AppProto`] to an [`AppSink`].
+//! - The parsers are usable on their own: [`dns`] (messages, DNS over TCP
+//!   framing), [`tls`] (ClientHello and ServerHello from a stream), [`http`]
+//!   (HTTP/1.x heads and body framing). Each takes hostile bytes: no input
+//!   panics, every buffer is capped.
+//!
+//! ```
+//! use telltale_proto::dns;
+//! // A query for example.com, type A.
+//! let q = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07example\x03com\x00\x00\x01\x00\x01";
+//! let m = dns::parse_message(q).unwrap();
+//! assert_eq!(m.questions[0].name, "example.com");
+//! assert!(!m.response);
+//! ```
+
+mod dissect;
+pub mod dns;
+mod event;
+pub mod http;
+pub mod tls;
+
+pub use dissect::{AppSink, DissectStats, Dissectors};
+pub use event::{
+    AppEvent, AppEventKind, AppProto, DnsEvent, DnsFlavor, HttpTransaction, TlsHandshake,
+};

@@ -1,1 +1,22 @@
-//! (work in progress)
+//! The report model and its writers: the last stage of telltale.
+//!
+//! - [`Report`] holds, per capture ([`CaptureReport`]), its flows
+//!   ([`FlowRecord`]: counters, application protocol, server name) and
+//!   application events, with what was damaged or set aside.
+//! - Writers: [`write_jsonl`] (Suricata EVE-shaped JSON Lines),
+//!   [`write_flows_csv`] (one row per flow) and [`write_destinations_table`]
+//!   (a terminal table, one row per destination). Every field is described in
+//!   `docs/OUTPUT.md`.
+//!
+//! Output is deterministic: the same report gives the same bytes.
+
+mod csv_out;
+mod eve;
+mod model;
+mod names;
+mod table;
+
+pub use csv_out::{FLOW_COLUMNS, cell as csv_cell, write_flows_csv};
+pub use eve::{eve_flow_id, write_capture_jsonl, write_jsonl};
+pub use model::{CaptureReport, FlowRecord, InputFailure, Report};
+pub use table::{printable, write_destinations_table};

@@ -1,0 +1,138 @@
+//! Application events: what the dissectors found, as owned values.
+
+use telltale_decode::Timestamp;
+use telltale_flow::FlowId;
+
+/// One thing a dissector found in a flow: a DNS message, a TLS handshake, an
+/// HTTP exchange. Owned, so it outlives the packet buffers it came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AppEvent {
+    /// The flow it was found in.
+    pub flow: FlowId,
+    /// Capture time of the packet where it starts.
+    pub ts: Timestamp,
+    /// Packet number where it starts (open it in Wireshark with `frame.number == N`).
+    pub frame: u64,
+    /// What was found.
+    pub kind: AppEventKind,
+}
+
+/// The kinds of [`AppEvent`].
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum AppEventKind {
+    /// A DNS, mDNS or LLMNR message.
+    Dns(DnsEvent),
+    /// A TLS handshake (ClientHello, and the ServerHello when seen).
+    Tls(TlsHandshake),
+    /// An HTTP/1.x request and, when seen, its response.
+    Http(HttpTransaction),
+}
+
+/// The application protocol a flow was recognised as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum AppProto {
+    /// DNS over UDP or TCP.
+    Dns,
+    /// Multicast DNS.
+    Mdns,
+    /// Link-Local Multicast Name Resolution.
+    Llmnr,
+    /// TLS.
+    Tls,
+    /// HTTP/1.x.
+    Http,
+    /// Not recognised (yet): no payload, or payload of another protocol.
+    Unknown,
+}
+
+impl AppProto {
+    /// The EVE `app_proto` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppProto::Dns => "dns",
+            AppProto::Mdns => "mdns",
+            AppProto::Llmnr => "llmnr",
+            AppProto::Tls => "tls",
+            AppProto::Http => "http",
+            AppProto::Unknown => "unknown",
+        }
+    }
+}
+
+/// Which name-resolution protocol a DNS-format message belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DnsFlavor {
+    /// Unicast DNS.
+    Dns,
+    /// Multicast DNS (RFC 6762), UDP port 5353.
+    Mdns,
+    /// LLMNR (RFC 4795), port 5355.
+    Llmnr,
+}
+
+/// A DNS-format message and which protocol carried it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DnsEvent {
+    /// DNS, mDNS or LLMNR.
+    pub flavor: DnsFlavor,
+    /// The parsed message.
+    pub message: crate::dns::Message,
+}
+
+/// A TLS handshake as seen from its cleartext hellos.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsHandshake {
+    /// The ClientHello, when seen.
+    pub client: Option<crate::tls::ClientHello>,
+    /// The ServerHello, when seen.
+    pub server: Option<crate::tls::ServerHello>,
+}
+
+impl TlsHandshake {
+    /// Server name indication (for ECH, the outer public name).
+    pub fn sni(&self) -> Option<&str> {
+        self.client.as_ref()?.sni.as_deref()
+    }
+
+    /// The version in use: the server's choice when seen, else the highest
+    /// the client offered.
+    pub fn version(&self) -> Option<u16> {
+        if let Some(s) = &self.server {
+            return Some(s.version());
+        }
+        let c = self.client.as_ref()?;
+        Some(
+            c.supported_versions
+                .iter()
+                .copied()
+                .filter(|v| !crate::tls::is_grease(*v))
+                .max()
+                .unwrap_or(c.legacy_version),
+        )
+    }
+}
+
+/// An HTTP/1.x request and its response.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HttpTransaction {
+    /// Request method.
+    pub method: String,
+    /// Request target as sent.
+    pub uri: String,
+    /// `HTTP/1.0` or `HTTP/1.1`.
+    pub protocol: String,
+    /// The Host header as sent (may include a port).
+    pub host: Option<String>,
+    /// The User-Agent header.
+    pub user_agent: Option<String>,
+    /// Response status, when a response was seen.
+    pub status: Option<u16>,
+    /// Content-Type of the response.
+    pub response_content_type: Option<String>,
+    /// Request body length on the wire.
+    pub request_body_len: u64,
+    /// Response body length on the wire.
+    pub response_body_len: u64,
+}

@@ -1,0 +1,97 @@
+//! CSV: one row per flow.
+
+use std::io::{self, Write};
+
+use crate::eve::eve_flow_id;
+use crate::model::Report;
+
+/// Columns of the flows CSV, in order (documented in `docs/OUTPUT.md`).
+pub const FLOW_COLUMNS: &[&str] = &[
+    "pcap_filename",
+    "flow_id",
+    "pcap_cnt",
+    "start",
+    "end",
+    "proto",
+    "app_proto",
+    "src_ip",
+    "src_port",
+    "dest_ip",
+    "dest_port",
+    "pkts_toserver",
+    "pkts_toclient",
+    "bytes_toserver",
+    "bytes_toclient",
+    "state",
+    "reason",
+    "server_name",
+    "server_name_source",
+    "dns_query",
+    "dns_answer_ts",
+    "dns_resolver",
+    "gap_bytes_toserver",
+    "gap_bytes_toclient",
+];
+
+/// Writes one row per flow, every capture in order.
+pub fn write_flows_csv(report: &Report, out: impl Write) -> io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(FLOW_COLUMNS)?;
+    for c in &report.captures {
+        let name = c.path.to_string_lossy();
+        for f in &c.flows {
+            let s = &f.summary;
+            let dns = f.server_name.dns.as_ref();
+            w.write_record([
+                cell(&name),
+                eve_flow_id(&name, s.info.id).to_string(),
+                s.info.id.0.to_string(),
+                s.first_ts.to_rfc3339_micros(),
+                s.last_ts.to_rfc3339_micros(),
+                s.info.proto.as_str().to_owned(),
+                f.app_proto.as_str().to_owned(),
+                s.info.client.ip().to_string(),
+                s.info.client.port().to_string(),
+                s.info.server.ip().to_string(),
+                s.info.server.port().to_string(),
+                s.to_server.packets.to_string(),
+                s.to_client.packets.to_string(),
+                s.to_server.bytes.to_string(),
+                s.to_client.bytes.to_string(),
+                s.tcp_state.map_or("none", |t| t.as_str()).to_owned(),
+                s.end_reason.as_str().to_owned(),
+                cell(f.server_name.name.as_deref().unwrap_or("")),
+                f.server_name.source.as_str().to_owned(),
+                cell(dns.map_or("", |d| d.query.as_str())),
+                dns.map_or_else(String::new, |d| d.answer_ts.to_rfc3339_micros()),
+                dns.map_or_else(String::new, |d| d.resolver.to_string()),
+                s.to_server.stream.gap_bytes.to_string(),
+                s.to_client.stream.gap_bytes.to_string(),
+            ])?;
+        }
+    }
+    w.flush()
+}
+
+/// A cell holding text that came from a capture. Spreadsheets run cells
+/// that start with `=`, `+`, `-`, `@`, tab or CR as formulas; a leading
+/// apostrophe makes them plain text (OWASP's advice for CSV injection).
+pub fn cell(text: &str) -> String {
+    match text.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{text}"),
+        _ => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cell;
+
+    #[test]
+    fn formulas_neutralised() {
+        assert_eq!(cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(cell("example.com"), "example.com");
+        assert_eq!(cell(""), "");
+    }
+}

@@ -1,0 +1,181 @@
+//! A readable table for the terminal: one row per destination.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::io::{self, Write};
+use std::net::IpAddr;
+
+use crate::model::Report;
+
+#[derive(Default)]
+struct Row {
+    sources: BTreeSet<&'static str>,
+    addrs: BTreeSet<IpAddr>,
+    ports: BTreeSet<String>,
+    protos: BTreeSet<&'static str>,
+    flows: u64,
+    out: u64,
+    inb: u64,
+}
+
+/// Writes the destinations table: every server name (or address, for flows
+/// with no name) with how it was named, its addresses, ports, protocols,
+/// flows and bytes each way; busiest first.
+pub fn write_destinations_table(report: &Report, out: &mut impl Write) -> io::Result<()> {
+    let mut rows: BTreeMap<String, Row> = BTreeMap::new();
+    for c in &report.captures {
+        for f in &c.flows {
+            let s = &f.summary;
+            let key = match &f.server_name.name {
+                Some(n) => n.to_ascii_lowercase(),
+                None => s.info.server.ip().to_string(),
+            };
+            let row = rows.entry(key).or_default();
+            row.sources.insert(f.server_name.source.as_str());
+            row.addrs.insert(s.info.server.ip());
+            row.ports.insert(format!(
+                "{}/{}",
+                s.info.server.port(),
+                s.info.proto.as_str().to_ascii_lowercase()
+            ));
+            row.protos.insert(f.app_proto.as_str());
+            row.flows += 1;
+            row.out += s.to_server.bytes;
+            row.inb += s.to_client.bytes;
+        }
+    }
+    let mut rows: Vec<(String, Row)> = rows.into_iter().collect();
+    rows.sort_by(|a, b| {
+        (b.1.out + b.1.inb)
+            .cmp(&(a.1.out + a.1.inb))
+            .then(a.0.cmp(&b.0))
+    });
+
+    let header = [
+        "DESTINATION",
+        "NAMED BY",
+        "ADDRESSES",
+        "PORTS",
+        "APP",
+        "FLOWS",
+        "SENT",
+        "RECEIVED",
+    ];
+    let mut cells: Vec<[String; 8]> = Vec::with_capacity(rows.len());
+    for (name, r) in &rows {
+        cells.push([
+            printable(name, 60),
+            join(
+                r.sources
+                    .iter()
+                    .copied()
+                    .filter(|s| *s != "none" || r.sources.len() == 1),
+            ),
+            list(r.addrs.iter().map(|a| a.to_string()), 2),
+            list(r.ports.iter().cloned(), 3),
+            join(r.protos.iter().copied()),
+            r.flows.to_string(),
+            human_bytes(r.out),
+            human_bytes(r.inb),
+        ]);
+    }
+    let mut widths = header.map(str::len);
+    for row in &cells {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut text = String::new();
+    let line = |text: &mut String, row: &[String]| {
+        for (i, c) in row.iter().enumerate() {
+            let pad = widths[i].saturating_sub(c.chars().count());
+            // Numbers right-aligned, text left-aligned.
+            if i >= 5 {
+                let _ = write!(text, "{}{}", " ".repeat(pad), c);
+            } else {
+                let _ = write!(text, "{}{}", c, " ".repeat(pad));
+            }
+            text.push_str(if i + 1 < row.len() { "  " } else { "\n" });
+        }
+    };
+    line(&mut text, &header.map(String::from));
+    for row in &cells {
+        line(&mut text, row);
+    }
+    let flows: u64 = rows.iter().map(|r| r.1.flows).sum();
+    let _ = writeln!(
+        text,
+        "\n{} destinations, {} flows in {} capture{}",
+        rows.len(),
+        flows,
+        report.captures.len(),
+        if report.captures.len() == 1 { "" } else { "s" }
+    );
+    out.write_all(text.trim_end_matches(' ').as_bytes())
+}
+
+fn join<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    items.collect::<Vec<_>>().join(",")
+}
+
+fn list(items: impl Iterator<Item = String>, max: usize) -> String {
+    let all: Vec<String> = items.collect();
+    if all.len() <= max {
+        all.join(",")
+    } else {
+        format!("{},+{}", all[..max].join(","), all.len() - max)
+    }
+}
+
+/// Names come from the capture: control characters (terminal escapes) and
+/// bidirectional overrides are shown escaped, never sent to the terminal.
+pub fn printable(s: &str, max: usize) -> String {
+    let mut out = String::new();
+    for ch in s.chars() {
+        if ch.is_control()
+            || matches!(ch, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        {
+            let _ = write!(out, "\\u{{{:x}}}", ch as u32);
+        } else {
+            out.push(ch);
+        }
+    }
+    if out.chars().count() > max {
+        let cut: String = out.chars().take(max.saturating_sub(1)).collect();
+        return cut + "…";
+    }
+    out
+}
+
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_terminal_controls() {
+        assert_eq!(printable("a\x1b[31mb", 60), "a\\u{1b}[31mb");
+        assert_eq!(printable("x\u{202e}y", 60), "x\\u{202e}y");
+        assert_eq!(printable("abcdef", 4), "abc…");
+    }
+
+    #[test]
+    fn bytes() {
+        assert_eq!(human_bytes(10), "10 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+    }
+}

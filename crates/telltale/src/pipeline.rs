@@ -1,0 +1,82 @@
+//! One capture, start to finish, on one thread.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use telltale_decode::{CaptureReader, DecodeError, Decoder};
+use telltale_detect::DestinationNamer;
+use telltale_flow::{FlowSummary, FlowTable};
+use telltale_proto::{AppEvent, AppProto, AppSink, Dissectors};
+use telltale_report::{CaptureReport, FlowRecord};
+
+use crate::Analyzer;
+
+#[derive(Default)]
+struct Collect {
+    events: Vec<AppEvent>,
+    flows: Vec<(FlowSummary, AppProto)>,
+}
+
+impl AppSink for Collect {
+    fn app_event(&mut self, event: AppEvent) {
+        self.events.push(event);
+    }
+
+    fn flow_end(&mut self, summary: &FlowSummary, app: AppProto) {
+        self.flows.push((summary.clone(), app));
+    }
+}
+
+/// Analyses one capture with `analyzer`'s settings: decode, flows,
+/// dissectors, destination naming. `Err` only when the file cannot be opened
+/// or is not a capture; damage inside it becomes warnings in the result.
+pub fn analyze_capture(path: &Path, analyzer: &Analyzer) -> Result<CaptureReport, DecodeError> {
+    let mut reader = CaptureReader::open(path)?;
+    let mut decoder = Decoder::new(analyzer.decoder);
+    let mut table = FlowTable::new(analyzer.flows);
+    let mut dissectors = Dissectors::new(Collect::default());
+    let mut link_types = BTreeMap::new();
+    let mut packets = 0u64;
+    let mut span = None;
+    while let Some(frame) = reader.next_frame()? {
+        packets += 1;
+        *link_types.entry(frame.link).or_insert(0u64) += 1;
+        span = Some(match span {
+            None => (frame.ts, frame.ts),
+            Some((lo, hi)) => (frame.ts.min(lo), frame.ts.max(hi)),
+        });
+        if let Some(packet) = decoder.decode(&frame) {
+            table.push(&packet, &mut dissectors);
+        }
+    }
+    table.finish(&mut dissectors);
+    let Collect { mut events, flows } = dissectors.into_sink();
+
+    let infos: Vec<_> = flows.iter().map(|(s, _)| s.info).collect();
+    let namer = DestinationNamer::new(&events, &infos);
+    let mut flows: Vec<FlowRecord> = flows
+        .into_iter()
+        .map(|(summary, app_proto)| FlowRecord {
+            server_name: namer.name(&summary.info, summary.first_ts),
+            summary,
+            app_proto,
+        })
+        .collect();
+    flows.sort_by_key(|f| f.summary.info.id);
+    events.sort_by_key(|e| (e.ts, e.frame, e.flow));
+
+    Ok(CaptureReport {
+        path: path.to_path_buf(),
+        format: reader.format(),
+        gzip: reader.is_gzip(),
+        packets,
+        bytes: reader.bytes_read(),
+        span,
+        link_types,
+        warnings: reader.warnings().to_vec(),
+        decode: decoder.stats(),
+        flow_table: table.stats(),
+        flows,
+        events,
+    })
+}
