@@ -57,7 +57,11 @@ fn names_match_peers_on_shared_captures() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("MANIFEST.json")).unwrap()).unwrap();
     let manifest = manifest.as_object().unwrap();
     let paths: Vec<PathBuf> = manifest.keys().map(|k| dir.join(k)).collect();
-    let report = Analyzer::builder().threads(2).build().analyze(&paths).unwrap();
+    let report = Analyzer::builder()
+        .threads(2)
+        .build()
+        .analyze(&paths)
+        .unwrap();
 
     // field -> (true positives, truth size, found size)
     let mut totals: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
@@ -72,17 +76,26 @@ fn names_match_peers_on_shared_captures() {
                 match &ev.kind {
                     AppEventKind::Tls(t) => {
                         if let Some(s) = t.sni() {
-                            found.entry("tls_sni").or_default().insert(norm("tls_sni", s));
+                            found
+                                .entry("tls_sni")
+                                .or_default()
+                                .insert(norm("tls_sni", s));
                         }
                     }
                     AppEventKind::Dns(d) => {
                         for q in &d.message.questions {
-                            found.entry("dns_queries").or_default().insert(norm("dns_queries", &q.name));
+                            found
+                                .entry("dns_queries")
+                                .or_default()
+                                .insert(norm("dns_queries", &q.name));
                         }
                     }
                     AppEventKind::Http(h) => {
                         if let Some(host) = &h.host {
-                            found.entry("http_hosts").or_default().insert(norm("http_hosts", host));
+                            found
+                                .entry("http_hosts")
+                                .or_default()
+                                .insert(norm("http_hosts", host));
                         }
                     }
                     _ => {}
@@ -112,8 +125,16 @@ fn names_match_peers_on_shared_captures() {
                     truth.len(),
                     got.len(),
                     tp,
-                    if missed.is_empty() { String::new() } else { format!(" missed {missed:?}") },
-                    if extra.is_empty() { String::new() } else { format!(" extra {extra:?}") },
+                    if missed.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" missed {missed:?}")
+                    },
+                    if extra.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" extra {extra:?}")
+                    },
                 );
             }
             let t = totals.entry(field).or_default();
@@ -127,12 +148,18 @@ fn names_match_peers_on_shared_captures() {
         let (tp, truth, got) = totals[field];
         let recall = tp as f64 / truth.max(1) as f64;
         let precision = tp as f64 / got.max(1) as f64;
-        eprintln!("TOTAL {field:12} recall {recall:.3} ({tp}/{truth})  precision {precision:.3} ({tp}/{got})");
+        eprintln!(
+            "TOTAL {field:12} recall {recall:.3} ({tp}/{truth})  precision {precision:.3} ({tp}/{got})"
+        );
         if recall < min_recall || precision < min_precision {
-            failures.push(format!("{field}: recall {recall:.3}, precision {precision:.3}"));
+            failures.push(format!(
+                "{field}: recall {recall:.3}, precision {precision:.3}"
+            ));
         }
     }
-    let (tp, truth, got) = totals.values().fold((0, 0, 0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
+    let (tp, truth, got) = totals
+        .values()
+        .fold((0, 0, 0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
     eprintln!(
         "TOTAL all          recall {:.3} ({tp}/{truth})  precision {:.3} ({tp}/{got})",
         tp as f64 / truth as f64,
@@ -142,5 +169,8 @@ fn names_match_peers_on_shared_captures() {
     if recall < MIN_TOTAL || precision < MIN_TOTAL {
         failures.push(format!("all: recall {recall:.3}, precision {precision:.3}"));
     }
-    assert!(failures.is_empty(), "below the recorded levels: {failures:?}");
+    assert!(
+        failures.is_empty(),
+        "below the recorded levels: {failures:?}"
+    );
 }

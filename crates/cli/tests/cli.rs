@@ -1,0 +1,130 @@
+//! The `telltale` command as a user runs it: outputs, exit codes, determinism.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn telltale(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_telltale"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run telltale")
+}
+
+/// Compares with a golden file; `TELLTALE_BLESS=1` rewrites it.
+fn golden(name: &str, actual: &[u8]) {
+    let path = root().join("fixtures/expected").join(name);
+    if std::env::var_os("TELLTALE_BLESS").is_some() {
+        std::fs::write(&path, actual).unwrap();
+    }
+    let expected = std::fs::read(&path).unwrap_or_default();
+    assert!(
+        expected == actual,
+        "{} differs (TELLTALE_BLESS=1 to accept):\n{}",
+        path.display(),
+        String::from_utf8_lossy(actual)
+    );
+}
+
+#[test]
+fn redmi_eve_jsonl_is_exact() {
+    let out = telltale(&[
+        "analyze",
+        "--format",
+        "jsonl",
+        "fixtures/redmi-1s-2014.pcap",
+    ]);
+    assert!(out.status.success());
+    golden("redmi-1s-2014.eve.jsonl", &out.stdout);
+    // Every record has the EVE envelope.
+    for line in String::from_utf8(out.stdout).unwrap().lines() {
+        for key in [
+            "\"timestamp\":",
+            "\"event_type\":",
+            "\"pcap_filename\":",
+            "\"flow_id\":",
+            "\"src_ip\":",
+            "\"src_port\":",
+            "\"dest_ip\":",
+            "\"dest_port\":",
+            "\"proto\":",
+            "\"app_proto\":",
+        ] {
+            assert!(line.contains(key), "{key} missing in {line}");
+        }
+    }
+}
+
+#[test]
+fn redmi_table_and_csv_are_exact() {
+    let out = telltale(&["analyze", "fixtures/redmi-1s-2014.pcap"]);
+    assert!(out.status.success());
+    golden("redmi-1s-2014.table.txt", &out.stdout);
+    let out = telltale(&["analyze", "-f", "csv", "fixtures/redmi-1s-2014.pcap"]);
+    golden("redmi-1s-2014.flows.csv", &out.stdout);
+}
+
+#[test]
+fn output_is_identical_for_any_thread_count() {
+    let one = telltale(&["analyze", "-f", "jsonl", "-j", "1", "fixtures"]);
+    let four = telltale(&["analyze", "-f", "jsonl", "-j", "4", "fixtures"]);
+    assert!(one.status.success());
+    assert!(one.stdout.len() > 10_000);
+    assert!(one.stdout == four.stdout, "-j 1 and -j 4 differ");
+    assert_eq!(one.stderr, four.stderr);
+}
+
+#[test]
+fn exit_codes_and_warnings() {
+    // A damaged capture still succeeds, with a warning naming offset and packet.
+    let out = telltale(&["analyze", "fixtures/pcap-truncated.pcap"]);
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("pcap-truncated.pcap: byte offset") && err.contains("packet 7"),
+        "{err}"
+    );
+    // An unreadable input: the others are still reported, exit 1.
+    let out = telltale(&[
+        "analyze",
+        "-f",
+        "csv",
+        "fixtures/README.md",
+        "fixtures/tcp-midstream.pcap",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("README.md: not a pcap or pcapng capture")
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
+    // Usage error.
+    assert_eq!(telltale(&["analyze"]).status.code(), Some(2));
+    assert_eq!(
+        telltale(&["analyze", "--format", "xml", "x"]).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn standard_input_and_output_file() {
+    let dir = std::env::temp_dir().join(format!("telltale-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out_file = dir.join("out.jsonl");
+    let input = std::fs::File::open(root().join("fixtures/pcap-gzip.pcap.gz")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_telltale"))
+        .args(["analyze", "-f", "jsonl", "-o"])
+        .arg(&out_file)
+        .arg("-")
+        .stdin(input)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = std::fs::read_to_string(&out_file).unwrap();
+    assert!(text.contains("\"hostname\":\"gzip.example\""));
+    assert!(text.contains("\"pcap_filename\":\"-\""));
+    std::fs::remove_dir_all(&dir).ok();
+}
