@@ -122,10 +122,8 @@ fn print_warnings(report: &Report) {
         for w in &c.warnings {
             eprintln!("telltale: warning: {name}: {w}");
         }
-        for (link, n) in &c.decode.unsupported_links {
-            eprintln!(
-                "telltale: warning: {name}: {n} packets on unsupported link type {link} not decoded"
-            );
+        for note in c.notices() {
+            eprintln!("telltale: warning: {name}: {note}");
         }
     }
 }

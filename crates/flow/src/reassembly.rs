@@ -161,7 +161,14 @@ impl Stream {
             (off, data, wire)
         };
         if off == self.next {
-            self.deliver(off, data, wire, frame, ts, limits, emit);
+            let end = off + wire;
+            if self.ooo.first_key_value().is_some_and(|(&s, _)| s < end) {
+                // Buffered bytes arrived before these for part of the range:
+                // merge through the buffer so the first copy wins there too.
+                self.insert(off, data, wire, frame, ts);
+            } else {
+                self.deliver(off, data, wire, frame, ts, limits, emit);
+            }
             self.drain(limits, emit);
             return;
         }
@@ -465,5 +472,93 @@ mod tests {
         let (s, st) = run(0, &[(1, b"abc"), (4, b"def")], cap);
         assert_eq!(s, "abcd");
         assert_eq!(st.capped_bytes, 2);
+    }
+}
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A stream, cut into segments that are then shuffled, duplicated and
+    /// re-cut so they overlap: any arrival order must give back the stream.
+    fn arrivals() -> impl Strategy<Value = (Vec<u8>, Vec<(usize, usize)>, u32)> {
+        (1usize..3000, any::<u32>())
+            .prop_flat_map(|(len, isn)| {
+                let data = proptest::collection::vec(any::<u8>(), len);
+                let cuts = proptest::collection::vec(0..len, 0..40);
+                let extra = proptest::collection::vec((0..len, 1usize..400), 0..20);
+                (data, cuts, extra, Just(isn), any::<u64>())
+            })
+            .prop_map(|(data, mut cuts, extra, isn, seed)| {
+                cuts.push(0);
+                cuts.push(data.len());
+                cuts.sort_unstable();
+                cuts.dedup();
+                let mut segs: Vec<(usize, usize)> = cuts.windows(2).map(|w| (w[0], w[1])).collect();
+                for (start, len) in extra {
+                    segs.push((start, (start + len).min(data.len())));
+                }
+                // Deterministic shuffle from the seed (Fisher-Yates, xorshift).
+                let mut x = seed | 1;
+                for i in (1..segs.len()).rev() {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    segs.swap(i, (x % (i as u64 + 1)) as usize);
+                }
+                (data, segs, isn)
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn any_order_gives_the_same_stream((data, segs, isn) in arrivals()) {
+            let limits = Limits { max_buffer: 1 << 20, max_stream: u64::MAX };
+            let mut s = Stream::new();
+            s.syn(isn);
+            let mut out = Vec::new();
+            let mut gaps = 0;
+            let mut emit = |o: Out<'_>| match o {
+                Out::Data { offset, bytes, .. } => {
+                    assert_eq!(offset, out.len() as u64);
+                    out.extend_from_slice(bytes);
+                }
+                Out::Gap { .. } => gaps += 1,
+            };
+            for (i, (a, b)) in segs.iter().enumerate() {
+                let seq = isn.wrapping_add(1).wrapping_add(*a as u32);
+                let bytes = &data[*a..*b];
+                s.segment(seq, bytes, bytes.len() as u64, false, i as u64, Timestamp::default(), &limits, &mut emit);
+            }
+            s.flush(&limits, &mut emit);
+            prop_assert_eq!(gaps, 0);
+            prop_assert_eq!(out, data);
+        }
+
+        #[test]
+        fn conflicting_copies_keep_the_first((len, cut, over) in (10usize..500, 1usize..9, 1usize..9)) {
+            // Original stream of 'a'; a second copy of a middle range says 'b'
+            // and arrives later: the stream is all 'a'.
+            let limits = Limits { max_buffer: 1 << 20, max_stream: u64::MAX };
+            let data = vec![b'a'; len];
+            let mut s = Stream::new();
+            s.syn(0);
+            let mut out = Vec::new();
+            let mut emit = |o: Out<'_>| if let Out::Data { bytes, .. } = o { out.extend_from_slice(bytes) };
+            let c = len * cut / 10;
+            // Tail first (buffered), then the conflicting copy, then the head.
+            s.segment(1 + c as u32, &data[c..], (len - c) as u64, false, 0, Timestamp::default(), &limits, &mut emit);
+            let o = len * over / 10;
+            let fake = vec![b'b'; len - o];
+            s.segment(1 + o as u32, &fake, fake.len() as u64, false, 1, Timestamp::default(), &limits, &mut emit);
+            s.segment(1, &data[..c], c as u64, false, 2, Timestamp::default(), &limits, &mut emit);
+            s.flush(&limits, &mut emit);
+            // Where the fake copy arrived before the head, the head's own bytes
+            // came later: first copy wins there, so 'b' may only appear in the
+            // range the fake copy covered before the head arrived.
+            let expect: Vec<u8> = (0..len).map(|i| if i >= o.min(c) && i < c { b'b' } else { b'a' }).collect();
+            prop_assert_eq!(out, expect);
+        }
     }
 }

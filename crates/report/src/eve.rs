@@ -62,6 +62,17 @@ struct Flow<'a> {
     server_name_dns: Option<DnsSource<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     gaps: Option<Gaps>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limits: Option<LimitsHit>,
+}
+
+/// Per-flow limits that were reached, so a reader knows the flow was not
+/// seen whole.
+#[derive(Serialize)]
+struct LimitsHit {
+    buffer_cap_hits: u64,
+    capped_bytes_toserver: u64,
+    capped_bytes_toclient: u64,
 }
 
 #[derive(Serialize)]
@@ -224,6 +235,12 @@ fn flow_record<'a>(name: &'a str, f: &'a FlowRecord) -> Record<'a> {
             bytes_toserver: ts.gap_bytes,
             bytes_toclient: tc.gap_bytes,
         }),
+        limits: (ts.buffer_cap_hits + tc.buffer_cap_hits + ts.capped_bytes + tc.capped_bytes > 0)
+            .then_some(LimitsHit {
+                buffer_cap_hits: ts.buffer_cap_hits + tc.buffer_cap_hits,
+                capped_bytes_toserver: ts.capped_bytes,
+                capped_bytes_toclient: tc.capped_bytes,
+            }),
     });
     r
 }

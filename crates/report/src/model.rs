@@ -78,3 +78,44 @@ impl CaptureReport {
             .map(|i| &self.flows[i])
     }
 }
+
+impl CaptureReport {
+    /// Sentences for people about what was set aside or cut short in this
+    /// capture beyond its [`warnings`](Self::warnings): unsupported link
+    /// types, fragments dropped, flows evicted, per-flow limits reached.
+    pub fn notices(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        for (link, n) in &self.decode.unsupported_links {
+            notes.push(format!(
+                "{n} packets on unsupported link type {link} not decoded"
+            ));
+        }
+        let d = &self.decode.defrag;
+        if d.evicted + d.invalid + self.decode.defrag_incomplete > 0 {
+            notes.push(format!(
+                "IP fragments: {} datagrams dropped at the reassembly limits, {} invalid fragments, {} datagrams incomplete at the end",
+                d.evicted, d.invalid, self.decode.defrag_incomplete
+            ));
+        }
+        if self.flow_table.evicted > 0 {
+            notes.push(format!(
+                "flow table full: {} flows ended early to stay within the limit",
+                self.flow_table.evicted
+            ));
+        }
+        let capped = self
+            .flows
+            .iter()
+            .filter(|f| {
+                let (a, b) = (&f.summary.to_server.stream, &f.summary.to_client.stream);
+                a.buffer_cap_hits + b.buffer_cap_hits + a.capped_bytes + b.capped_bytes > 0
+            })
+            .count();
+        if capped > 0 {
+            notes.push(format!(
+                "{capped} flows hit a per-flow buffer or stream limit (flow.limits in JSON output)"
+            ));
+        }
+        notes
+    }
+}

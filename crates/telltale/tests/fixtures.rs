@@ -400,3 +400,34 @@ fn pipelined_requests_pair_with_responses() {
         .collect();
     assert_eq!(pairs, [("/one", Some(200)), ("/two", Some(404))]);
 }
+
+#[test]
+fn per_flow_limits_are_reported() {
+    let flows = telltale::flow::FlowConfig {
+        max_stream: 100,
+        ..Default::default()
+    };
+    let report = Analyzer::builder()
+        .threads(1)
+        .flow_config(flows)
+        .build()
+        .analyze([fixture("redmi-1s-2014.pcap")])
+        .unwrap();
+    let c = &report.captures[0];
+    let post = c
+        .flows
+        .iter()
+        .find(|f| f.summary.info.server.port() == 80)
+        .unwrap();
+    // The POST is 427 bytes in one segment: 100 delivered, 327 counted.
+    assert_eq!(post.summary.to_server.stream.capped_bytes, 327);
+    assert!(
+        c.notices()
+            .iter()
+            .any(|n| n.contains("per-flow buffer or stream limit")),
+        "{:?}",
+        c.notices()
+    );
+    // Its head is cut, so no HTTP event; the flow itself is still reported.
+    assert!(hosts(c).is_empty());
+}
