@@ -578,7 +578,11 @@ fn walk_extensions<'a>(c: &mut Cursor<'a>, mut f: impl FnMut(u16, &'a [u8])) -> 
     Some(())
 }
 
-fn parse_client_hello(body: &[u8]) -> Option<ClientHello> {
+/// Parses a ClientHello handshake body (after the 4-byte handshake header),
+/// wherever it came from: a TLS record stream or QUIC CRYPTO frames.
+/// `record_version` is left 0 (QUIC has no records). `None` when the body is
+/// too malformed to hold a hello.
+pub fn parse_client_hello(body: &[u8]) -> Option<ClientHello> {
     let mut c = Cursor(body);
     let mut ch = ClientHello {
         legacy_version: c.u16()?,
@@ -649,7 +653,8 @@ fn parse_key_share_groups(d: &mut Cursor<'_>) -> Vec<u16> {
     out
 }
 
-fn parse_server_hello(body: &[u8]) -> Option<ServerHello> {
+/// Parses a ServerHello handshake body (after the 4-byte handshake header).
+pub fn parse_server_hello(body: &[u8]) -> Option<ServerHello> {
     let mut c = Cursor(body);
     let mut sh = ServerHello {
         legacy_version: c.u16()?,
