@@ -11,7 +11,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use telltale::report::{write_destinations_table, write_flows_csv, write_jsonl};
+use telltale::report::{
+    write_destinations_csv, write_destinations_table, write_flows_csv, write_jsonl,
+};
 use telltale::{Analyzer, Report};
 
 #[derive(Parser)]
@@ -58,8 +60,10 @@ enum Format {
     Table,
     /// JSON Lines in the shape of Suricata's EVE.
     Jsonl,
-    /// One row per flow.
+    /// One row per flow (CSV).
     Csv,
+    /// One row per destination (CSV).
+    DestinationsCsv,
 }
 
 fn main() -> ExitCode {
@@ -110,6 +114,7 @@ fn write_report(report: &Report, format: Format, out: &mut impl Write) -> io::Re
         Format::Table => write_destinations_table(report, out),
         Format::Jsonl => write_jsonl(report, out),
         Format::Csv => write_flows_csv(report, out),
+        Format::DestinationsCsv => write_destinations_csv(report, out),
     }
 }
 

@@ -66,6 +66,13 @@ fn redmi_table_and_csv_are_exact() {
     golden("redmi-1s-2014.table.txt", &out.stdout);
     let out = telltale(&["analyze", "-f", "csv", "fixtures/redmi-1s-2014.pcap"]);
     golden("redmi-1s-2014.flows.csv", &out.stdout);
+    let out = telltale(&[
+        "analyze",
+        "-f",
+        "destinations-csv",
+        "fixtures/redmi-1s-2014.pcap",
+    ]);
+    golden("redmi-1s-2014.destinations.csv", &out.stdout);
 }
 
 #[test]

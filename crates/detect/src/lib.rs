@@ -7,6 +7,8 @@
 //! here too. Everything here is pure and deterministic: no I/O, no threads.
 //!
 
+mod domain;
 mod naming;
 
+pub use domain::registrable_domain;
 pub use naming::{DestinationNamer, DnsAttribution, NameSource, ServerName};

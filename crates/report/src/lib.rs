@@ -11,12 +11,14 @@
 //! Output is deterministic: the same report gives the same bytes.
 
 mod csv_out;
+mod destinations;
 mod eve;
 mod model;
 mod names;
 mod table;
 
 pub use csv_out::{FLOW_COLUMNS, cell as csv_cell, write_flows_csv};
+pub use destinations::{DESTINATION_COLUMNS, Destination, destinations, write_destinations_csv};
 pub use eve::{eve_flow_id, write_capture_jsonl, write_jsonl};
 pub use model::{CaptureReport, FlowRecord, InputFailure, Report};
 pub use table::{printable, write_destinations_table};

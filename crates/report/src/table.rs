@@ -1,58 +1,18 @@
 //! A readable table for the terminal: one row per destination.
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::destinations::destinations;
+use crate::model::Report;
 use std::fmt::Write as _;
 use std::io::{self, Write};
-use std::net::IpAddr;
-
-use crate::model::Report;
-
-#[derive(Default)]
-struct Row {
-    sources: BTreeSet<&'static str>,
-    addrs: BTreeSet<IpAddr>,
-    ports: BTreeSet<String>,
-    protos: BTreeSet<&'static str>,
-    flows: u64,
-    out: u64,
-    inb: u64,
-}
 
 /// Writes the destinations table: every server name (or address, for flows
-/// with no name) with how it was named, its addresses, ports, protocols,
-/// flows and bytes each way; busiest first.
+/// with no name) with its registrable domain, how it was named, addresses,
+/// ports, protocols, flows and bytes each way; busiest first.
 pub fn write_destinations_table(report: &Report, out: &mut impl Write) -> io::Result<()> {
-    let mut rows: BTreeMap<String, Row> = BTreeMap::new();
-    for c in &report.captures {
-        for f in &c.flows {
-            let s = &f.summary;
-            let key = match &f.server_name.name {
-                Some(n) => n.to_ascii_lowercase(),
-                None => s.info.server.ip().to_string(),
-            };
-            let row = rows.entry(key).or_default();
-            row.sources.insert(f.server_name.source.as_str());
-            row.addrs.insert(s.info.server.ip());
-            row.ports.insert(format!(
-                "{}/{}",
-                s.info.server.port(),
-                s.info.proto.as_str().to_ascii_lowercase()
-            ));
-            row.protos.insert(f.app_proto.as_str());
-            row.flows += 1;
-            row.out += s.to_server.bytes;
-            row.inb += s.to_client.bytes;
-        }
-    }
-    let mut rows: Vec<(String, Row)> = rows.into_iter().collect();
-    rows.sort_by(|a, b| {
-        (b.1.out + b.1.inb)
-            .cmp(&(a.1.out + a.1.inb))
-            .then(a.0.cmp(&b.0))
-    });
-
+    let rows = destinations(report);
     let header = [
         "DESTINATION",
+        "DOMAIN",
         "NAMED BY",
         "ADDRESSES",
         "PORTS",
@@ -61,22 +21,23 @@ pub fn write_destinations_table(report: &Report, out: &mut impl Write) -> io::Re
         "SENT",
         "RECEIVED",
     ];
-    let mut cells: Vec<[String; 8]> = Vec::with_capacity(rows.len());
-    for (name, r) in &rows {
+    let mut cells: Vec<[String; 9]> = Vec::with_capacity(rows.len());
+    for r in &rows {
         cells.push([
-            printable(name, 60),
+            printable(&r.name, 60),
+            printable(r.registrable_domain.as_deref().unwrap_or("-"), 40),
             join(
                 r.sources
                     .iter()
                     .copied()
                     .filter(|s| *s != "none" || r.sources.len() == 1),
             ),
-            list(r.addrs.iter().map(|a| a.to_string()), 2),
+            list(r.addresses.iter().map(|a| a.to_string()), 2),
             list(r.ports.iter().cloned(), 3),
-            join(r.protos.iter().copied()),
+            join(r.app_protos.iter().copied()),
             r.flows.to_string(),
-            human_bytes(r.out),
-            human_bytes(r.inb),
+            human_bytes(r.bytes_toserver),
+            human_bytes(r.bytes_toclient),
         ]);
     }
     let mut widths = header.map(str::len);
@@ -90,7 +51,7 @@ pub fn write_destinations_table(report: &Report, out: &mut impl Write) -> io::Re
         for (i, c) in row.iter().enumerate() {
             let pad = widths[i].saturating_sub(c.chars().count());
             // Numbers right-aligned, text left-aligned.
-            if i >= 5 {
+            if i >= 6 {
                 let _ = write!(text, "{}{}", " ".repeat(pad), c);
             } else {
                 let _ = write!(text, "{}{}", c, " ".repeat(pad));
@@ -102,7 +63,7 @@ pub fn write_destinations_table(report: &Report, out: &mut impl Write) -> io::Re
     for row in &cells {
         line(&mut text, row);
     }
-    let flows: u64 = rows.iter().map(|r| r.1.flows).sum();
+    let flows: u64 = rows.iter().map(|r| r.flows).sum();
     let _ = writeln!(
         text,
         "\n{} destinations, {} flows in {} capture{}",
@@ -111,7 +72,7 @@ pub fn write_destinations_table(report: &Report, out: &mut impl Write) -> io::Re
         report.captures.len(),
         if report.captures.len() == 1 { "" } else { "s" }
     );
-    out.write_all(text.trim_end_matches(' ').as_bytes())
+    out.write_all(text.as_bytes())
 }
 
 fn join<'a>(items: impl Iterator<Item = &'a str>) -> String {

@@ -1,0 +1,131 @@
+//! The destinations view: one entry per name a capture's flows went to.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{self, Write};
+use std::net::IpAddr;
+
+use telltale_decode::Timestamp;
+use telltale_detect::registrable_domain;
+
+use crate::csv_out::cell;
+use crate::model::Report;
+
+/// Everything the flows to one destination add up to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Destination {
+    /// The server name (lower-cased), or the address for flows with no name.
+    pub name: String,
+    /// Whether `name` is a name (true) or an address (false).
+    pub named: bool,
+    /// Registrable domain of the name (Public Suffix List, ICANN section).
+    pub registrable_domain: Option<String>,
+    /// How the flows were named (`tls_sni`, `dns`, ...).
+    pub sources: BTreeSet<&'static str>,
+    /// Server addresses.
+    pub addresses: BTreeSet<IpAddr>,
+    /// Server ports with transport, e.g. `443/tcp`.
+    pub ports: BTreeSet<String>,
+    /// Application protocols seen.
+    pub app_protos: BTreeSet<&'static str>,
+    /// Flows.
+    pub flows: u64,
+    /// Bytes client to server.
+    pub bytes_toserver: u64,
+    /// Bytes server to client.
+    pub bytes_toclient: u64,
+    /// First packet of the first flow.
+    pub first_seen: Timestamp,
+    /// Last packet of the last flow.
+    pub last_seen: Timestamp,
+}
+
+/// Groups every flow of every capture by destination; busiest first (bytes
+/// both ways), then by name, so the order is stable.
+pub fn destinations(report: &Report) -> Vec<Destination> {
+    let mut map: BTreeMap<String, Destination> = BTreeMap::new();
+    for c in &report.captures {
+        for f in &c.flows {
+            let s = &f.summary;
+            let (key, named) = match &f.server_name.name {
+                Some(n) => (n.to_ascii_lowercase(), true),
+                None => (s.info.server.ip().to_string(), false),
+            };
+            let d = map.entry(key.clone()).or_insert_with(|| Destination {
+                registrable_domain: if named {
+                    registrable_domain(&key)
+                } else {
+                    None
+                },
+                name: key,
+                named,
+                sources: BTreeSet::new(),
+                addresses: BTreeSet::new(),
+                ports: BTreeSet::new(),
+                app_protos: BTreeSet::new(),
+                flows: 0,
+                bytes_toserver: 0,
+                bytes_toclient: 0,
+                first_seen: s.first_ts,
+                last_seen: s.last_ts,
+            });
+            d.sources.insert(f.server_name.source.as_str());
+            d.addresses.insert(s.info.server.ip());
+            d.ports.insert(format!(
+                "{}/{}",
+                s.info.server.port(),
+                s.info.proto.as_str().to_ascii_lowercase()
+            ));
+            d.app_protos.insert(f.app_proto.as_str());
+            d.flows += 1;
+            d.bytes_toserver += s.to_server.bytes;
+            d.bytes_toclient += s.to_client.bytes;
+            d.first_seen = d.first_seen.min(s.first_ts);
+            d.last_seen = d.last_seen.max(s.last_ts);
+        }
+    }
+    let mut v: Vec<Destination> = map.into_values().collect();
+    v.sort_by(|a, b| {
+        (b.bytes_toserver + b.bytes_toclient)
+            .cmp(&(a.bytes_toserver + a.bytes_toclient))
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    v
+}
+
+/// Columns of the destinations CSV, in order (documented in `docs/OUTPUT.md`).
+pub const DESTINATION_COLUMNS: &[&str] = &[
+    "destination",
+    "registrable_domain",
+    "named_by",
+    "addresses",
+    "ports",
+    "app_protos",
+    "flows",
+    "bytes_toserver",
+    "bytes_toclient",
+    "first_seen",
+    "last_seen",
+];
+
+/// Writes one row per destination; list cells are joined with spaces.
+pub fn write_destinations_csv(report: &Report, out: impl Write) -> io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(DESTINATION_COLUMNS)?;
+    for d in destinations(report) {
+        let join = |it: &mut dyn Iterator<Item = String>| it.collect::<Vec<_>>().join(" ");
+        w.write_record([
+            cell(&d.name),
+            d.registrable_domain.unwrap_or_default(),
+            join(&mut d.sources.iter().map(|s| s.to_string())),
+            join(&mut d.addresses.iter().map(|a| a.to_string())),
+            join(&mut d.ports.iter().cloned()),
+            join(&mut d.app_protos.iter().map(|s| s.to_string())),
+            d.flows.to_string(),
+            d.bytes_toserver.to_string(),
+            d.bytes_toclient.to_string(),
+            d.first_seen.to_rfc3339_micros(),
+            d.last_seen.to_rfc3339_micros(),
+        ])?;
+    }
+    w.flush()
+}
