@@ -14,7 +14,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use telltale::report::{
     write_destinations_csv, write_destinations_table, write_flows_csv, write_jsonl,
 };
-use telltale::{Analyzer, Report};
+use telltale::{Analyzer, DnsScope, Report};
 
 #[derive(Parser)]
 #[command(
@@ -49,9 +49,19 @@ struct AnalyzeArgs {
     /// Worker threads (0: one per CPU). The output is the same for any value.
     #[arg(short = 'j', long = "threads", default_value_t = 0)]
     threads: usize,
+    /// Which DNS answers may name a capture's flows: its own (`file`), or
+    /// those of every capture given (`batch`: one device in several files).
+    #[arg(long, value_enum, default_value_t = Scope::File)]
+    dns_scope: Scope,
     /// Do not print warnings about damaged captures.
     #[arg(short, long)]
     quiet: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Scope {
+    File,
+    Batch,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -79,7 +89,13 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let Command::Analyze(args) = cli.command;
-    let analyzer = Analyzer::builder().threads(args.threads).build();
+    let analyzer = Analyzer::builder()
+        .threads(args.threads)
+        .dns_scope(match args.dns_scope {
+            Scope::File => DnsScope::File,
+            Scope::Batch => DnsScope::Batch,
+        })
+        .build();
     let report = analyzer.analyze(&args.paths)?;
     if !args.quiet {
         print_warnings(&report);

@@ -11,4 +11,7 @@ mod domain;
 mod naming;
 
 pub use domain::registrable_domain;
-pub use naming::{DestinationNamer, DnsAttribution, NameSource, ServerName};
+pub use naming::{
+    DestinationNamer, DnsAttribution, NameFlags, NameSource, Resolutions, ServerName,
+    dns_name_matches,
+};

@@ -15,10 +15,15 @@ use telltale_proto::{AppEvent, AppEventKind, DnsFlavor};
 pub enum NameSource {
     /// The TLS ClientHello's server name indication.
     TlsSni,
+    /// The QUIC ClientHello's server name indication.
+    QuicSni,
     /// The HTTP Host header.
     HttpHost,
-    /// A DNS answer earlier in the capture resolved the server's address.
+    /// A DNS answer earlier in the capture (or batch) resolved the server's
+    /// address.
     Dns,
+    /// The server's TLS certificate (first DNS name of the leaf).
+    Cert,
     /// No name is known.
     None,
 }
@@ -28,14 +33,16 @@ impl NameSource {
     pub fn as_str(self) -> &'static str {
         match self {
             NameSource::TlsSni => "tls_sni",
+            NameSource::QuicSni => "quic_sni",
             NameSource::HttpHost => "http_host",
             NameSource::Dns => "dns",
+            NameSource::Cert => "cert",
             NameSource::None => "none",
         }
     }
 }
 
-/// The DNS answer a flow was named from, for auditing the attribution.
+/// The DNS answer that resolved a flow's server address, for auditing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DnsAttribution {
     /// The name the client asked for (CNAME chains followed back to it).
@@ -48,6 +55,38 @@ pub struct DnsAttribution {
     pub resolver: IpAddr,
 }
 
+/// Inconsistencies between the ways a flow's destination can be named. Each
+/// is worth a look; none is proof of anything (CDNs serve many names from one
+/// address; resolvers outside the capture exist).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NameFlags {
+    /// The SNI is none of the names DNS answers gave for the server address
+    /// (while some DNS answer did resolve it).
+    pub sni_not_in_dns: bool,
+    /// The SNI is not covered by the server certificate's names.
+    pub sni_not_in_cert: bool,
+    /// A TLS, QUIC or HTTP flow went to an address no DNS answer in scope
+    /// resolved before the flow (hard-coded address, or a resolver not seen).
+    pub not_resolved: bool,
+}
+
+impl NameFlags {
+    /// The flags that are set, as written in `server_name_flags`.
+    pub fn names(&self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        if self.sni_not_in_dns {
+            v.push("sni_not_in_dns");
+        }
+        if self.sni_not_in_cert {
+            v.push("sni_not_in_cert");
+        }
+        if self.not_resolved {
+            v.push("not_resolved_by_dns");
+        }
+        v
+    }
+}
+
 /// A flow's destination name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServerName {
@@ -55,12 +94,15 @@ pub struct ServerName {
     pub name: Option<String>,
     /// Where it came from.
     pub source: NameSource,
-    /// The DNS answer behind it, when `source` is [`NameSource::Dns`].
+    /// The most recent DNS answer, before the flow started, that resolved the
+    /// server's address, whatever the source of the name.
     pub dns: Option<DnsAttribution>,
+    /// Inconsistencies found.
+    pub flags: NameFlags,
 }
 
 /// One address learnt from a DNS answer.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct Resolution {
     ts: Timestamp,
     frame: u64,
@@ -68,12 +110,62 @@ struct Resolution {
     resolver: IpAddr,
 }
 
+/// Addresses learnt from DNS answers, in time order per address. One per
+/// capture by default; merge several for a batch in which captures share a
+/// resolver cache (`--dns-scope batch`).
+#[derive(Clone, Debug, Default)]
+pub struct Resolutions {
+    by_addr: HashMap<IpAddr, Vec<Resolution>>,
+}
+
+impl Resolutions {
+    /// Adds every resolution of `other`.
+    pub fn merge(&mut self, other: &Resolutions) {
+        for (addr, list) in &other.by_addr {
+            let mine = self.by_addr.entry(*addr).or_default();
+            mine.extend(list.iter().cloned());
+            mine.sort();
+            mine.dedup();
+        }
+    }
+
+    /// How many (address, answer) pairs are held.
+    pub fn len(&self) -> usize {
+        self.by_addr.values().map(Vec::len).sum()
+    }
+
+    /// Whether no address is held.
+    pub fn is_empty(&self) -> bool {
+        self.by_addr.is_empty()
+    }
+
+    fn before(&self, addr: IpAddr, start: Timestamp) -> &[Resolution] {
+        match self.by_addr.get(&addr) {
+            Some(list) => &list[..list.partition_point(|r| r.ts <= start)],
+            None => &[],
+        }
+    }
+}
+
+/// What a capture's events say directly about one flow.
+#[derive(Clone, Debug, Default)]
+struct Direct {
+    sni: Option<(String, NameSource)>,
+    host: Option<String>,
+    /// Names of the leaf certificate, when one was seen.
+    cert: Option<Vec<String>>,
+    /// Whether the flow carried TLS, QUIC or HTTP (so should have been
+    /// resolved by name).
+    named_protocol: bool,
+}
+
 /// Names the flows of one capture.
 ///
-/// Priority: TLS SNI, then HTTP Host (unless it is an address literal), then
-/// the most recent DNS answer, seen before the flow started, that resolved the
-/// server's address. Built from a whole capture's events after the fact, so
-/// the answer does not depend on the order flows were processed in.
+/// Priority: TLS or QUIC SNI, then HTTP Host (unless an address literal),
+/// then the most recent DNS answer seen before the flow started that resolved
+/// the server's address, then the server certificate. Built from a whole
+/// capture's events after the fact, so the answer does not depend on the
+/// order flows were processed in.
 ///
 /// ```
 /// use telltale_detect::{DestinationNamer, NameSource};
@@ -84,40 +176,44 @@ struct Resolution {
 /// assert_eq!(name.source, NameSource::None);
 /// ```
 pub struct DestinationNamer {
-    /// Per flow: the best direct name (SNI or Host) and its source.
-    direct: HashMap<FlowId, (String, NameSource)>,
-    /// Per address: resolutions in time order.
-    resolved: HashMap<IpAddr, Vec<Resolution>>,
+    direct: HashMap<FlowId, Direct>,
+    resolutions: Resolutions,
 }
 
 impl DestinationNamer {
-    /// Indexes a capture's events. `dns_server_of` gives, for DNS events, the
-    /// flow's server (the resolver); pass the flows of the capture.
+    /// Indexes a capture's events; `flows` are the capture's flows (their
+    /// servers are the resolvers of DNS answers).
     pub fn new(events: &[AppEvent], flows: &[FlowInfo]) -> Self {
         let servers: HashMap<FlowId, IpAddr> =
             flows.iter().map(|f| (f.id, f.server.ip())).collect();
-        let mut direct: HashMap<FlowId, (String, NameSource)> = HashMap::new();
-        let mut resolved: HashMap<IpAddr, Vec<Resolution>> = HashMap::new();
+        let mut direct: HashMap<FlowId, Direct> = HashMap::new();
+        let mut by_addr: HashMap<IpAddr, Vec<Resolution>> = HashMap::new();
         for ev in events {
             match &ev.kind {
                 AppEventKind::Tls(t) => {
+                    let d = direct.entry(ev.flow).or_default();
+                    d.named_protocol = true;
                     if let Some(sni) = t.sni().filter(|s| !s.is_empty()) {
-                        let e = direct
-                            .entry(ev.flow)
-                            .or_insert_with(|| (sni.to_owned(), NameSource::TlsSni));
-                        if e.1 != NameSource::TlsSni {
-                            *e = (sni.to_owned(), NameSource::TlsSni);
-                        }
+                        d.sni
+                            .get_or_insert_with(|| (sni.to_owned(), NameSource::TlsSni));
+                    }
+                }
+                AppEventKind::Quic(q) => {
+                    let d = direct.entry(ev.flow).or_default();
+                    d.named_protocol = true;
+                    if let Some(sni) = q.sni().filter(|s| !s.is_empty()) {
+                        d.sni
+                            .get_or_insert_with(|| (sni.to_owned(), NameSource::QuicSni));
                     }
                 }
                 AppEventKind::Http(h) => {
+                    let d = direct.entry(ev.flow).or_default();
+                    d.named_protocol = true;
                     if let Some(host) = h.host.as_deref().map(|h| split_host_port(h).0)
                         && !host.is_empty()
                         && host.parse::<IpAddr>().is_err()
                     {
-                        direct
-                            .entry(ev.flow)
-                            .or_insert_with(|| (host.to_owned(), NameSource::HttpHost));
+                        d.host.get_or_insert_with(|| host.to_owned());
                     }
                 }
                 AppEventKind::Dns(d) if d.message.response && d.flavor == DnsFlavor::Dns => {
@@ -126,7 +222,7 @@ impl DestinationNamer {
                         .copied()
                         .unwrap_or(IpAddr::from([0, 0, 0, 0]));
                     for (addr, query) in resolutions(&d.message) {
-                        resolved.entry(addr).or_default().push(Resolution {
+                        by_addr.entry(addr).or_default().push(Resolution {
                             ts: ev.ts,
                             frame: ev.frame,
                             query,
@@ -137,42 +233,92 @@ impl DestinationNamer {
                 _ => {}
             }
         }
-        for list in resolved.values_mut() {
-            list.sort_by_key(|r| (r.ts, r.frame));
+        for list in by_addr.values_mut() {
+            list.sort();
         }
-        DestinationNamer { direct, resolved }
+        DestinationNamer {
+            direct,
+            resolutions: Resolutions { by_addr },
+        }
     }
 
-    /// The name of a flow that started at `start`.
+    /// Records the names of the server certificate seen on a flow (leaf
+    /// first: DNS SANs, else the subject CN).
+    pub fn set_certificate_names(&mut self, flow: FlowId, names: Vec<String>) {
+        self.direct.entry(flow).or_default().cert = Some(names);
+    }
+
+    /// The DNS answers of this capture, to share across a batch.
+    pub fn resolutions(&self) -> &Resolutions {
+        &self.resolutions
+    }
+
+    /// The name of a flow that started at `start`, from this capture's DNS.
     pub fn name(&self, flow: &FlowInfo, start: Timestamp) -> ServerName {
-        if let Some((name, source)) = self.direct.get(&flow.id) {
-            return ServerName {
-                name: Some(name.clone()),
-                source: *source,
-                dns: None,
-            };
-        }
-        let found = self.resolved.get(&flow.server.ip()).and_then(|list| {
-            let n = list.partition_point(|r| r.ts <= start);
-            n.checked_sub(1).map(|i| &list[i])
+        self.name_with(flow, start, &self.resolutions)
+    }
+
+    /// The name of a flow, with DNS answers from `resolutions` (for a batch
+    /// that shares them).
+    pub fn name_with(
+        &self,
+        flow: &FlowInfo,
+        start: Timestamp,
+        resolutions: &Resolutions,
+    ) -> ServerName {
+        let direct = self.direct.get(&flow.id);
+        let earlier = resolutions.before(flow.server.ip(), start);
+        let dns = earlier.last().map(|r| DnsAttribution {
+            query: r.query.clone(),
+            answer_ts: r.ts,
+            answer_frame: r.frame,
+            resolver: r.resolver,
         });
-        match found {
-            Some(r) => ServerName {
-                name: Some(r.query.clone()),
-                source: NameSource::Dns,
-                dns: Some(DnsAttribution {
-                    query: r.query.clone(),
-                    answer_ts: r.ts,
-                    answer_frame: r.frame,
-                    resolver: r.resolver,
-                }),
+        let cert_names = direct.and_then(|d| d.cert.as_ref());
+        let (name, source) = match direct {
+            Some(Direct {
+                sni: Some((n, s)), ..
+            }) => (Some(n.clone()), *s),
+            Some(Direct { host: Some(h), .. }) => (Some(h.clone()), NameSource::HttpHost),
+            _ => match (&dns, cert_names.and_then(|c| c.first())) {
+                (Some(d), _) => (Some(d.query.clone()), NameSource::Dns),
+                (None, Some(c)) => (Some(c.clone()), NameSource::Cert),
+                (None, None) => (None, NameSource::None),
             },
-            None => ServerName {
-                name: None,
-                source: NameSource::None,
-                dns: None,
+        };
+        let sni = direct.and_then(|d| d.sni.as_ref()).map(|(n, _)| n.as_str());
+        let flags = NameFlags {
+            sni_not_in_dns: sni.is_some_and(|sni| {
+                !earlier.is_empty() && !earlier.iter().any(|r| r.query.eq_ignore_ascii_case(sni))
+            }),
+            sni_not_in_cert: match (sni, cert_names) {
+                (Some(sni), Some(names)) if !names.is_empty() => {
+                    !names.iter().any(|n| dns_name_matches(n, sni))
+                }
+                _ => false,
             },
+            not_resolved: direct.is_some_and(|d| d.named_protocol) && earlier.is_empty(),
+        };
+        ServerName {
+            name,
+            source,
+            dns,
+            flags,
         }
+    }
+}
+
+/// RFC 6125 matching of a certificate name against a host: a wildcard may
+/// only be the whole left-most label and covers exactly one label.
+pub fn dns_name_matches(pattern: &str, host: &str) -> bool {
+    let pattern = pattern.trim_end_matches('.');
+    let host = host.trim_end_matches('.');
+    match pattern.strip_prefix("*.") {
+        Some(rest) => match host.split_once('.') {
+            Some((first, tail)) => !first.is_empty() && tail.eq_ignore_ascii_case(rest),
+            None => false,
+        },
+        None => pattern.eq_ignore_ascii_case(host),
     }
 }
 
@@ -340,6 +486,15 @@ mod tests {
         // A flow that started before the answer is not named by it.
         let n = namer.name(&flows[3], Timestamp::from_nanos(5));
         assert_eq!(n.source, NameSource::None);
+        // The SNI flow's address was resolved for another name: flagged.
+        let n = namer.name(&flows[1], t);
+        assert!(n.flags.sni_not_in_dns);
+        assert!(!n.flags.not_resolved);
+        // The HTTP flow to a literal address was never named, but resolved.
+        assert!(!namer.name(&flows[4], t).flags.not_resolved);
+        let unresolved = info(9, "198.51.100.7:443");
+        let namer = DestinationNamer::new(&[ev(9, 30, tls("x.example"))], &[unresolved]);
+        assert!(namer.name(&unresolved, t).flags.not_resolved);
     }
 
     #[test]
@@ -366,5 +521,68 @@ mod tests {
             namer.name(&f, Timestamp::from_nanos(25)).name.as_deref(),
             Some("new.example")
         );
+    }
+}
+
+#[cfg(test)]
+mod more_tests {
+    use super::*;
+
+    #[test]
+    fn wildcards() {
+        assert!(dns_name_matches("*.example.com", "a.example.com"));
+        assert!(dns_name_matches("*.Example.com", "A.example.COM"));
+        assert!(!dns_name_matches("*.example.com", "example.com"));
+        assert!(!dns_name_matches("*.example.com", "a.b.example.com"));
+        assert!(dns_name_matches("www.example.com.", "www.example.com"));
+        assert!(!dns_name_matches("*.com", "com"));
+    }
+
+    #[test]
+    fn certificate_names_flow_without_sni() {
+        let flow = FlowInfo {
+            id: FlowId(3),
+            proto: telltale_flow::Proto::Tcp,
+            client: "10.0.0.2:40000".parse().unwrap(),
+            server: "203.0.113.5:443".parse().unwrap(),
+        };
+        let mut namer = DestinationNamer::new(&[], &[flow]);
+        namer.set_certificate_names(FlowId(3), vec!["*.cdn.example".into()]);
+        let n = namer.name(&flow, Timestamp::from_nanos(1));
+        assert_eq!(
+            (n.name.as_deref(), n.source),
+            (Some("*.cdn.example"), NameSource::Cert)
+        );
+    }
+
+    #[test]
+    fn batch_scope_shares_answers() {
+        let mut shared = Resolutions::default();
+        let mut a = Resolutions::default();
+        a.by_addr.insert(
+            "203.0.113.5".parse().unwrap(),
+            vec![Resolution {
+                ts: Timestamp::from_nanos(1),
+                frame: 2,
+                query: "other-file.example".into(),
+                resolver: "10.0.0.1".parse().unwrap(),
+            }],
+        );
+        shared.merge(&a);
+        shared.merge(&a);
+        assert_eq!(shared.len(), 1);
+        let flow = FlowInfo {
+            id: FlowId(3),
+            proto: telltale_flow::Proto::Tcp,
+            client: "10.0.0.2:40000".parse().unwrap(),
+            server: "203.0.113.5:443".parse().unwrap(),
+        };
+        let namer = DestinationNamer::new(&[], &[flow]);
+        assert_eq!(
+            namer.name(&flow, Timestamp::from_nanos(5)).source,
+            NameSource::None
+        );
+        let n = namer.name_with(&flow, Timestamp::from_nanos(5), &shared);
+        assert_eq!(n.name.as_deref(), Some("other-file.example"));
     }
 }

@@ -25,6 +25,8 @@ pub enum AppEventKind {
     Dns(DnsEvent),
     /// A TLS handshake (ClientHello, and the ServerHello when seen).
     Tls(TlsHandshake),
+    /// A QUIC handshake, from its decrypted Initial packets.
+    Quic(QuicHandshake),
     /// An HTTP/1.x request and, when seen, its response.
     Http(HttpTransaction),
 }
@@ -41,6 +43,8 @@ pub enum AppProto {
     Llmnr,
     /// TLS.
     Tls,
+    /// QUIC.
+    Quic,
     /// HTTP/1.x.
     Http,
     /// Not recognised (yet): no payload, or payload of another protocol.
@@ -55,6 +59,7 @@ impl AppProto {
             AppProto::Mdns => "mdns",
             AppProto::Llmnr => "llmnr",
             AppProto::Tls => "tls",
+            AppProto::Quic => "quic",
             AppProto::Http => "http",
             AppProto::Unknown => "unknown",
         }
@@ -111,6 +116,23 @@ impl TlsHandshake {
                 .max()
                 .unwrap_or(c.legacy_version),
         )
+    }
+}
+
+/// A QUIC handshake: the version and the ClientHello carried in the
+/// client's Initial packets (decrypted with the version's public keys).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QuicHandshake {
+    /// QUIC version (1, 0x6b3343cf for v2, 0xff00001d for draft-29, ...).
+    pub version: u32,
+    /// The ClientHello.
+    pub client: crate::tls::ClientHello,
+}
+
+impl QuicHandshake {
+    /// Server name indication.
+    pub fn sni(&self) -> Option<&str> {
+        self.client.sni.as_deref()
     }
 }
 

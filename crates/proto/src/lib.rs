@@ -28,5 +28,6 @@ pub mod tls;
 
 pub use dissect::{AppSink, DissectStats, Dissectors};
 pub use event::{
-    AppEvent, AppEventKind, AppProto, DnsEvent, DnsFlavor, HttpTransaction, TlsHandshake,
+    AppEvent, AppEventKind, AppProto, DnsEvent, DnsFlavor, HttpTransaction, QuicHandshake,
+    TlsHandshake,
 };

@@ -60,6 +60,8 @@ struct Flow<'a> {
     server_name_source: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     server_name_dns: Option<DnsSource<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    server_name_flags: Vec<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     gaps: Option<Gaps>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -229,6 +231,7 @@ fn flow_record<'a>(name: &'a str, f: &'a FlowRecord) -> Record<'a> {
             answer_pcap_cnt: d.answer_frame,
             resolver: d.resolver,
         }),
+        server_name_flags: f.server_name.flags.names(),
         gaps: (ts.gaps + tc.gaps > 0).then_some(Gaps {
             toserver: ts.gaps,
             toclient: tc.gaps,

@@ -8,7 +8,8 @@ use telltale_flow::FlowConfig;
 use telltale_report::{InputFailure, Report};
 
 use crate::inputs::expand_inputs;
-use crate::pipeline::analyze_capture;
+use crate::pipeline::analyze_capture_named;
+use telltale_detect::Resolutions;
 
 /// Errors of the analyzer itself (an unreadable capture is not one: it is
 /// recorded in [`Report::failures`] and the others are still analysed).
@@ -25,10 +26,24 @@ pub enum Error {
     },
 }
 
+/// Which DNS answers may name a capture's flows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DnsScope {
+    /// Only the capture's own answers (the default: captures of different
+    /// devices or days do not share a resolver cache).
+    #[default]
+    File,
+    /// The answers of every capture in the batch (one device captured in
+    /// several files), still only answers seen before the flow started.
+    Batch,
+}
+
 /// Analyses captures. Build one with [`Analyzer::builder`].
 #[derive(Clone, Debug, Default)]
 pub struct Analyzer {
     pub(crate) threads: usize,
+    pub(crate) dns_scope: DnsScope,
     pub(crate) decoder: DecoderConfig,
     pub(crate) flows: FlowConfig,
 }
@@ -43,6 +58,12 @@ impl AnalyzerBuilder {
     /// Worker threads; 0 (the default) uses one per CPU.
     pub fn threads(mut self, n: usize) -> Self {
         self.inner.threads = n;
+        self
+    }
+
+    /// Which DNS answers may name flows (default: the capture's own).
+    pub fn dns_scope(mut self, scope: DnsScope) -> Self {
+        self.inner.dns_scope = scope;
         self
     }
 
@@ -90,7 +111,7 @@ impl Analyzer {
         let results: Vec<(PathBuf, Result<_, _>)> = pool.install(|| {
             files
                 .par_iter()
-                .map(|p| (p.clone(), analyze_capture(p, self)))
+                .map(|p| (p.clone(), analyze_capture_named(p, self)))
                 .collect()
         });
         let mut report = Report {
@@ -103,13 +124,28 @@ impl Analyzer {
                 error: e.to_string(),
             });
         }
+        let mut namers = Vec::new();
         for (path, r) in results {
             match r {
-                Ok(c) => report.captures.push(c),
+                Ok((c, namer)) => {
+                    report.captures.push(c);
+                    namers.push(namer);
+                }
                 Err(e) => report.failures.push(InputFailure {
                     path,
                     error: e.to_string(),
                 }),
+            }
+        }
+        if self.dns_scope == DnsScope::Batch {
+            let mut shared = Resolutions::default();
+            for n in &namers {
+                shared.merge(n.resolutions());
+            }
+            for (c, namer) in report.captures.iter_mut().zip(&namers) {
+                for f in &mut c.flows {
+                    f.server_name = namer.name_with(&f.summary.info, f.summary.first_ts, &shared);
+                }
             }
         }
         Ok(report)

@@ -30,7 +30,7 @@ mod analyzer;
 mod inputs;
 mod pipeline;
 
-pub use analyzer::{Analyzer, AnalyzerBuilder, Error};
+pub use analyzer::{Analyzer, AnalyzerBuilder, DnsScope, Error};
 pub use inputs::{expand_inputs, is_capture_file};
 pub use pipeline::analyze_capture;
 

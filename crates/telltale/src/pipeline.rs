@@ -31,6 +31,15 @@ impl AppSink for Collect {
 /// dissectors, destination naming. `Err` only when the file cannot be opened
 /// or is not a capture; damage inside it becomes warnings in the result.
 pub fn analyze_capture(path: &Path, analyzer: &Analyzer) -> Result<CaptureReport, DecodeError> {
+    analyze_capture_named(path, analyzer).map(|(c, _)| c)
+}
+
+/// As [`analyze_capture`], keeping the namer so a batch can name flows again
+/// with the DNS answers of every capture.
+pub(crate) fn analyze_capture_named(
+    path: &Path,
+    analyzer: &Analyzer,
+) -> Result<(CaptureReport, DestinationNamer), DecodeError> {
     let mut reader = CaptureReader::open(path)?;
     let mut decoder = Decoder::new(analyzer.decoder);
     let mut table = FlowTable::new(analyzer.flows);
@@ -65,7 +74,7 @@ pub fn analyze_capture(path: &Path, analyzer: &Analyzer) -> Result<CaptureReport
     flows.sort_by_key(|f| f.summary.info.id);
     events.sort_by_key(|e| (e.ts, e.frame, e.flow));
 
-    Ok(CaptureReport {
+    let report = CaptureReport {
         path: path.to_path_buf(),
         format: reader.format(),
         gzip: reader.is_gzip(),
@@ -78,5 +87,6 @@ pub fn analyze_capture(path: &Path, analyzer: &Analyzer) -> Result<CaptureReport
         flow_table: table.stats(),
         flows,
         events,
-    })
+    };
+    Ok((report, namer))
 }

@@ -431,3 +431,50 @@ fn per_flow_limits_are_reported() {
     // Its head is cut, so no HTTP event; the flow itself is still reported.
     assert!(hosts(c).is_empty());
 }
+
+/// Splits a little-endian µs pcap into a new pcap holding the given
+/// 1-based frame range, so a test can make a batch out of one capture.
+fn pcap_slice(src: &[u8], frames: std::ops::RangeInclusive<usize>, out: &std::path::Path) {
+    let mut bytes = src[..24].to_vec();
+    let (mut at, mut n) = (24, 1);
+    while at + 16 <= src.len() {
+        let caplen = u32::from_le_bytes(src[at + 8..at + 12].try_into().unwrap()) as usize;
+        if frames.contains(&n) {
+            bytes.extend_from_slice(&src[at..at + 16 + caplen]);
+        }
+        at += 16 + caplen;
+        n += 1;
+    }
+    std::fs::write(out, bytes).unwrap();
+}
+
+#[test]
+fn dns_scope_batch_names_across_captures() {
+    let dir = std::env::temp_dir().join(format!("telltale-scope-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = std::fs::read(fixture("redmi-1s-2014.pcap")).unwrap();
+    // Frames 38-39: the answer for resolver.msg.xiaomi.net; 40-46: the TLS
+    // flow without SNI to that address.
+    let (a, b) = (dir.join("a-dns.pcap"), dir.join("b-tls.pcap"));
+    pcap_slice(&src, 38..=39, &a);
+    pcap_slice(&src, 40..=46, &b);
+    let tls_flow = |scope| {
+        let r = Analyzer::builder()
+            .threads(2)
+            .dns_scope(scope)
+            .build()
+            .analyze([&a, &b])
+            .unwrap();
+        r.captures[1].flows[0].server_name.clone()
+    };
+    let own = tls_flow(telltale::DnsScope::File);
+    assert_eq!(own.source, NameSource::None);
+    assert!(own.flags.not_resolved);
+    let shared = tls_flow(telltale::DnsScope::Batch);
+    assert_eq!(
+        (shared.name.as_deref(), shared.source),
+        (Some("resolver.msg.xiaomi.net"), NameSource::Dns)
+    );
+    assert!(!shared.flags.not_resolved);
+    std::fs::remove_dir_all(&dir).ok();
+}
