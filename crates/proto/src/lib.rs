@@ -20,11 +20,14 @@
 //! assert!(!m.response);
 //! ```
 
+pub mod dhcp;
 mod dissect;
 pub mod dns;
 mod event;
+pub mod fingerprint;
 pub mod http;
 pub mod tls;
+mod x509;
 
 pub use dissect::{AppSink, DissectStats, Dissectors};
 pub use event::{

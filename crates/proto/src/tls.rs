@@ -1,7 +1,8 @@
 //! TLS handshake extraction from one direction of a reassembled TCP stream.
 //!
 //! A [`TlsReader`] per direction takes the stream bytes in order and reports
-//! the cleartext hellos as [`TlsEvent`]s, whatever the TCP segmentation and
+//! the cleartext hellos, and below TLS 1.3 the server's certificate chain
+//! ([`Certificate`]), as [`TlsEvent`]s, whatever the TCP segmentation and
 //! record fragmentation. It stops by itself once nothing more can be learnt
 //! in the clear ([`TlsReader::done`]).
 //!
@@ -26,6 +27,8 @@
 
 use std::fmt::Write as _;
 
+pub use crate::x509::Certificate;
+
 /// Largest ClientHello or ServerHello body buffered (post-quantum key shares
 /// make ClientHellos of 1.8 KB; padding can push them to 16 KB).
 pub const MAX_HELLO_LEN: usize = 64 * 1024;
@@ -33,6 +36,16 @@ pub const MAX_HELLO_LEN: usize = 64 * 1024;
 /// Largest record accepted: 2^14 plaintext plus the 2048 bytes of expansion
 /// RFC 5246 allows for ciphertext.
 pub const MAX_RECORD_LEN: usize = 16384 + 2048;
+
+/// Largest server Certificate message buffered. Real chains are 3 to 6 KB,
+/// rarely 15 KB; past the cap the certificates wholly inside it are reported
+/// and the reader stops with [`TlsError::CertificatesTooLong`].
+pub const MAX_CERTIFICATES_LEN: usize = 64 * 1024;
+
+/// Most certificates reported from one chain (real chains hold 2 to 5), so a
+/// message of thousands of tiny entries cannot inflate into thousands of
+/// events' worth of strings.
+pub const MAX_CHAIN_CERTS: usize = 32;
 
 const CONTENT_CHANGE_CIPHER_SPEC: u8 = 20;
 const CONTENT_ALERT: u8 = 21;
@@ -42,6 +55,11 @@ const CONTENT_HEARTBEAT: u8 = 24;
 
 const HS_CLIENT_HELLO: u8 = 1;
 const HS_SERVER_HELLO: u8 = 2;
+const HS_CERTIFICATE: u8 = 11;
+const HS_SERVER_HELLO_DONE: u8 = 14;
+
+/// The first version whose server certificate is encrypted.
+const TLS13: u16 = 0x0304;
 
 const EXT_SERVER_NAME: u16 = 0;
 const EXT_SUPPORTED_GROUPS: u16 = 10;
@@ -87,6 +105,16 @@ pub enum TlsError {
         /// Which message.
         what: &'static str,
     },
+    /// The server's Certificate message was longer than
+    /// [`MAX_CERTIFICATES_LEN`] or held more than [`MAX_CHAIN_CERTS`]
+    /// certificates; those before the cap were reported.
+    #[error(
+        "TLS certificate chain of {len} bytes is over the cap of {MAX_CERTIFICATES_LEN} bytes or {MAX_CHAIN_CERTS} certificates"
+    )]
+    CertificatesTooLong {
+        /// Length the handshake header announced.
+        len: usize,
+    },
     /// Stream bytes were lost before the handshake was read.
     #[error("stream gap before the TLS handshake was complete")]
     Gap,
@@ -112,6 +140,10 @@ pub enum TlsEvent {
         /// Highest version the client offered.
         version: u16,
     },
+    /// The server's certificate chain (TLS 1.2 and below; TLS 1.3 sends it
+    /// encrypted), in the order sent: normally the server's own (leaf)
+    /// certificate first. Never empty; at most [`MAX_CHAIN_CERTS`].
+    Certificates(Vec<Certificate>),
 }
 
 /// The fields of a ClientHello that identify the client (and feed JA3/JA4).
@@ -179,6 +211,7 @@ impl ServerHello {
 #[derive(Debug, Clone, Copy)]
 struct HsMessage {
     typ: u8,
+    len: usize,
     remaining: usize,
     keep: bool,
 }
@@ -188,12 +221,16 @@ struct HsMessage {
 /// Call [`feed`](Self::feed) with the stream bytes in order, [`gap`](Self::gap)
 /// when bytes were lost, and stop feeding once [`done`](Self::done) is true.
 /// It buffers at most one record header, one handshake header and one hello
-/// body ([`MAX_HELLO_LEN`]).
+/// body ([`MAX_HELLO_LEN`]) or certificate chain ([`MAX_CERTIFICATES_LEN`]).
 ///
-/// It is done after the first ClientHello, after a ServerHello that is not a
-/// HelloRetryRequest, at the first ChangeCipherSpec (except the compatibility
-/// one after a HelloRetryRequest) or application-data record, after an alert,
-/// on a gap and on an error.
+/// It is done after the first ClientHello; after a TLS 1.3 ServerHello that
+/// is not a HelloRetryRequest; after a ServerHello below TLS 1.3, once the
+/// rest of the server's cleartext flight is read: at ServerHelloDone (the
+/// Certificate before it is reported as [`TlsEvent::Certificates`]); at the
+/// first ChangeCipherSpec (except the compatibility one after a
+/// HelloRetryRequest) or application-data record (a resumed session goes
+/// straight there); after an alert, on a gap and on an error (the
+/// certificate cap among them).
 #[derive(Debug, Clone, Default)]
 pub struct TlsReader {
     offset: u64,
@@ -210,6 +247,10 @@ pub struct TlsReader {
     hs_record_version: u16,
     hs_buf: Vec<u8>,
     hrr_seen: bool,
+    // A ServerHello below TLS 1.3 was read: the server's flight goes on in
+    // the clear up to ServerHelloDone.
+    server_flight: bool,
+    certs_seen: bool,
     done: bool,
     error: Option<TlsError>,
 }
@@ -376,11 +417,23 @@ impl TlsReader {
             let n = m.remaining.min(data.len());
             let (part, tail) = data.split_at(n);
             if m.keep {
-                self.hs_buf.extend_from_slice(part);
+                // Only a certificate chain can reach the cap: a longer hello
+                // was refused at its header.
+                let room = MAX_CERTIFICATES_LEN.saturating_sub(self.hs_buf.len());
+                self.hs_buf
+                    .extend_from_slice(part.get(..room.min(n)).unwrap_or_default());
             }
             m.remaining -= n;
             data = tail;
             self.hs = Some(m);
+            if m.keep && m.remaining > 0 && self.hs_buf.len() >= MAX_CERTIFICATES_LEN {
+                // Report the leaf now rather than wait for bytes that a
+                // hostile length may never deliver.
+                self.hs = None;
+                let body = std::mem::take(&mut self.hs_buf);
+                self.certificates(&body, Some(m.len), events);
+                continue;
+            }
             if m.remaining == 0 {
                 self.hs = None;
                 if m.keep {
@@ -392,10 +445,11 @@ impl TlsReader {
     }
 
     fn begin_message(&mut self, typ: u8, len: usize, events: &mut Vec<TlsEvent>) {
-        let keep = matches!(typ, HS_CLIENT_HELLO | HS_SERVER_HELLO);
-        if keep && len > MAX_HELLO_LEN {
+        let hello = matches!(typ, HS_CLIENT_HELLO | HS_SERVER_HELLO);
+        if hello && len > MAX_HELLO_LEN {
             return self.fail(TlsError::HelloTooLong { len });
         }
+        let keep = hello || (typ == HS_CERTIFICATE && self.wants_certificates());
         if len == 0 {
             return self.handshake_message(typ, &[], events);
         }
@@ -405,9 +459,30 @@ impl TlsReader {
         }
         self.hs = Some(HsMessage {
             typ,
+            len,
             remaining: len,
             keep,
         });
+    }
+
+    fn wants_certificates(&self) -> bool {
+        self.server_flight && !self.certs_seen
+    }
+
+    /// Reports the chain in a Certificate body (`capped_len`: the message's
+    /// announced length when `body` is only its first
+    /// [`MAX_CERTIFICATES_LEN`] bytes).
+    fn certificates(&mut self, body: &[u8], capped_len: Option<usize>, events: &mut Vec<TlsEvent>) {
+        self.certs_seen = true;
+        let (certs, more) = parse_certificate_list(body);
+        if !certs.is_empty() {
+            events.push(TlsEvent::Certificates(certs));
+        }
+        if capped_len.is_some() || more {
+            self.fail(TlsError::CertificatesTooLong {
+                len: capped_len.unwrap_or(body.len()),
+            });
+        }
     }
 
     fn handshake_message(&mut self, typ: u8, body: &[u8], events: &mut Vec<TlsEvent>) {
@@ -422,16 +497,26 @@ impl TlsReader {
                     what: "ClientHello",
                 }),
             },
-            HS_SERVER_HELLO => match parse_server_hello(body) {
+            HS_SERVER_HELLO if !self.server_flight => match parse_server_hello(body) {
                 Some(sh) => {
                     self.hrr_seen |= sh.hello_retry_request;
-                    self.done = !sh.hello_retry_request;
+                    if !sh.hello_retry_request {
+                        // Draft and future versions sort above 0x0304 and
+                        // encrypt like TLS 1.3.
+                        if sh.version() < TLS13 {
+                            self.server_flight = true;
+                        } else {
+                            self.done = true;
+                        }
+                    }
                     events.push(TlsEvent::ServerHello(sh));
                 }
                 None => self.fail(TlsError::Malformed {
                     what: "ServerHello",
                 }),
             },
+            HS_CERTIFICATE if self.wants_certificates() => self.certificates(body, None, events),
+            HS_SERVER_HELLO_DONE if self.server_flight => self.done = true,
             _ => {}
         }
     }
@@ -501,7 +586,11 @@ pub fn version_name(v: u16) -> String {
 /// Lossy UTF-8 with control characters and `\` escaped, so a hostile name is
 /// safe to print and unambiguous.
 fn printable(bytes: &[u8]) -> String {
-    let s = String::from_utf8_lossy(bytes);
+    escape_control(&String::from_utf8_lossy(bytes))
+}
+
+/// `s` with control characters (as `\xNN`) and `\` escaped.
+pub(crate) fn escape_control(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -545,6 +634,17 @@ impl<'a> Cursor<'a> {
     fn vec16(&mut self) -> Option<&'a [u8]> {
         let n = self.u16()?;
         self.take(usize::from(n))
+    }
+
+    fn u24(&mut self) -> Option<usize> {
+        let (&[a, b, c], tail) = self.0.split_first_chunk::<3>()?;
+        self.0 = tail;
+        Some(u24(a, b, c))
+    }
+
+    fn vec24(&mut self) -> Option<&'a [u8]> {
+        let n = self.u24()?;
+        self.take(n)
     }
 
     fn is_empty(&self) -> bool {
@@ -651,6 +751,25 @@ fn parse_key_share_groups(d: &mut Cursor<'_>) -> Vec<u16> {
         out.push(group);
     }
     out
+}
+
+/// The certificates of a TLS 1.2-and-below Certificate body, in order, and
+/// whether entries beyond [`MAX_CHAIN_CERTS`] were left out. `body` may be a
+/// prefix of the message (the cap): entries wholly inside it are read.
+fn parse_certificate_list(body: &[u8]) -> (Vec<Certificate>, bool) {
+    let mut c = Cursor(body);
+    let Some(list_len) = c.u24() else {
+        return (Vec::new(), false);
+    };
+    let mut list = Cursor(c.0.get(..list_len).unwrap_or(c.0));
+    let mut out = Vec::new();
+    while let Some(der) = list.vec24() {
+        if out.len() == MAX_CHAIN_CERTS {
+            return (out, true);
+        }
+        out.push(Certificate::from_der(der));
+    }
+    (out, false)
 }
 
 /// Parses a ServerHello handshake body (after the 4-byte handshake header).
@@ -877,10 +996,13 @@ mod tests {
     #[test]
     fn server_hello_tls12_then_certificate() {
         let mut payload = server_hello(None, Some(b"http/1.1"), false);
-        payload.extend(handshake(11, &[0; 300]));
+        // An empty chain (only clients should send one) reports nothing.
+        payload.extend(handshake(11, &[0; 3]));
         let stream = records(22, 0x0303, &payload, 16384);
         let mut r = TlsReader::new();
-        let got = r.feed(&stream);
+        let mut got = r.feed(&stream);
+        assert!(!r.done(), "the TLS 1.2 flight goes on to ServerHelloDone");
+        got.extend(r.feed(&records(22, 0x0303, &handshake(14, &[]), 16384)));
         let want = ServerHello {
             legacy_version: 0x0303,
             selected_version: None,
@@ -1032,6 +1154,203 @@ mod tests {
         assert_eq!(ch.extensions, [0, 16, 43]);
     }
 
+    fn cert_der(b64: &str) -> Vec<u8> {
+        crate::x509::tests::base64(b64)
+    }
+
+    /// A TLS 1.2 Certificate body holding these DER certificates.
+    fn certificate_body(certs: &[&[u8]]) -> Vec<u8> {
+        let mut list: Vec<u8> = Vec::new();
+        for c in certs {
+            list.extend(&(c.len() as u32).to_be_bytes()[1..]);
+            list.extend(*c);
+        }
+        let mut body = (list.len() as u32).to_be_bytes()[1..].to_vec();
+        body.extend(list);
+        body
+    }
+
+    /// ServerHello, Certificate (leaf and intermediate), ServerKeyExchange,
+    /// ServerHelloDone: the shape of a TLS 1.2 ECDHE server flight.
+    fn server_flight(max_record: usize) -> Vec<u8> {
+        let (leaf, ca) = (
+            cert_der(crate::x509::tests::LEAF),
+            cert_der(crate::x509::tests::INTERMEDIATE),
+        );
+        let mut payload = server_hello(None, None, false);
+        payload.extend(handshake(11, &certificate_body(&[&leaf, &ca])));
+        payload.extend(handshake(12, &[0x03, 0x00, 0x1d, 32]));
+        payload.extend(handshake(14, &[]));
+        records(22, 0x0303, &payload, max_record)
+    }
+
+    fn expected_flight() -> Vec<TlsEvent> {
+        let sh = parse_server_hello(&server_hello(None, None, false)[4..]).unwrap();
+        vec![
+            TlsEvent::ServerHello(sh),
+            TlsEvent::Certificates(vec![
+                Certificate::from_der(&cert_der(crate::x509::tests::LEAF)),
+                Certificate::from_der(&cert_der(crate::x509::tests::INTERMEDIATE)),
+            ]),
+        ]
+    }
+
+    #[test]
+    fn server_flight_any_split_into_two_chunks() {
+        let want = expected_flight();
+        let TlsEvent::Certificates(chain) = &want[1] else {
+            panic!()
+        };
+        assert_eq!(chain[0].subject_cn.as_deref(), Some("lists.for-our.info"));
+        assert_eq!(
+            chain[1].subject_cn.as_deref(),
+            Some("Let's Encrypt Authority X3")
+        );
+        // One record per message boundary, and records cutting the chain.
+        for max in [16384, 1000] {
+            let stream = server_flight(max);
+            for cut in 0..=stream.len() {
+                let mut r = TlsReader::new();
+                let got = feed_all(&mut r, &[&stream[..cut], &stream[cut..]]);
+                assert_eq!(got, want, "records of {max}, cut at {cut}");
+                assert!(r.done());
+                assert_eq!(r.error(), None);
+                assert_eq!(r.offset(), stream.len() as u64);
+            }
+        }
+    }
+
+    #[test]
+    fn server_flight_byte_by_byte_and_in_tiny_records() {
+        let stream = server_flight(7);
+        let mut r = TlsReader::new();
+        let mut got = Vec::new();
+        for b in &stream {
+            got.extend(r.feed(std::slice::from_ref(b)));
+        }
+        assert_eq!(got, expected_flight());
+        assert!(r.done());
+    }
+
+    #[test]
+    fn server_flight_stops_at_ccs_for_resumption_and_ignores_after_done() {
+        // Abbreviated handshake: ServerHello, then ChangeCipherSpec.
+        let mut stream = records(22, 0x0303, &server_hello(None, None, false), 16384);
+        stream.extend([20, 3, 3, 0, 1, 1]);
+        stream.extend(server_flight(16384));
+        let mut r = TlsReader::new();
+        let got = r.feed(&stream);
+        assert_eq!(got.len(), 1);
+        assert!(r.done());
+        assert_eq!(r.error(), None);
+
+        // Bytes after ServerHelloDone (the client's turn, then encrypted
+        // records) are not read.
+        let mut stream = server_flight(16384);
+        let leaf = cert_der(crate::x509::tests::LEAF);
+        stream.extend(records(
+            22,
+            0x0303,
+            &handshake(11, &certificate_body(&[&leaf])),
+            16384,
+        ));
+        let mut r = TlsReader::new();
+        assert_eq!(r.feed(&stream), expected_flight());
+        assert_eq!(r.offset(), server_flight(16384).len() as u64);
+    }
+
+    #[test]
+    fn tls13_server_certificate_is_not_looked_for() {
+        let leaf = cert_der(crate::x509::tests::LEAF);
+        for version in [0x0304, 0x7f1c] {
+            let mut payload = server_hello(Some(version), None, false);
+            // Were it in the clear, it would not be read.
+            payload.extend(handshake(11, &certificate_body(&[&leaf])));
+            let stream = records(22, 0x0303, &payload, 16384);
+            let mut r = TlsReader::new();
+            let got = r.feed(&stream);
+            assert_eq!(got.len(), 1, "{version:#x}");
+            assert!(r.done());
+        }
+    }
+
+    #[test]
+    fn certificate_chain_over_the_cap_reports_what_fits() {
+        let leaf = cert_der(crate::x509::tests::LEAF);
+        let filler = vec![0x30; 5000];
+        let mut certs: Vec<&[u8]> = vec![&leaf];
+        certs.extend(std::iter::repeat_n(&filler[..], 20));
+        let body = certificate_body(&certs);
+        assert!(body.len() > MAX_CERTIFICATES_LEN);
+        let mut payload = server_hello(None, None, false);
+        payload.extend(handshake(11, &body));
+        payload.extend(handshake(14, &[]));
+        let stream = records(22, 0x0303, &payload, 16384);
+        let mut r = TlsReader::new();
+        let got = r.feed(&stream);
+        let [TlsEvent::ServerHello(_), TlsEvent::Certificates(chain)] = &got[..] else {
+            panic!("{got:?}")
+        };
+        // The leaf and the fillers wholly inside the first 64 KiB.
+        assert_eq!(
+            chain.len(),
+            1 + (MAX_CERTIFICATES_LEN - 3 - 3 - leaf.len()) / 5003
+        );
+        assert_eq!(chain[0].subject_cn.as_deref(), Some("lists.for-our.info"));
+        assert!(chain[1].parse_error.is_some());
+        assert_eq!(
+            r.error(),
+            Some(&TlsError::CertificatesTooLong { len: body.len() })
+        );
+        assert!(r.done());
+
+        // A hostile announced length: the leaf is reported once the cap is
+        // reached, without waiting for 16 MB.
+        let mut payload = server_hello(None, None, false);
+        payload.extend([11, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfc]);
+        payload.extend(&(leaf.len() as u32).to_be_bytes()[1..]);
+        payload.extend(&leaf);
+        payload.resize(payload.len() + 70_000, 0);
+        let mut r = TlsReader::new();
+        let got = r.feed(&records(22, 0x0303, &payload, 16384));
+        assert_eq!(got.len(), 2);
+        assert_eq!(
+            r.error(),
+            Some(&TlsError::CertificatesTooLong { len: 0xff_ffff })
+        );
+
+        // Too many (tiny) certificates.
+        let tiny = [0x30, 0];
+        let body = certificate_body(&[&tiny[..]; MAX_CHAIN_CERTS + 5]);
+        let mut payload = server_hello(None, None, false);
+        payload.extend(handshake(11, &body));
+        let mut r = TlsReader::new();
+        let got = r.feed(&records(22, 0x0303, &payload, 16384));
+        let TlsEvent::Certificates(chain) = &got[1] else {
+            panic!()
+        };
+        assert_eq!(chain.len(), MAX_CHAIN_CERTS);
+        assert_eq!(
+            r.error(),
+            Some(&TlsError::CertificatesTooLong { len: body.len() })
+        );
+    }
+
+    #[test]
+    fn malformed_certificate_list_keeps_what_parsed() {
+        let leaf = cert_der(crate::x509::tests::LEAF);
+        let mut body = certificate_body(&[&leaf, b"not a certificate"]);
+        // A third entry whose length runs past the message.
+        body.extend([0, 0x10, 0, 1, 2]);
+        let (chain, more) = parse_certificate_list(&body);
+        assert!(!more);
+        assert_eq!(chain.len(), 2);
+        assert_eq!(chain[0].san_dns, ["lists.for-our.info"]);
+        assert!(chain[1].parse_error.is_some());
+        assert_eq!(chain[1].der_len, 17);
+        assert_eq!(parse_certificate_list(&[0, 0]), (Vec::new(), false));
+    }
+
     fn xorshift(state: &mut u64) -> u64 {
         *state ^= *state << 13;
         *state ^= *state >> 7;
@@ -1065,6 +1384,24 @@ mod tests {
             let _ = r.feed(&buf[cut..]);
             let _ = parse_client_hello(&buf);
             let _ = parse_server_hello(&buf);
+        }
+    }
+
+    #[test]
+    fn garbage_server_flights_never_panic() {
+        let mut s = 0x9e37_79b9_7f4a_7c15;
+        let valid = server_flight(1000);
+        for _ in 0..2_000 {
+            let mut buf = valid.clone();
+            for _ in 0..1 + xorshift(&mut s) % 8 {
+                let i = (xorshift(&mut s) as usize) % buf.len();
+                buf[i] = xorshift(&mut s) as u8;
+            }
+            let mut r = TlsReader::new();
+            let cut = (xorshift(&mut s) as usize) % (buf.len() + 1);
+            let _ = r.feed(&buf[..cut]);
+            let _ = r.feed(&buf[cut..]);
+            let _ = parse_certificate_list(&buf);
         }
     }
 }
