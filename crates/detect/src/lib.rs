@@ -13,5 +13,4 @@ mod naming;
 pub use domain::registrable_domain;
 pub use naming::{
     DestinationNamer, DnsAttribution, NameFlags, NameSource, Resolutions, ServerName,
-    dns_name_matches,
 };

@@ -7,6 +7,7 @@ use telltale_decode::Timestamp;
 use telltale_flow::{FlowId, FlowInfo};
 use telltale_proto::dns::{Message, RData};
 use telltale_proto::http::split_host_port;
+use telltale_proto::tls::Certificate;
 use telltale_proto::{AppEvent, AppEventKind, DnsFlavor};
 
 /// Where a flow's server name came from, best first.
@@ -139,9 +140,11 @@ impl Resolutions {
         self.by_addr.is_empty()
     }
 
-    fn before(&self, addr: IpAddr, start: Timestamp) -> &[Resolution] {
+    /// Answers seen strictly before the flow's first packet: by time, and at
+    /// equal times (coarse clocks, timestamp-less blocks) by packet number.
+    fn before(&self, addr: IpAddr, start: (Timestamp, u64)) -> &[Resolution] {
         match self.by_addr.get(&addr) {
-            Some(list) => &list[..list.partition_point(|r| r.ts <= start)],
+            Some(list) => &list[..list.partition_point(|r| (r.ts, r.frame) < start)],
             None => &[],
         }
     }
@@ -152,8 +155,8 @@ impl Resolutions {
 struct Direct {
     sni: Option<(String, NameSource)>,
     host: Option<String>,
-    /// Names of the leaf certificate, when one was seen.
-    cert: Option<Vec<String>>,
+    /// The server's leaf certificate, when one was seen.
+    cert: Option<Certificate>,
     /// Whether the flow carried TLS, QUIC or HTTP (so should have been
     /// resolved by name).
     named_protocol: bool,
@@ -193,6 +196,11 @@ impl DestinationNamer {
                 AppEventKind::Tls(t) => {
                     let d = direct.entry(ev.flow).or_default();
                     d.named_protocol = true;
+                    if let Some(leaf) = t.certificates.first()
+                        && leaf.parse_error.is_none()
+                    {
+                        d.cert.get_or_insert_with(|| leaf.clone());
+                    }
                     if let Some(sni) = t.sni().filter(|s| !s.is_empty()) {
                         d.sni
                             .get_or_insert_with(|| (sni.to_owned(), NameSource::TlsSni));
@@ -242,12 +250,6 @@ impl DestinationNamer {
         }
     }
 
-    /// Records the names of the server certificate seen on a flow (leaf
-    /// first: DNS SANs, else the subject CN).
-    pub fn set_certificate_names(&mut self, flow: FlowId, names: Vec<String>) {
-        self.direct.entry(flow).or_default().cert = Some(names);
-    }
-
     /// The DNS answers of this capture, to share across a batch.
     pub fn resolutions(&self) -> &Resolutions {
         &self.resolutions
@@ -267,20 +269,21 @@ impl DestinationNamer {
         resolutions: &Resolutions,
     ) -> ServerName {
         let direct = self.direct.get(&flow.id);
-        let earlier = resolutions.before(flow.server.ip(), start);
+        let earlier = resolutions.before(flow.server.ip(), (start, flow.id.0));
         let dns = earlier.last().map(|r| DnsAttribution {
             query: r.query.clone(),
             answer_ts: r.ts,
             answer_frame: r.frame,
             resolver: r.resolver,
         });
-        let cert_names = direct.and_then(|d| d.cert.as_ref());
+        let cert = direct.and_then(|d| d.cert.as_ref());
+        let cert_name = cert.and_then(|c| c.san_dns.first().or(c.subject_cn.as_ref()));
         let (name, source) = match direct {
             Some(Direct {
                 sni: Some((n, s)), ..
             }) => (Some(n.clone()), *s),
             Some(Direct { host: Some(h), .. }) => (Some(h.clone()), NameSource::HttpHost),
-            _ => match (&dns, cert_names.and_then(|c| c.first())) {
+            _ => match (&dns, cert_name) {
                 (Some(d), _) => (Some(d.query.clone()), NameSource::Dns),
                 (None, Some(c)) => (Some(c.clone()), NameSource::Cert),
                 (None, None) => (None, NameSource::None),
@@ -291,10 +294,8 @@ impl DestinationNamer {
             sni_not_in_dns: sni.is_some_and(|sni| {
                 !earlier.is_empty() && !earlier.iter().any(|r| r.query.eq_ignore_ascii_case(sni))
             }),
-            sni_not_in_cert: match (sni, cert_names) {
-                (Some(sni), Some(names)) if !names.is_empty() => {
-                    !names.iter().any(|n| dns_name_matches(n, sni))
-                }
+            sni_not_in_cert: match (sni, cert) {
+                (Some(sni), Some(c)) => !c.matches_name(sni),
                 _ => false,
             },
             not_resolved: direct.is_some_and(|d| d.named_protocol) && earlier.is_empty(),
@@ -308,52 +309,40 @@ impl DestinationNamer {
     }
 }
 
-/// RFC 6125 matching of a certificate name against a host: a wildcard may
-/// only be the whole left-most label and covers exactly one label.
-pub fn dns_name_matches(pattern: &str, host: &str) -> bool {
-    let pattern = pattern.trim_end_matches('.');
-    let host = host.trim_end_matches('.');
-    match pattern.strip_prefix("*.") {
-        Some(rest) => match host.split_once('.') {
-            Some((first, tail)) => !first.is_empty() && tail.eq_ignore_ascii_case(rest),
-            None => false,
-        },
-        None => pattern.eq_ignore_ascii_case(host),
-    }
-}
-
 /// Addresses a DNS response resolves, each with the name the client asked
 /// for: CNAME chains are followed back from the address record to the
 /// question, so `api.example.com CNAME edge.cdn.net A 1.2.3.4` names 1.2.3.4
 /// `api.example.com`.
 fn resolutions(m: &Message) -> Vec<(IpAddr, String)> {
-    // alias target (lower case) -> owner name
-    let mut owner_of: HashMap<String, &str> = HashMap::new();
-    for a in &m.answers {
-        if let RData::Cname(target) = &a.data {
-            owner_of
-                .entry(target.to_ascii_lowercase())
-                .or_insert(&a.name);
-        }
-    }
-    let mut out = Vec::new();
-    for a in &m.answers {
-        let addr = match a.data {
-            RData::A(v4) => IpAddr::V4(v4),
-            RData::Aaaa(v6) => IpAddr::V6(v6),
-            _ => continue,
-        };
-        let mut name: &str = &a.name;
-        // Bounded walk: a response can contain a CNAME loop.
-        for _ in 0..16 {
-            match owner_of.get(&name.to_ascii_lowercase()) {
-                Some(owner) if !owner.eq_ignore_ascii_case(name) => name = owner,
-                _ => break,
+    let Some(question) = m.questions.first() else {
+        return Vec::new();
+    };
+    // Names on the CNAME chain from the question; only their address
+    // records count, so a stray or injected record does not name an address.
+    let mut chain: Vec<String> = vec![question.name.to_ascii_lowercase()];
+    for _ in 0..16 {
+        let before = chain.len();
+        for a in &m.answers {
+            if let RData::Cname(target) = &a.data {
+                let target = target.to_ascii_lowercase();
+                if chain.contains(&a.name.to_ascii_lowercase()) && !chain.contains(&target) {
+                    chain.push(target);
+                }
             }
         }
-        out.push((addr, name.to_owned()));
+        if chain.len() == before {
+            break;
+        }
     }
-    out
+    m.answers
+        .iter()
+        .filter(|a| chain.contains(&a.name.to_ascii_lowercase()))
+        .filter_map(|a| match a.data {
+            RData::A(v4) => Some((IpAddr::V4(v4), question.name.clone())),
+            RData::Aaaa(v6) => Some((IpAddr::V6(v6), question.name.clone())),
+            _ => None,
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -392,7 +381,8 @@ mod tests {
             out.push(0);
         }
         let mut m = vec![0, 1, 0x81, 0x80, 0, 1, 0, answers.len() as u8, 0, 0, 0, 0];
-        name(&mut m, "api.account.xiaomi.com");
+        // The question is the first answer's owner.
+        name(&mut m, answers[0].0);
         m.extend_from_slice(&[0, 1, 0, 1]);
         for (owner, t, data) in answers {
             name(&mut m, owner);
@@ -420,6 +410,7 @@ mod tests {
                 ..Default::default()
             }),
             server: None,
+            certificates: Vec::new(),
         })
     }
 
@@ -505,13 +496,30 @@ mod tests {
                 2,
                 20,
                 dns_response(&[
+                    ("new.example", 5, "x.example"),
                     ("x.example", 5, "y.example"),
                     ("y.example", 5, "x.example"),
-                    ("new.example", 1, "10.1.1.1"),
+                    ("y.example", 1, "10.1.1.1"),
+                ]),
+            ),
+            // A record off the chain from the question names nothing.
+            ev(
+                3,
+                22,
+                dns_response(&[
+                    ("asked.example", 1, "10.9.9.9"),
+                    ("stray.example", 1, "10.1.1.1"),
                 ]),
             ),
         ];
-        let namer = DestinationNamer::new(&events, &[info(1, "9.9.9.9:53"), info(2, "9.9.9.9:53")]);
+        let namer = DestinationNamer::new(
+            &events,
+            &[
+                info(1, "9.9.9.9:53"),
+                info(2, "9.9.9.9:53"),
+                info(3, "9.9.9.9:53"),
+            ],
+        );
         let f = info(3, "10.1.1.1:443");
         assert_eq!(
             namer.name(&f, Timestamp::from_nanos(15)).name.as_deref(),
@@ -529,29 +537,50 @@ mod more_tests {
     use super::*;
 
     #[test]
-    fn wildcards() {
-        assert!(dns_name_matches("*.example.com", "a.example.com"));
-        assert!(dns_name_matches("*.Example.com", "A.example.COM"));
-        assert!(!dns_name_matches("*.example.com", "example.com"));
-        assert!(!dns_name_matches("*.example.com", "a.b.example.com"));
-        assert!(dns_name_matches("www.example.com.", "www.example.com"));
-        assert!(!dns_name_matches("*.com", "com"));
-    }
-
-    #[test]
-    fn certificate_names_flow_without_sni() {
+    fn certificate_names_flow_without_sni_and_flags_mismatch() {
+        use telltale_proto::{TlsHandshake, tls::ClientHello};
         let flow = FlowInfo {
             id: FlowId(3),
             proto: telltale_flow::Proto::Tcp,
             client: "10.0.0.2:40000".parse().unwrap(),
             server: "203.0.113.5:443".parse().unwrap(),
         };
-        let mut namer = DestinationNamer::new(&[], &[flow]);
-        namer.set_certificate_names(FlowId(3), vec!["*.cdn.example".into()]);
+        let leaf = Certificate {
+            san_dns: vec!["*.cdn.example".into()],
+            ..Default::default()
+        };
+        let tls = |sni: Option<&str>| AppEvent {
+            flow: FlowId(3),
+            ts: Timestamp::from_nanos(1),
+            frame: 4,
+            kind: AppEventKind::Tls(TlsHandshake {
+                client: Some(ClientHello {
+                    sni: sni.map(str::to_owned),
+                    ..Default::default()
+                }),
+                server: None,
+                certificates: vec![leaf.clone()],
+            }),
+        };
+        let namer = DestinationNamer::new(&[tls(None)], &[flow]);
         let n = namer.name(&flow, Timestamp::from_nanos(1));
         assert_eq!(
             (n.name.as_deref(), n.source),
             (Some("*.cdn.example"), NameSource::Cert)
+        );
+        let namer = DestinationNamer::new(&[tls(Some("a.cdn.example"))], &[flow]);
+        assert!(
+            !namer
+                .name(&flow, Timestamp::from_nanos(1))
+                .flags
+                .sni_not_in_cert
+        );
+        let namer = DestinationNamer::new(&[tls(Some("evil.example"))], &[flow]);
+        assert!(
+            namer
+                .name(&flow, Timestamp::from_nanos(1))
+                .flags
+                .sni_not_in_cert
         );
     }
 

@@ -18,8 +18,11 @@ use crate::link::{
 };
 use crate::pcap::{Endian, TsResolution};
 use crate::pcapng::PcapNgWriter;
+use crate::quic::{
+    self, InitialKeys, LongPacket, LongType, MIN_INITIAL_DATAGRAM, VERSION_1, VERSION_2,
+};
 use crate::tcp::TcpConversation;
-use crate::tls::{ClientHello, ServerHello};
+use crate::tls::{ClientHello, EXT_PSK_KEY_EXCHANGE_MODES, ServerHello, TLS13};
 use crate::trace::Trace;
 
 /// One fixture file: its name inside the fixtures directory and its bytes.
@@ -97,6 +100,7 @@ pub fn all() -> Vec<Fixture> {
     v.extend(pcapng_fixtures());
     v.extend(fragment_fixtures());
     v.extend(tcp_fixtures());
+    v.extend(quic_fixtures());
     v
 }
 
@@ -945,6 +949,199 @@ fn tcp_fixtures() -> Vec<Fixture> {
         close(&mut t, &mut c);
         out.push(Fixture {
             name: "http-pipelined.pcap",
+            bytes: pcap_of(&t),
+        });
+    }
+    out
+}
+
+// ---------------------------------------------------------------- QUIC
+
+/// Destination Connection ID of the client's first Initial in
+/// `quic-split-hello.pcap` (the Initial keys come from it).
+pub const QUIC_SPLIT_DCID: [u8; 8] = [0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7, 0xd8];
+/// Same for `quic-reordered-crypto.pcap`.
+pub const QUIC_REORDERED_DCID: [u8; 8] = [0xe1, 0xe2, 0xe3, 0xe4, 0xe5, 0xe6, 0xe7, 0xe8];
+/// Same for `quic-v2.pcap`.
+pub const QUIC_V2_DCID: [u8; 8] = [0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7, 0xf8];
+
+/// A ClientHello as a QUIC client sends it: TLS 1.3 only, no legacy
+/// session id (RFC 9001 §8.4), ALPN h3, transport parameters.
+fn quic_client_hello(sni: &str, scid: &[u8], rng: &mut SplitMix64) -> ClientHello {
+    let mut ch = ClientHello::tls13(Some(sni), rng);
+    ch.session_id = Vec::new();
+    ch.cipher_suites = vec![0x1301, 0x1302, 0x1303];
+    ch.alpn = vec!["h3".into()];
+    ch.supported_versions = vec![TLS13];
+    ch.extra_extensions = vec![
+        (EXT_PSK_KEY_EXCHANGE_MODES, vec![1, 1]),
+        (
+            quic::EXT_QUIC_TRANSPORT_PARAMETERS,
+            quic::client_transport_parameters(scid),
+        ),
+    ];
+    ch
+}
+
+/// The server's first datagram: an Initial with an ACK of the client's
+/// packets 0..=`acked` and the ServerHello, coalesced with a Handshake
+/// packet of opaque bytes that fills the datagram to 1200 bytes.
+fn quic_server_flight(
+    version: u32,
+    original_dcid: &[u8],
+    client_scid: &[u8],
+    server_scid: &[u8],
+    acked: u64,
+    ch: &ClientHello,
+    rng: &mut SplitMix64,
+) -> Vec<u8> {
+    let sh = ServerHello::tls13(ch, rng);
+    let mut frames = quic::ack_frame(acked);
+    frames.extend_from_slice(&quic::crypto_frame(0, &sh.handshake_bytes()));
+    let keys = InitialKeys::new(version, original_dcid, true);
+    let mut d = LongPacket::initial(version, client_scid, server_scid, 0, frames).protect(&keys);
+    let fill = MIN_INITIAL_DATAGRAM - d.len();
+    d.extend_from_slice(&quic::opaque_packet(
+        version,
+        LongType::Handshake,
+        client_scid,
+        server_scid,
+        fill,
+        rng,
+    ));
+    d
+}
+
+/// How many CRYPTO bytes at `offset` fit in a 1200-byte Initial with these
+/// connection IDs (the CRYPTO length takes 2 bytes from 64 on).
+fn crypto_room(version: u32, dcid: &[u8], scid: &[u8], offset: u64) -> usize {
+    let probe = LongPacket::initial(version, dcid, scid, 0, quic::crypto_frame(offset, &[0; 64]));
+    MIN_INITIAL_DATAGRAM - probe.protected_len() + 64
+}
+
+fn quic_fixtures() -> Vec<Fixture> {
+    let server = sa(SERVER_V4, 443);
+    let step = 10 * MS;
+    let mut out = Vec::new();
+
+    // A ClientHello padded to 1600 bytes cannot fit in one Initial: the
+    // client sends two 1200-byte datagrams, the second continuing the
+    // CRYPTO stream where the first stopped.
+    {
+        let mut rng = SplitMix64::new(0x9c01);
+        let client = sa(CLIENT_V4, 40500);
+        let (dcid, scid, server_scid) =
+            (QUIC_SPLIT_DCID, [0xc1, 0xc2, 0xc3, 0xc4], [0x5e, 0, 0, 1]);
+        let mut ch = quic_client_hello("quic-split.example", &scid, &mut rng);
+        ch.pad_to = Some(1600);
+        let hs = ch.handshake_bytes();
+        let keys = InitialKeys::new(VERSION_1, &dcid, false);
+        let cut = crypto_room(VERSION_1, &dcid, &scid, 0);
+        let mut t = Trace::new(BASE_TS, step);
+        for (pn, (offset, piece)) in [(0, &hs[..cut]), (cut, &hs[cut..])].into_iter().enumerate() {
+            let p = LongPacket::initial(
+                VERSION_1,
+                &dcid,
+                &scid,
+                pn as u64,
+                quic::crypto_frame(offset as u64, piece),
+            );
+            let d = p.protect_padded(&keys, MIN_INITIAL_DATAGRAM);
+            assert_eq!(d.len(), MIN_INITIAL_DATAGRAM);
+            t.push(
+                Direction::Outbound,
+                udp_packet(client, server, 0x5100 + pn as u16, &d),
+            );
+        }
+        let flight = quic_server_flight(VERSION_1, &dcid, &scid, &server_scid, 1, &ch, &mut rng);
+        t.push(
+            Direction::Inbound,
+            udp_packet(server, client, 0x9100, &flight),
+        );
+        out.push(Fixture {
+            name: "quic-split-hello.pcap",
+            bytes: pcap_of(&t),
+        });
+    }
+
+    // One Initial whose ClientHello is cut into 3 CRYPTO frames (through
+    // the SNI name and through the ALPN name) placed in reverse offset
+    // order; then a datagram coalescing an Initial that carries only PING
+    // and PADDING with an opaque 0-RTT packet; then the server's flight.
+    {
+        let mut rng = SplitMix64::new(0x9c02);
+        let client = sa(CLIENT_V4, 40501);
+        let (dcid, scid, server_scid) = (
+            QUIC_REORDERED_DCID,
+            [0xc5, 0xc6, 0xc7, 0xc8],
+            [0x5e, 0, 0, 2],
+        );
+        let name = "quic-reordered.example";
+        let ch = quic_client_hello(name, &scid, &mut rng);
+        let hs = ch.handshake_bytes();
+        let find = |needle: &[u8]| {
+            hs.windows(needle.len())
+                .position(|w| w == needle)
+                .expect("present")
+        };
+        let a = find(name.as_bytes()) + name.len() / 2;
+        let b = find(b"\x02h3") + 2;
+        let mut frames = quic::crypto_frame(b as u64, &hs[b..]);
+        frames.extend_from_slice(&quic::crypto_frame(a as u64, &hs[a..b]));
+        frames.extend_from_slice(&quic::crypto_frame(0, &hs[..a]));
+        let keys = InitialKeys::new(VERSION_1, &dcid, false);
+        let mut t = Trace::new(BASE_TS, step);
+        let d1 = LongPacket::initial(VERSION_1, &dcid, &scid, 0, frames)
+            .protect_padded(&keys, MIN_INITIAL_DATAGRAM);
+        t.push(Direction::Outbound, udp_packet(client, server, 0x5200, &d1));
+        let zero_rtt_len = 300;
+        let mut d2 = LongPacket::initial(VERSION_1, &dcid, &scid, 1, vec![quic::PING])
+            .protect_padded(&keys, MIN_INITIAL_DATAGRAM - zero_rtt_len);
+        d2.extend_from_slice(&quic::opaque_packet(
+            VERSION_1,
+            LongType::ZeroRtt,
+            &dcid,
+            &scid,
+            zero_rtt_len,
+            &mut rng,
+        ));
+        assert_eq!(d2.len(), MIN_INITIAL_DATAGRAM);
+        t.push(Direction::Outbound, udp_packet(client, server, 0x5201, &d2));
+        let flight = quic_server_flight(VERSION_1, &dcid, &scid, &server_scid, 1, &ch, &mut rng);
+        t.push(
+            Direction::Inbound,
+            udp_packet(server, client, 0x9200, &flight),
+        );
+        out.push(Fixture {
+            name: "quic-reordered-crypto.pcap",
+            bytes: pcap_of(&t),
+        });
+    }
+
+    // QUIC version 2 (RFC 9369): its own salt, labels and type bits.
+    {
+        let mut rng = SplitMix64::new(0x9c03);
+        let client = sa(CLIENT_V4, 40502);
+        let (dcid, scid, server_scid) = (QUIC_V2_DCID, [0xc9, 0xca, 0xcb, 0xcc], [0x5e, 0, 0, 3]);
+        let ch = quic_client_hello("quic-v2.example", &scid, &mut rng);
+        let keys = InitialKeys::new(VERSION_2, &dcid, false);
+        let mut t = Trace::new(BASE_TS, step);
+        let d = LongPacket::initial(
+            VERSION_2,
+            &dcid,
+            &scid,
+            0,
+            quic::crypto_frame(0, &ch.handshake_bytes()),
+        )
+        .protect_padded(&keys, MIN_INITIAL_DATAGRAM);
+        t.push(Direction::Outbound, udp_packet(client, server, 0x5300, &d));
+        let flight = quic_server_flight(VERSION_2, &dcid, &scid, &server_scid, 0, &ch, &mut rng);
+        t.push(
+            Direction::Inbound,
+            udp_packet(server, client, 0x9300, &flight),
+        );
+        out.push(Fixture {
+            name: "quic-v2.pcap",
             bytes: pcap_of(&t),
         });
     }

@@ -7,8 +7,8 @@
 //!   [`pcapng::PcapNgWriter`] for files, [`link::Framing`] for link-layer
 //!   headers, [`ip`] for IPv4/IPv6 with TCP/UDP checksums and
 //!   fragmentation, [`tcp::TcpConversation`] for consistent sequence numbers
-//!   under reordering, loss and overlap, and [`dns`], [`tls`] and [`http`]
-//!   for application messages;
+//!   under reordering, loss and overlap, [`dns`], [`tls`] and [`http`]
+//!   for application messages, and [`quic`] for protected QUIC Initials;
 //! - [`captures`], which uses them to produce every fixture of the project
 //!   (`fixtures/README.md` lists what each one holds).
 //!
@@ -38,6 +38,7 @@ pub mod ip;
 pub mod link;
 pub mod pcap;
 pub mod pcapng;
+pub mod quic;
 pub mod tcp;
 pub mod tls;
 pub mod trace;

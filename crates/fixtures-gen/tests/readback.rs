@@ -202,6 +202,9 @@ const EXPECTED: &[(&str, usize, &[i32])] = &[
     ("tcp-port-reuse.pcap", 16, &[1]),
     ("tcp-midstream.pcap", 3, &[1]),
     ("http-pipelined.pcap", 9, &[1]),
+    ("quic-split-hello.pcap", 3, &[1]),
+    ("quic-reordered-crypto.pcap", 3, &[1]),
+    ("quic-v2.pcap", 2, &[1]),
 ];
 
 #[test]

@@ -66,12 +66,29 @@ pub(crate) struct Stream {
     ooo: BTreeMap<u64, Chunk>,
     ooo_bytes: usize,
     fin: Option<u64>,
+    /// The peer acknowledged up to here, beyond a hole: the hole is given up
+    /// on at the next segment of this direction that does not fill it (one
+    /// segment's grace, for captures that record an ACK before the data).
+    acked_past_hole: Option<u64>,
     pub(crate) stats: StreamStats,
+}
+
+/// What a buffered chunk costs against the cap beyond its bytes: the map
+/// node and chunk header, so empty or tiny chunks (snaplen-cut segments,
+/// one-byte floods) cannot be buffered for free.
+const CHUNK_OVERHEAD: usize = 64;
+
+fn cost(len: usize) -> usize {
+    len + CHUNK_OVERHEAD
 }
 
 /// Segments further than this from the expected offset are not from this
 /// stream's sequence space (or are hopelessly far); half the 32-bit space.
 const MAX_AHEAD: u64 = 1 << 30;
+
+/// How far ahead of the expected byte a RST may point and still count (a
+/// generous receive window).
+const RST_WINDOW: u64 = 1 << 20;
 
 impl Stream {
     pub(crate) fn new() -> Self {
@@ -81,6 +98,7 @@ impl Stream {
             ooo: BTreeMap::new(),
             ooo_bytes: 0,
             fin: None,
+            acked_past_hole: None,
             stats: StreamStats::default(),
         }
     }
@@ -137,9 +155,30 @@ impl Stream {
             let end = off + wire;
             self.fin = Some(self.fin.map_or(end, |f| f.min(end)));
         }
-        if wire == 0 {
-            return;
+        if wire > 0 {
+            self.data(off, data, wire, frame, ts, limits, emit);
         }
+        if let Some(acked) = self.acked_past_hole.take() {
+            while let Some((&s, _)) = self.ooo.first_key_value() {
+                if s > acked || s <= self.next {
+                    break;
+                }
+                self.skip_hole(limits, emit);
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn data(
+        &mut self,
+        off: u64,
+        data: &[u8],
+        wire: u64,
+        frame: u64,
+        ts: Timestamp,
+        limits: &Limits,
+        emit: &mut impl FnMut(Out<'_>),
+    ) {
         let end = off + wire;
         if end <= self.next {
             self.stats.retransmissions += 1;
@@ -161,7 +200,6 @@ impl Stream {
             (off, data, wire)
         };
         if off == self.next {
-            let end = off + wire;
             if self.ooo.first_key_value().is_some_and(|(&s, _)| s < end) {
                 // Buffered bytes arrived before these for part of the range:
                 // merge through the buffer so the first copy wins there too.
@@ -173,12 +211,14 @@ impl Stream {
             return;
         }
         self.stats.out_of_order += 1;
-        if self.ooo_bytes + data.len() > limits.max_buffer {
+        if self.ooo_bytes + cost(data.len()) > limits.max_buffer {
             self.stats.buffer_cap_hits += 1;
-            self.skip_hole(limits, emit);
+            while self.ooo_bytes + cost(data.len()) > limits.max_buffer && !self.ooo.is_empty() {
+                self.skip_hole(limits, emit);
+            }
             if off <= self.next {
-                // The hole closed up to or past this segment: deliver it now.
-                return self.segment(seq, data, wire, false, frame, ts, limits, emit);
+                // The holes closed up to or past this segment: take it now.
+                return self.data(off, data, wire, frame, ts, limits, emit);
             }
         }
         self.insert(off, data, wire, frame, ts);
@@ -217,7 +257,7 @@ impl Stream {
             let lo = ((s - off) as usize).min(data.len());
             let hi = ((e - off) as usize).min(data.len());
             let bytes = data[lo..hi].to_vec();
-            self.ooo_bytes += bytes.len();
+            self.ooo_bytes += cost(bytes.len());
             self.ooo.insert(
                 s,
                 Chunk {
@@ -273,7 +313,7 @@ impl Stream {
                 break;
             }
             let (s, c) = entry.remove_entry();
-            self.ooo_bytes -= c.data.len();
+            self.ooo_bytes -= cost(c.data.len());
             let e = s + c.wire;
             if e <= self.next {
                 continue;
@@ -301,16 +341,31 @@ impl Stream {
         self.drain(limits, emit);
     }
 
-    /// The peer acknowledged `ack`: holes below it will never fill.
-    pub(crate) fn acked(&mut self, ack: u32, limits: &Limits, emit: &mut impl FnMut(Out<'_>)) {
+    /// The peer acknowledged `ack`: a hole below it will not fill (the
+    /// receiver has the bytes; the capture missed them). Given up on at this
+    /// direction's next segment, unless that segment fills it.
+    pub(crate) fn acked(&mut self, ack: u32) {
         let Some(ack_off) = self.offset_of(ack) else {
             return;
         };
-        while let Some((&s, _)) = self.ooo.first_key_value() {
-            if s > ack_off || s <= self.next {
-                break;
-            }
-            self.skip_hole(limits, emit);
+        if self
+            .ooo
+            .first_key_value()
+            .is_some_and(|(&s, _)| s > self.next && s <= ack_off)
+        {
+            self.acked_past_hole = Some(self.acked_past_hole.map_or(ack_off, |a| a.max(ack_off)));
+        }
+    }
+
+    /// Whether a RST with this sequence number belongs to the stream: near
+    /// the next expected byte, as a real endpoint's RST is. Blind or stale
+    /// RSTs (injected, or from an old connection) do not end the flow.
+    pub(crate) fn rst_in_window(&self, seq: u32) -> bool {
+        match self.base {
+            None => true,
+            Some(_) => self
+                .offset_of(seq)
+                .is_some_and(|off| off + 1 >= self.next && off <= self.next + RST_WINDOW),
         }
     }
 
@@ -411,13 +466,14 @@ mod tests {
         assert_eq!(s, "ab___fg");
         assert_eq!(st.gaps, 1);
         assert_eq!(st.gap_bytes, 3);
+        // Room for one small chunk and its overhead, not two.
         let small = Limits {
-            max_buffer: 4,
+            max_buffer: 130,
             max_stream: u64::MAX,
         };
         let (s, st) = run(0, &[(1, b"a"), (4, b"de"), (8, b"hij"), (20, b"t")], small);
         assert_eq!(s, "a__de__hij_________t");
-        assert_eq!(st.buffer_cap_hits, 1);
+        assert_eq!(st.buffer_cap_hits, 2);
     }
 
     #[test]
@@ -425,32 +481,76 @@ mod tests {
         let mut s = Stream::new();
         s.syn(0);
         let mut got = Vec::new();
-        s.segment(
-            1,
-            b"ab",
-            2,
-            false,
-            1,
-            Timestamp::default(),
-            &LIMITS,
-            &mut |o| got.push(format!("{o:?}")),
-        );
-        s.segment(
-            5,
-            b"ef",
-            2,
-            false,
-            2,
-            Timestamp::default(),
-            &LIMITS,
-            &mut |o| got.push(format!("{o:?}")),
-        );
+        let t = Timestamp::default();
+        s.segment(1, b"ab", 2, false, 1, t, &LIMITS, &mut |o| {
+            got.push(format!("{o:?}"))
+        });
+        s.segment(5, b"ef", 2, false, 2, t, &LIMITS, &mut |o| {
+            got.push(format!("{o:?}"))
+        });
         // A duplicate ACK at the hole: the receiver is still waiting.
-        s.acked(3, &LIMITS, &mut |o| got.push(format!("{o:?}")));
+        s.acked(3);
+        s.segment(7, b"gh", 2, false, 3, t, &LIMITS, &mut |o| {
+            got.push(format!("{o:?}"))
+        });
         assert_eq!(got.len(), 1);
-        s.acked(7, &LIMITS, &mut |o| got.push(format!("{o:?}")));
-        assert_eq!(got.len(), 3);
-        assert!(got[1].contains("Gap { offset: 2, len: 2 }"));
+        // ACK past the hole, then the data that was reordered behind it in
+        // the capture: it still fills the hole.
+        s.acked(9);
+        s.segment(3, b"cd", 2, false, 4, t, &LIMITS, &mut |o| {
+            got.push(format!("{o:?}"))
+        });
+        assert_eq!(got.len(), 4);
+        assert!(got.iter().all(|g| !g.contains("Gap")), "{got:?}");
+        // A new hole acked past, and a later segment that does not fill it.
+        s.segment(11, b"kl", 2, false, 5, t, &LIMITS, &mut |o| {
+            got.push(format!("{o:?}"))
+        });
+        s.acked(13);
+        s.segment(13, b"mn", 2, false, 6, t, &LIMITS, &mut |o| {
+            got.push(format!("{o:?}"))
+        });
+        assert!(got[4].contains("Gap { offset: 8, len: 2 }"), "{got:?}");
+        assert_eq!(got.len(), 7);
+    }
+
+    #[test]
+    fn buffer_cap_holds_against_tiny_and_empty_chunks() {
+        let small = Limits {
+            max_buffer: 4096,
+            max_stream: u64::MAX,
+        };
+        let mut s = Stream::new();
+        s.syn(0);
+        let mut gaps = 0;
+        // A hole at offset 0, then 10,000 snaplen-cut (empty) segments.
+        for i in 0..10_000u32 {
+            s.segment(
+                2 + i * 10,
+                b"",
+                10,
+                false,
+                u64::from(i),
+                Timestamp::default(),
+                &small,
+                &mut |o| {
+                    if matches!(o, Out::Gap { .. }) {
+                        gaps += 1
+                    }
+                },
+            );
+            assert!(s.ooo_bytes <= small.max_buffer);
+        }
+        assert!(gaps > 0);
+    }
+
+    #[test]
+    fn rst_window() {
+        let mut s = Stream::new();
+        s.syn(1000);
+        assert!(s.rst_in_window(1001));
+        assert!(!s.rst_in_window(1001 + (1 << 21)));
+        assert!(!s.rst_in_window(500));
     }
 
     #[test]

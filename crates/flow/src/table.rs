@@ -204,6 +204,11 @@ pub struct FlowTableStats {
     pub evicted: u64,
     /// Flows ended by the idle timeout.
     pub timed_out: u64,
+    /// Packets dated more than a day after the capture's clock that no
+    /// following packet confirmed (ignored for timeouts).
+    pub time_jumps: u64,
+    /// RSTs ignored because their sequence number was out of the window.
+    pub ignored_rsts: u64,
 }
 
 struct FlowState {
@@ -221,6 +226,9 @@ struct TcpConn {
     streams: [Stream; 2],
     state: TcpState,
     closed_at: Option<Timestamp>,
+    /// Sequence number of the client's SYN, to tell a retransmitted SYN from
+    /// a new connection.
+    syn_seq: Option<u32>,
 }
 
 /// Turns packets into bidirectional flows and ordered per-direction streams.
@@ -244,6 +252,8 @@ pub struct FlowTable {
     flows: HashMap<FlowKey, FlowState>,
     now: Timestamp,
     last_sweep: Timestamp,
+    /// A far-future timestamp waiting for a second packet to confirm it.
+    pending_jump: Option<Timestamp>,
     stats: FlowTableStats,
 }
 
@@ -261,6 +271,7 @@ impl FlowTable {
             flows: HashMap::new(),
             now: Timestamp::from_nanos(i64::MIN),
             last_sweep: Timestamp::from_nanos(i64::MIN),
+            pending_jump: None,
             stats: FlowTableStats::default(),
         }
     }
@@ -282,11 +293,7 @@ impl FlowTable {
 
     /// Adds one packet, sending the events it causes to `sink`.
     pub fn push(&mut self, packet: &Packet<'_>, sink: &mut impl FlowSink) {
-        // Capture time may step backwards (merged or badly clocked captures);
-        // timeouts follow the latest time seen.
-        if packet.ts > self.now {
-            self.now = packet.ts;
-        }
+        self.advance_clock(packet.ts);
         if self.now.nanos_since(self.last_sweep) >= 1_000_000_000 {
             self.sweep(sink);
         }
@@ -300,12 +307,18 @@ impl FlowTable {
 
         let syn_only = matches!(packet.transport, Transport::Tcp(t)
             if t.flags.has(TcpFlags::SYN) && !t.flags.has(TcpFlags::ACK));
+        let syn_seq = match packet.transport {
+            Transport::Tcp(t) => t.seq,
+            Transport::Udp(_) => 0,
+        };
+        // A new SYN on a closed connection's 4-tuple, or after data was
+        // exchanged, is a new connection; a retransmitted SYN (same initial
+        // sequence number) is not.
         if syn_only
             && let Some(old) = self.flows.get(&key)
             && old.tcp.as_ref().is_some_and(|c| {
-                c.closed_at.is_some()
-                    || (c.state != TcpState::New
-                        && old.dirs[Dir::ToServer.index()].stream.delivered > 0)
+                c.syn_seq != Some(syn_seq)
+                    && (c.closed_at.is_some() || old.dirs.iter().any(|d| d.stream.delivered > 0))
             })
         {
             let old = self.flows.remove(&key).expect("present");
@@ -356,7 +369,43 @@ impl FlowTable {
                     max_buffer: self.config.max_buffer.max(1 << 16),
                     max_stream: self.config.max_stream,
                 };
-                tcp_segment(flow, dir, &t, packet, &limits, sink);
+                tcp_segment(
+                    flow,
+                    dir,
+                    &t,
+                    packet,
+                    &limits,
+                    &mut self.stats.ignored_rsts,
+                    sink,
+                );
+            }
+        }
+    }
+
+    /// Moves the table's clock. Capture time may step backwards (merged or
+    /// badly clocked captures): timeouts follow the latest time seen. A lone
+    /// packet dated far in the future must not expire every flow and then
+    /// freeze expiry for the rest of the capture: a jump of more than a day
+    /// is believed only when the next packet confirms it.
+    fn advance_clock(&mut self, ts: Timestamp) {
+        const MAX_JUMP: i64 = 86_400 * 1_000_000_000;
+        if ts <= self.now {
+            return;
+        }
+        let first = self.now == Timestamp::from_nanos(i64::MIN);
+        if first || ts.nanos_since(self.now) <= MAX_JUMP {
+            self.now = ts;
+            self.pending_jump = None;
+            return;
+        }
+        match self.pending_jump {
+            Some(prev) if ts.nanos_since(prev).abs() <= MAX_JUMP => {
+                self.now = ts;
+                self.pending_jump = None;
+            }
+            _ => {
+                self.pending_jump = Some(ts);
+                self.stats.time_jumps += 1;
             }
         }
     }
@@ -459,6 +508,14 @@ fn new_flow(
                 streams: [Stream::new(), Stream::new()],
                 state: TcpState::New,
                 closed_at: None,
+                syn_seq: match packet.transport {
+                    Transport::Tcp(t)
+                        if t.flags.has(TcpFlags::SYN) && !t.flags.has(TcpFlags::ACK) =>
+                    {
+                        Some(t.seq)
+                    }
+                    _ => None,
+                },
             })
         }),
         client_from_handshake: from_handshake,
@@ -471,6 +528,7 @@ fn tcp_segment(
     t: &TcpSegment<'_>,
     packet: &Packet<'_>,
     limits: &Limits,
+    ignored_rsts: &mut u64,
     sink: &mut impl FlowSink,
 ) {
     let info = flow.info;
@@ -483,9 +541,7 @@ fn tcp_segment(
     }
     if flags.has(TcpFlags::ACK) {
         let other = dir.reverse();
-        conn.streams[other.index()].acked(t.ack, limits, &mut |o| {
-            emit_out(sink, &info, packet.ts, packet.frame, other, o)
-        });
+        conn.streams[other.index()].acked(t.ack);
         if conn.state == TcpState::New && !flags.has(TcpFlags::SYN) {
             conn.state = TcpState::Established;
         }
@@ -509,8 +565,12 @@ fn tcp_segment(
         conn.state = TcpState::Established;
     }
     if flags.has(TcpFlags::RST) {
-        conn.state = TcpState::Reset;
-        conn.closed_at.get_or_insert(packet.ts);
+        if conn.streams[dir.index()].rst_in_window(t.seq) {
+            conn.state = TcpState::Reset;
+            conn.closed_at.get_or_insert(packet.ts);
+        } else {
+            *ignored_rsts += 1;
+        }
     } else if flags.has(TcpFlags::FIN) && conn.state != TcpState::Reset {
         let both = conn.streams.iter().all(|s| s.finished())
             || conn.streams[dir.reverse().index()].finished();
@@ -587,4 +647,110 @@ fn emit_out(
         frame,
         kind,
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use telltale_decode::TcpSegment;
+
+    fn tcp(
+        frame: u64,
+        secs: i64,
+        from_client: bool,
+        seq: u32,
+        flags: u8,
+        payload: &'static [u8],
+    ) -> Packet<'static> {
+        let (c, s) = ("10.0.0.2".parse().unwrap(), "10.0.0.1".parse().unwrap());
+        let (src, dst, sp, dp) = if from_client {
+            (c, s, 40000, 80)
+        } else {
+            (s, c, 80, 40000)
+        };
+        Packet {
+            frame,
+            ts: Timestamp::from_nanos(secs * 1_000_000_000),
+            wire_len: 60,
+            src,
+            dst,
+            transport: Transport::Tcp(TcpSegment {
+                src_port: sp,
+                dst_port: dp,
+                seq,
+                ack: 0,
+                flags: TcpFlags(flags),
+                window: 1000,
+                payload,
+                wire_len: payload.len() as u32,
+            }),
+        }
+    }
+
+    fn run(packets: &[Packet<'static>]) -> (Vec<FlowSummary>, FlowTableStats) {
+        let mut table = FlowTable::default();
+        let mut closed = Vec::new();
+        let mut sink = |e: FlowEvent<'_>| {
+            if let FlowEventKind::Close(s) = e.kind {
+                closed.push(s.clone());
+            }
+        };
+        for p in packets {
+            table.push(p, &mut sink);
+        }
+        table.finish(&mut sink);
+        (closed, table.stats())
+    }
+
+    const SYN: u8 = TcpFlags::SYN;
+    const ACK: u8 = TcpFlags::ACK;
+
+    #[test]
+    fn retransmitted_syn_is_not_a_new_flow_but_a_new_isn_is() {
+        let p = [
+            tcp(1, 0, true, 100, SYN, b""),
+            tcp(2, 0, false, 500, SYN | ACK, b""),
+            tcp(3, 0, true, 101, ACK, b"GET"),
+            tcp(4, 1, true, 100, SYN, b""),
+        ];
+        assert_eq!(run(&p).0.len(), 1);
+        let mut q = p.to_vec();
+        q[3] = tcp(4, 1, true, 9000, SYN, b"");
+        let (flows, _) = run(&q);
+        assert_eq!(flows.len(), 2);
+        assert_eq!(flows[0].end_reason, EndReason::PortReuse);
+    }
+
+    #[test]
+    fn out_of_window_rst_is_ignored() {
+        let p = [
+            tcp(1, 0, true, 100, SYN, b""),
+            tcp(2, 0, false, 500, SYN | ACK, b""),
+            tcp(3, 0, true, 101, ACK, b"GET"),
+            tcp(4, 0, false, 77_000_000, TcpFlags::RST, b""),
+        ];
+        let (flows, stats) = run(&p);
+        assert_eq!(flows[0].tcp_state, Some(TcpState::Established));
+        assert_eq!(stats.ignored_rsts, 1);
+        let mut q = p.to_vec();
+        q[3] = tcp(4, 0, false, 501, TcpFlags::RST, b"");
+        assert_eq!(run(&q).0[0].tcp_state, Some(TcpState::Reset));
+    }
+
+    #[test]
+    fn one_future_timestamp_does_not_expire_everything() {
+        // UDP-like idle limits do not matter here: a TCP flow, a packet
+        // dated a century later, then normal traffic on the same flow.
+        let p = [
+            tcp(1, 1_000, true, 100, SYN, b""),
+            tcp(2, 1_000, false, 500, SYN | ACK, b""),
+            tcp(3, 4_102_444_800, true, 101, ACK, b"x"),
+            tcp(4, 1_001, true, 102, ACK, b"y"),
+        ];
+        let (flows, stats) = run(&p);
+        assert_eq!(flows.len(), 1);
+        assert_eq!(flows[0].end_reason, EndReason::CaptureEnd);
+        assert_eq!(stats.time_jumps, 1);
+        assert_eq!(stats.timed_out, 0);
+    }
 }

@@ -7,10 +7,14 @@ use telltale_flow::{
     Dir, FlowEvent, FlowEventKind, FlowId, FlowInfo, FlowSink, FlowSummary, Proto,
 };
 
+use crate::dhcp;
 use crate::dns::{self, TcpFramer};
 use crate::event::HttpTransaction;
-use crate::event::{AppEvent, AppEventKind, AppProto, DnsEvent, DnsFlavor, TlsHandshake};
+use crate::event::{
+    AppEvent, AppEventKind, AppProto, DhcpEvent, DnsEvent, DnsFlavor, QuicHandshake, TlsHandshake,
+};
 use crate::http::{HttpEvent, HttpRequestReader, HttpResponseReader, Request, Response};
+use crate::quic::QuicInitialReader;
 use crate::tls::{self, TlsReader};
 use std::collections::VecDeque;
 
@@ -31,6 +35,8 @@ pub struct DissectStats {
     pub tls_errors: u64,
     /// HTTP streams abandoned on malformed or oversized heads.
     pub http_errors: u64,
+    /// DHCP datagrams that did not parse.
+    pub dhcp_errors: u64,
 }
 
 /// Runs the right dissector on every flow and sends what they find to an
@@ -49,12 +55,65 @@ pub struct Dissectors<S> {
 enum State {
     /// No payload yet.
     Undecided,
+    /// A few client bytes that do not decide yet (held, at most `PROBE_MAX`),
+    /// and when the first of them came.
+    Probing(Vec<u8>, Timestamp, u64),
     /// Not a protocol we dissect; payload is ignored.
     Unknown,
     Dns(Box<DnsState>),
     Tls(Box<TlsState>),
     Http(Box<HttpState>),
+    Quic(Box<QuicState>),
+    Dhcp {
+        v6: bool,
+    },
 }
+
+struct QuicState {
+    reader: QuicInitialReader,
+    /// Frames of the client datagrams fed so far, to date the hello by the
+    /// datagram its first CRYPTO bytes came in.
+    client_frames: Vec<(Timestamp, u64)>,
+    hello: Option<(Timestamp, u64, QuicHandshake)>,
+    emitted: bool,
+}
+
+/// Client bytes held, at most, before a TCP flow's protocol is decided.
+const PROBE_MAX: usize = 16;
+
+/// The dissector for a TCP flow whose client sent `probe` first; `None`
+/// while `probe` is a prefix that could still become TLS or HTTP.
+fn recognise(flow: &FlowInfo, probe: &[u8]) -> Option<State> {
+    if tls::is_tls_start(probe) {
+        return Some(State::Tls(Box::new(TlsState {
+            readers: [TlsReader::new(), TlsReader::new()],
+            hello: TlsHandshake::default(),
+            at: None,
+            emitted: false,
+        })));
+    }
+    if crate::http::is_http_request_start(probe) {
+        return Some(State::Http(Box::default()));
+    }
+    if let Some(flavor) = dns_flavor(flow) {
+        return Some(State::Dns(Box::new(DnsState {
+            flavor,
+            framers: Some([TcpFramer::new(), TcpFramer::new()]),
+        })));
+    }
+    let maybe_tls = probe.first() == Some(&0x16) && probe.get(1).is_none_or(|&b| b == 3);
+    let maybe_http = probe
+        .iter()
+        .all(|b| b.is_ascii_uppercase() || *b == b'-' || *b == b'_');
+    if maybe_tls || maybe_http {
+        None
+    } else {
+        Some(State::Unknown)
+    }
+}
+
+/// Client datagrams remembered per QUIC flow; a ClientHello spans a few.
+const MAX_QUIC_DATAGRAMS: usize = 64;
 
 struct DnsState {
     flavor: DnsFlavor,
@@ -90,19 +149,32 @@ impl<S: AppSink> Dissectors<S> {
         self.sink
     }
 
-    fn datagram(&mut self, flow: &FlowInfo, ts: Timestamp, frame: u64, bytes: &[u8]) {
+    fn datagram(&mut self, flow: &FlowInfo, dir: Dir, ts: Timestamp, frame: u64, bytes: &[u8]) {
         let state = self.flows.entry(flow.id).or_insert(State::Undecided);
         if matches!(state, State::Undecided) {
-            *state = match dns_flavor(flow) {
-                Some(flavor) => State::Dns(Box::new(DnsState {
+            *state = if let Some(flavor) = dns_flavor(flow) {
+                State::Dns(Box::new(DnsState {
                     flavor,
                     framers: None,
-                })),
-                None => State::Unknown,
+                }))
+            } else if let Some(v6) = dhcp_version(flow) {
+                State::Dhcp { v6 }
+            } else if dir == Dir::ToServer && crate::quic::is_quic_initial(bytes) {
+                State::Quic(Box::new(QuicState {
+                    reader: QuicInitialReader::new(),
+                    client_frames: Vec::new(),
+                    hello: None,
+                    emitted: false,
+                }))
+            } else if dir == Dir::ToClient {
+                // A server speaking first does not decide; wait for the client.
+                return;
+            } else {
+                State::Unknown
             };
         }
-        if let State::Dns(d) = state {
-            match dns::parse_message(bytes) {
+        match state {
+            State::Dns(d) => match dns::parse_message(bytes) {
                 Ok(message) => self.sink.app_event(AppEvent {
                     flow: flow.id,
                     ts,
@@ -113,36 +185,93 @@ impl<S: AppSink> Dissectors<S> {
                     }),
                 }),
                 Err(_) => self.stats.dns_errors += 1,
+            },
+            State::Dhcp { v6 } => {
+                let parsed = if *v6 {
+                    dhcp::parse_v6(bytes).map(|m| DhcpEvent::V6(Box::new(m)))
+                } else {
+                    dhcp::parse_v4(bytes).map(|m| DhcpEvent::V4(Box::new(m)))
+                };
+                match parsed {
+                    Ok(ev) => self.sink.app_event(AppEvent {
+                        flow: flow.id,
+                        ts,
+                        frame,
+                        kind: AppEventKind::Dhcp(ev),
+                    }),
+                    Err(_) => self.stats.dhcp_errors += 1,
+                }
             }
+            State::Quic(q) => {
+                if q.reader.done() {
+                    return;
+                }
+                match dir {
+                    Dir::ToServer => {
+                        if q.client_frames.len() < MAX_QUIC_DATAGRAMS {
+                            q.client_frames.push((ts, frame));
+                        }
+                        if let Some(h) = q.reader.feed(bytes) {
+                            let first = (h.first_datagram as usize).saturating_sub(1);
+                            let (ts, frame) =
+                                q.client_frames.get(first).copied().unwrap_or((ts, frame));
+                            q.hello = Some((
+                                ts,
+                                frame,
+                                QuicHandshake {
+                                    version: h.version,
+                                    client: h.client_hello,
+                                    server: None,
+                                },
+                            ));
+                        }
+                    }
+                    Dir::ToClient => {
+                        if let Some(sh) = q.reader.feed_server(bytes)
+                            && !sh.server_hello.hello_retry_request
+                            && let Some((_, _, h)) = q.hello.as_mut()
+                        {
+                            h.server = Some(sh.server_hello);
+                        }
+                    }
+                }
+                if q.reader.done() || q.hello.as_ref().is_some_and(|h| h.2.server.is_some()) {
+                    emit_quic(flow.id, q, &mut self.sink);
+                }
+            }
+            _ => {}
         }
     }
 
     fn stream(&mut self, flow: &FlowInfo, dir: Dir, ts: Timestamp, frame: u64, bytes: &[u8]) {
         let state = self.flows.entry(flow.id).or_insert(State::Undecided);
-        if matches!(state, State::Undecided) {
+        // The client's first bytes, held while too few to decide on.
+        let mut held: Option<Vec<u8>> = None;
+        let mut first_at = (ts, frame);
+        if matches!(state, State::Undecided | State::Probing(..)) {
             // Decide on the client's first bytes; a server that speaks first
             // (SSH, SMTP banners) does not decide what the client speaks.
             if dir == Dir::ToClient {
                 return;
             }
-            *state = if tls::is_tls_start(bytes) {
-                State::Tls(Box::new(TlsState {
-                    readers: [TlsReader::new(), TlsReader::new()],
-                    hello: TlsHandshake::default(),
-                    at: None,
-                    emitted: false,
-                }))
-            } else if crate::http::is_http_request_start(bytes) {
-                State::Http(Box::default())
-            } else if let Some(flavor) = dns_flavor(flow) {
-                State::Dns(Box::new(DnsState {
-                    flavor,
-                    framers: Some([TcpFramer::new(), TcpFramer::new()]),
-                }))
-            } else {
-                State::Unknown
+            if let State::Probing(prev, first_ts, first_frame) = state {
+                let mut all = std::mem::take(prev);
+                all.extend_from_slice(bytes);
+                held = Some(all);
+                first_at = (*first_ts, *first_frame);
+            }
+            let probe = held.as_deref().unwrap_or(bytes);
+            *state = match recognise(flow, probe) {
+                Some(new) => new,
+                None if probe.len() < PROBE_MAX => {
+                    // Evasion tools split the first segment into 1-2 bytes
+                    // (`\x16`, `GE`): wait for more before giving up.
+                    State::Probing(probe.to_vec(), first_at.0, first_at.1)
+                }
+                None => State::Unknown,
             };
         }
+        let bytes = held.as_deref().unwrap_or(bytes);
         match state {
             State::Dns(d) => {
                 let Some(framers) = d.framers.as_mut() else {
@@ -170,7 +299,7 @@ impl<S: AppSink> Dissectors<S> {
                 if dir == Dir::ToServer && t.at.is_none() {
                     // The ClientHello opens the client's stream: it starts
                     // in the first packet that carried client bytes.
-                    t.at = Some((ts, frame));
+                    t.at = Some(first_at);
                 }
                 let reader = &mut t.readers[dir.index()];
                 for ev in reader.feed(bytes) {
@@ -181,6 +310,7 @@ impl<S: AppSink> Dissectors<S> {
                         tls::TlsEvent::ServerHello(sh) if !sh.hello_retry_request => {
                             t.hello.server = Some(sh);
                         }
+                        tls::TlsEvent::Certificates(chain) => t.hello.certificates = chain,
                         _ => {}
                     }
                 }
@@ -191,7 +321,9 @@ impl<S: AppSink> Dissectors<S> {
                 {
                     self.stats.tls_errors += 1;
                 }
-                if t.hello.client.is_some() && t.hello.server.is_some() {
+                // Certificates follow the ServerHello in TLS ≤ 1.2: report once
+                // the server side has nothing more to say in the clear.
+                if t.hello.client.is_some() && t.readers[Dir::ToClient.index()].done() {
                     emit_tls(flow.id, t, &mut self.sink);
                 }
             }
@@ -202,7 +334,11 @@ impl<S: AppSink> Dissectors<S> {
                 }
                 h.drain(flow.id, false, &mut self.sink);
             }
-            State::Undecided | State::Unknown => {}
+            State::Undecided
+            | State::Probing(..)
+            | State::Unknown
+            | State::Quic(_)
+            | State::Dhcp { .. } => {}
         }
     }
 
@@ -233,6 +369,17 @@ impl<S: AppSink> Dissectors<S> {
                 emit_tls(id, &mut t, &mut self.sink);
                 AppProto::Tls
             }
+            Some(State::Quic(mut q)) => {
+                emit_quic(id, &mut q, &mut self.sink);
+                AppProto::Quic
+            }
+            Some(State::Dhcp { v6 }) => {
+                if v6 {
+                    AppProto::Dhcpv6
+                } else {
+                    AppProto::Dhcp
+                }
+            }
             Some(State::Http(mut h)) => {
                 h.finish();
                 h.drain(id, true, &mut self.sink);
@@ -258,6 +405,37 @@ fn emit_tls(flow: FlowId, t: &mut TlsState, sink: &mut impl AppSink) {
     });
 }
 
+fn emit_quic(flow: FlowId, q: &mut QuicState, sink: &mut impl AppSink) {
+    if q.emitted {
+        return;
+    }
+    if let Some((ts, frame, hello)) = q.hello.take() {
+        q.emitted = true;
+        sink.app_event(AppEvent {
+            flow,
+            ts,
+            frame,
+            kind: AppEventKind::Quic(hello),
+        });
+    }
+}
+
+/// DHCP by its fixed ports: `Some(false)` for DHCPv4 (67/68), `Some(true)`
+/// for DHCPv6 (546/547).
+fn dhcp_version(flow: &FlowInfo) -> Option<bool> {
+    if flow.proto != Proto::Udp {
+        return None;
+    }
+    let ports = [flow.server.port(), flow.client.port()];
+    if ports.contains(&67) || ports.contains(&68) {
+        Some(false)
+    } else if ports.contains(&546) || ports.contains(&547) {
+        Some(true)
+    } else {
+        None
+    }
+}
+
 /// Name-resolution protocols by well-known port (either end).
 fn dns_flavor(flow: &FlowInfo) -> Option<DnsFlavor> {
     let ports = [flow.server.port(), flow.client.port()];
@@ -278,8 +456,8 @@ impl<S: AppSink> FlowSink for Dissectors<S> {
             FlowEventKind::Open => {
                 self.flows.insert(event.flow.id, State::Undecided);
             }
-            FlowEventKind::Datagram { bytes, .. } => {
-                self.datagram(event.flow, event.ts, event.frame, bytes)
+            FlowEventKind::Datagram { dir, bytes } => {
+                self.datagram(event.flow, dir, event.ts, event.frame, bytes)
             }
             FlowEventKind::Data { dir, bytes, .. } => {
                 self.stream(event.flow, dir, event.ts, event.frame, bytes)
@@ -307,7 +485,16 @@ struct HttpState {
     ready: usize,
     /// Whether the last chunk made a reader give up (counted once).
     failed_now: bool,
+    /// An interim (1xx) response is being read: its end is not the end of
+    /// the request's response.
+    interim: bool,
+    /// Requests pushed out of `pending` by its cap, to report unanswered.
+    overflow: Vec<(Timestamp, u64, HttpTransaction, bool)>,
 }
+
+/// Requests awaiting a response, at most; as many as the response reader
+/// remembers methods for.
+const MAX_PENDING_HTTP: usize = 256;
 
 impl HttpState {
     fn feed(&mut self, dir: Dir, bytes: &[u8], ts: Timestamp, frame: u64) {
@@ -367,6 +554,14 @@ impl HttpState {
                         user_agent: req.user_agent,
                         ..HttpTransaction::default()
                     };
+                    if self.pending.len() >= MAX_PENDING_HTTP
+                        && let Some(oldest) = self.pending.pop_front()
+                    {
+                        self.overflow.push(oldest);
+                        self.resp_at = self.resp_at.saturating_sub(1);
+                        self.ready = self.ready.saturating_sub(1);
+                        self.req_body = self.req_body.and_then(|i| i.checked_sub(1));
+                    }
                     self.req_body = Some(self.pending.len());
                     self.pending.push_back((ts, frame, t, false));
                 }
@@ -384,8 +579,10 @@ impl HttpState {
         for ev in events {
             match ev {
                 HttpEvent::Head(resp) => {
-                    // Interim 1xx responses precede the final one.
+                    // Interim 1xx responses (100-continue, 103 hints) precede
+                    // the final one: skip the head and its end.
                     if (100..200).contains(&resp.status) && resp.status != 101 {
+                        self.interim = true;
                         continue;
                     }
                     if let Some(t) = self.pending.get_mut(self.resp_at) {
@@ -396,6 +593,9 @@ impl HttpState {
                     }
                 }
                 HttpEvent::End { body_len, .. } => {
+                    if std::mem::take(&mut self.interim) {
+                        continue;
+                    }
                     if let Some(t) = self.pending.get_mut(self.resp_at) {
                         t.2.response_body_len = body_len;
                         t.3 = true;
@@ -410,6 +610,14 @@ impl HttpState {
 
     /// Reports finished transactions (all of them when the flow ended).
     fn drain(&mut self, flow: FlowId, all: bool, sink: &mut impl AppSink) {
+        for (ts, frame, t, _) in self.overflow.drain(..) {
+            sink.app_event(AppEvent {
+                flow,
+                ts,
+                frame,
+                kind: AppEventKind::Http(t),
+            });
+        }
         let n = if all {
             self.pending.len()
         } else {
@@ -426,5 +634,130 @@ impl HttpState {
         self.resp_at = self.resp_at.saturating_sub(n);
         self.ready = self.ready.saturating_sub(n);
         self.req_body = self.req_body.and_then(|i| i.checked_sub(n));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use telltale_flow::{DirStats, EndReason};
+
+    #[derive(Default)]
+    struct Collect(Vec<AppEvent>, Vec<AppProto>);
+
+    impl AppSink for Collect {
+        fn app_event(&mut self, event: AppEvent) {
+            self.0.push(event);
+        }
+        fn flow_end(&mut self, _: &FlowSummary, app: AppProto) {
+            self.1.push(app);
+        }
+    }
+
+    fn info(server_port: u16) -> FlowInfo {
+        FlowInfo {
+            id: FlowId(1),
+            proto: Proto::Tcp,
+            client: "10.0.0.2:40000".parse().unwrap(),
+            server: format!("10.0.0.1:{server_port}").parse().unwrap(),
+        }
+    }
+
+    /// Feeds stream chunks `(dir, bytes)` through a fresh dissector set.
+    fn run(port: u16, chunks: &[(Dir, &[u8])]) -> Collect {
+        let flow = info(port);
+        let mut d = Dissectors::new(Collect::default());
+        let ev = |kind| FlowEvent {
+            flow: &flow,
+            ts: Timestamp::from_nanos(0),
+            frame: 1,
+            kind,
+        };
+        d.on_event(ev(FlowEventKind::Open));
+        let mut offsets = [0u64; 2];
+        for (i, (dir, bytes)) in chunks.iter().enumerate() {
+            let offset = offsets[dir.index()];
+            offsets[dir.index()] += bytes.len() as u64;
+            d.on_event(FlowEvent {
+                flow: &flow,
+                ts: Timestamp::from_nanos(i as i64),
+                frame: i as u64 + 1,
+                kind: FlowEventKind::Data {
+                    dir: *dir,
+                    offset,
+                    bytes,
+                },
+            });
+        }
+        let summary = FlowSummary {
+            info: flow,
+            first_ts: Timestamp::from_nanos(0),
+            last_ts: Timestamp::from_nanos(0),
+            to_server: DirStats::default(),
+            to_client: DirStats::default(),
+            tcp_state: None,
+            client_from_handshake: true,
+            end_reason: EndReason::CaptureEnd,
+        };
+        d.on_event(ev(FlowEventKind::Close(&summary)));
+        d.into_sink()
+    }
+
+    #[test]
+    fn first_segment_split_into_tiny_pieces_is_still_recognised() {
+        let mut hello = vec![0x16, 3, 1, 0, 45, 1, 0, 0, 41, 3, 3];
+        hello.extend([0; 32]);
+        hello.extend([0, 0, 2, 0x13, 0x01, 1, 0]);
+        let c = run(
+            8443,
+            &[
+                (Dir::ToServer, &hello[..1]),
+                (Dir::ToServer, &hello[1..2]),
+                (Dir::ToServer, &hello[2..]),
+            ],
+        );
+        assert_eq!(c.1, [AppProto::Tls]);
+        assert_eq!(c.0.len(), 1);
+        // The hello is dated by the packet that carried its first byte.
+        assert_eq!(c.0[0].frame, 1);
+        let c = run(
+            80,
+            &[
+                (Dir::ToServer, b"GE"),
+                (
+                    Dir::ToServer,
+                    b"T / HTTP/1.1\r\nHost: split.example\r\n\r\n",
+                ),
+            ],
+        );
+        assert_eq!(c.1, [AppProto::Http]);
+        let AppEventKind::Http(h) = &c.0[0].kind else {
+            panic!()
+        };
+        assert_eq!(h.host.as_deref(), Some("split.example"));
+        // Not a protocol we know: decided at once, nothing held.
+        let c = run(22, &[(Dir::ToServer, b"SSH-2.0-x\r\n")]);
+        assert_eq!(c.1, [AppProto::Unknown]);
+    }
+
+    #[test]
+    fn interim_response_does_not_end_the_exchange() {
+        let c = run(
+            80,
+            &[
+                (Dir::ToServer, b"POST /up HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n"),
+                (Dir::ToClient, b"HTTP/1.1 100 Continue\r\n\r\n"),
+                (Dir::ToServer, b"abc"),
+                (Dir::ToClient, b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok"),
+            ],
+        );
+        let statuses: Vec<Option<u16>> =
+            c.0.iter()
+                .map(|e| match &e.kind {
+                    AppEventKind::Http(h) => h.status,
+                    _ => None,
+                })
+                .collect();
+        assert_eq!(statuses, [Some(201)]);
     }
 }

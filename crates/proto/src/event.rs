@@ -27,6 +27,8 @@ pub enum AppEventKind {
     Tls(TlsHandshake),
     /// A QUIC handshake, from its decrypted Initial packets.
     Quic(QuicHandshake),
+    /// A DHCP or DHCPv6 message.
+    Dhcp(DhcpEvent),
     /// An HTTP/1.x request and, when seen, its response.
     Http(HttpTransaction),
 }
@@ -45,6 +47,10 @@ pub enum AppProto {
     Tls,
     /// QUIC.
     Quic,
+    /// DHCP.
+    Dhcp,
+    /// DHCPv6.
+    Dhcpv6,
     /// HTTP/1.x.
     Http,
     /// Not recognised (yet): no payload, or payload of another protocol.
@@ -60,6 +66,8 @@ impl AppProto {
             AppProto::Llmnr => "llmnr",
             AppProto::Tls => "tls",
             AppProto::Quic => "quic",
+            AppProto::Dhcp => "dhcp",
+            AppProto::Dhcpv6 => "dhcpv6",
             AppProto::Http => "http",
             AppProto::Unknown => "unknown",
         }
@@ -93,6 +101,9 @@ pub struct TlsHandshake {
     pub client: Option<crate::tls::ClientHello>,
     /// The ServerHello, when seen.
     pub server: Option<crate::tls::ServerHello>,
+    /// The server's certificate chain, leaf first (TLS 1.2 and below; TLS 1.3
+    /// sends it encrypted).
+    pub certificates: Vec<crate::tls::Certificate>,
 }
 
 impl TlsHandshake {
@@ -127,6 +138,8 @@ pub struct QuicHandshake {
     pub version: u32,
     /// The ClientHello.
     pub client: crate::tls::ClientHello,
+    /// The ServerHello from the server's Initial packets, when seen.
+    pub server: Option<crate::tls::ServerHello>,
 }
 
 impl QuicHandshake {
@@ -134,6 +147,16 @@ impl QuicHandshake {
     pub fn sni(&self) -> Option<&str> {
         self.client.sni.as_deref()
     }
+}
+
+/// A DHCP message, either version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DhcpEvent {
+    /// DHCP for IPv4 (and BOOTP).
+    V4(Box<crate::dhcp::DhcpV4>),
+    /// DHCPv6.
+    V6(Box<crate::dhcp::DhcpV6>),
 }
 
 /// An HTTP/1.x request and its response.

@@ -20,6 +20,7 @@
 //!     legacy_version: 0x0303,
 //!     sni: Some("example.com".into()),
 //!     alpn: vec!["h2".into(), "http/1.1".into()],
+//!     alpn_raw: vec![b"h2".to_vec(), b"http/1.1".to_vec()],
 //!     supported_versions: vec![0x0304, 0x0303],
 //!     cipher_suites: vec![
 //!         0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8, 0xc013,
@@ -280,10 +281,10 @@ fn version_code(v: u16) -> &'static str {
 /// Raw bytes of the first ALPN value that is not a GREASE identifier
 /// (RFC 8701 §2 reserves the two-byte names 0x0A0A ... 0xFAFA for ALPN too).
 fn first_alpn(ch: &ClientHello) -> Option<Vec<u8>> {
-    ch.alpn
+    ch.alpn_raw
         .iter()
-        .map(|name| unescape(name))
         .find(|raw| !matches!(raw[..], [a, b] if is_grease(u16::from_be_bytes([a, b]))))
+        .cloned()
 }
 
 /// The two ALPN characters of JA4 from a raw protocol name.
@@ -300,38 +301,6 @@ fn alpn_chars(raw: &[u8]) -> [u8; 2] {
     }
 }
 
-/// Undoes the escaping of [`tls`](crate::tls) names (`\\` for a backslash,
-/// `\xNN` for a control character) and returns the UTF-8 bytes. Anything
-/// that is not a well-formed escape is kept as written.
-fn unescape(s: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(s.len());
-    let mut buf = [0; 4];
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            let rest = chars.as_str();
-            if let Some(tail) = rest.strip_prefix('\\') {
-                out.push(b'\\');
-                chars = tail.chars();
-                continue;
-            }
-            if let Some((digits, tail)) = rest
-                .strip_prefix('x')
-                .and_then(|t| t.split_at_checked(2))
-                .filter(|(d, _)| d.bytes().all(|b| b.is_ascii_hexdigit()))
-                && let Ok(code) = u32::from_str_radix(digits, 16)
-                && let Some(control) = char::from_u32(code).filter(|c| c.is_control())
-            {
-                out.extend_from_slice(control.encode_utf8(&mut buf).as_bytes());
-                chars = tail.chars();
-                continue;
-            }
-        }
-        out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -344,6 +313,7 @@ mod tests {
             legacy_version: 0x0303,
             sni: Some("example.com".into()),
             alpn: vec!["h2".into(), "http/1.1".into()],
+            alpn_raw: vec![b"h2".to_vec(), b"http/1.1".to_vec()],
             supported_versions: vec![0x7a7a, 0x0304, 0x0303],
             cipher_suites: vec![
                 0x2a2a, 0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8,
@@ -409,6 +379,7 @@ mod tests {
             extensions: vec![0, 16],
             sni: Some("a.example".into()),
             alpn: vec!["h2".into()],
+            alpn_raw: vec![b"h2".to_vec()],
             ..ClientHello::default()
         };
         let j = ja4(&ch, Transport::Tcp);
@@ -490,10 +461,10 @@ mod tests {
         assert_eq!(&alpn_chars(b"/x"), b"28");
     }
 
-    fn alpn_of(names: &[&str]) -> String {
+    fn alpn_of(names: &[&[u8]]) -> String {
         let ch = ClientHello {
             legacy_version: 0x0303,
-            alpn: names.iter().map(|&n| n.to_owned()).collect(),
+            alpn_raw: names.iter().map(|n| n.to_vec()).collect(),
             extensions: vec![16],
             ..ClientHello::default()
         };
@@ -501,31 +472,19 @@ mod tests {
     }
 
     #[test]
-    fn alpn_from_escaped_names() {
+    fn alpn_from_raw_names() {
         assert_eq!(alpn_of(&[]), "00");
-        assert_eq!(alpn_of(&["", "h2"]), "00");
-        assert_eq!(alpn_of(&["spdy/3", "h2"]), "s3");
-        // A control byte, escaped by the parser as \x01: hex rule, 0x01 .. 0x62.
-        assert_eq!(alpn_of(&["\\x01ab"]), "02");
-        // A literal backslash (0x5c), escaped as \\.
-        assert_eq!(alpn_of(&["a\\\\"]), "6c");
-        // A C1 control is two UTF-8 bytes (c2 85).
-        assert_eq!(alpn_of(&["a\\x85"]), "65");
-        // Valid non-ASCII UTF-8: its bytes (c3 a9).
-        assert_eq!(alpn_of(&["\u{e9}t\u{e9}"]), "c9");
-        // A GREASE identifier (RFC 8701) is skipped.
-        assert_eq!(alpn_of(&["\\x0a\\x0a", "h2"]), "h2");
-        // Lost in parsing: a bare 0xab became U+FFFD, read back as ef bf bd
-        // ("ed"; the raw byte would give "ab"). For the same reason the
-        // GREASE names 0x8A8A..0xFAFA (not UTF-8) are not recognised.
-        assert_eq!(alpn_of(&["\u{fffd}"]), "ed");
-        assert_eq!(alpn_of(&["\u{fffd}\u{fffd}", "h2"]), "ed");
-        // Not an escape the parser writes: kept as typed.
-        assert_eq!(unescape("\\x4"), b"\\x4");
-        assert_eq!(unescape("\\x41"), b"\\x41");
-        assert_eq!(unescape("\\x+1"), b"\\x+1");
-        assert_eq!(unescape("\\"), b"\\");
-        assert_eq!(unescape("\\q"), b"\\q");
+        assert_eq!(alpn_of(&[b"", b"h2"]), "00");
+        assert_eq!(alpn_of(&[b"spdy/3", b"h2"]), "s3");
+        // A control byte first: hex rule, 0x01 .. 0x62.
+        assert_eq!(alpn_of(&[b"\x01ab"]), "02");
+        assert_eq!(alpn_of(&[&[0x01, b'a', b'b']]), "02");
+        assert_eq!(alpn_of(&[b"a\\"]), "6c");
+        // Bytes that are not UTF-8 are kept as they were sent.
+        assert_eq!(alpn_of(&[&[0xab]]), "ab");
+        // GREASE identifiers (RFC 8701), UTF-8 or not, are skipped.
+        assert_eq!(alpn_of(&[&[0x0a, 0x0a], b"h2"]), "h2");
+        assert_eq!(alpn_of(&[&[0xfa, 0xfa], b"h2"]), "h2");
     }
 
     #[test]
@@ -614,7 +573,7 @@ mod tests {
                 .collect();
             let ch = ClientHello {
                 legacy_version: next() as u16,
-                alpn: vec![name],
+                alpn_raw: vec![name.into_bytes()],
                 supported_versions: (0..next() % 4).map(|_| next() as u16).collect(),
                 cipher_suites: (0..next() % 150).map(|_| next() as u16).collect(),
                 extensions: (0..next() % 150).map(|_| next() as u16).collect(),

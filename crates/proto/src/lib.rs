@@ -2,14 +2,16 @@
 //! telltale.
 //!
 //! - [`Dissectors`] is the flow stage's [`FlowSink`](telltale_flow::FlowSink):
-//!   it recognises each flow's protocol (TLS and HTTP by content on any port;
-//!   DNS, mDNS and LLMNR by port), runs the matching dissector on the ordered
-//!   stream or the datagrams, and reports [`AppEvent`]s and each flow's
-//!   [`AppProto`] to an [`AppSink`].
+//!   it recognises each flow's protocol (TLS, HTTP and QUIC by content on any
+//!   port; DNS, mDNS, LLMNR, DHCP and DHCPv6 by port), runs the matching
+//!   dissector on the ordered stream or the datagrams, and reports
+//!   [`AppEvent`]s and each flow's [`AppProto`] to an [`AppSink`].
 //! - The parsers are usable on their own: [`dns`] (messages, DNS over TCP
-//!   framing), [`tls`] (ClientHello and ServerHello from a stream), [`http`]
-//!   (HTTP/1.x heads and body framing). Each takes hostile bytes: no input
-//!   panics, every buffer is capped.
+//!   framing), [`tls`] (hellos and TLS ≤ 1.2 server certificates from a
+//!   stream), [`quic`] (Initial packets decrypted to their ClientHello),
+//!   [`http`] (HTTP/1.x heads and body framing), [`dhcp`] (DHCPv4 and
+//!   DHCPv6), [`fingerprint`] (JA3, JA3S, JA4). Each takes hostile bytes: no
+//!   input panics, every buffer is capped.
 //!
 //! ```
 //! use telltale_proto::dns;
@@ -26,11 +28,12 @@ pub mod dns;
 mod event;
 pub mod fingerprint;
 pub mod http;
+pub mod quic;
 pub mod tls;
 mod x509;
 
 pub use dissect::{AppSink, DissectStats, Dissectors};
 pub use event::{
-    AppEvent, AppEventKind, AppProto, DnsEvent, DnsFlavor, HttpTransaction, QuicHandshake,
-    TlsHandshake,
+    AppEvent, AppEventKind, AppProto, DhcpEvent, DnsEvent, DnsFlavor, HttpTransaction,
+    QuicHandshake, TlsHandshake,
 };

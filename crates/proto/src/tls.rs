@@ -122,6 +122,9 @@ pub enum TlsError {
 
 /// What a [`TlsReader`] learnt from the stream.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+// One event per hello or chain, short-lived in a small Vec: boxing would
+// cost an allocation for nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum TlsEvent {
     /// The client's first hello.
     ClientHello(ClientHello),
@@ -159,6 +162,9 @@ pub struct ClientHello {
     pub sni: Option<String>,
     /// ALPN protocol names, escaped like `sni`.
     pub alpn: Vec<String>,
+    /// ALPN protocol names as sent (unescaped bytes), in wire order.
+    #[serde(skip)]
+    pub alpn_raw: Vec<Vec<u8>>,
     /// supported_versions extension.
     pub supported_versions: Vec<u16>,
     /// Offered cipher suites.
@@ -699,7 +705,10 @@ pub fn parse_client_hello(body: &[u8]) -> Option<ClientHello> {
         let mut d = Cursor(data);
         match typ {
             EXT_SERVER_NAME if ch.sni.is_none() => ch.sni = parse_sni(&mut d),
-            EXT_ALPN => ch.alpn = parse_alpn(&mut d).unwrap_or_default(),
+            EXT_ALPN => {
+                ch.alpn_raw = parse_alpn_raw(&mut d).unwrap_or_default();
+                ch.alpn = ch.alpn_raw.iter().map(|a| printable(a)).collect();
+            }
             EXT_SUPPORTED_VERSIONS => {
                 ch.supported_versions = d.vec8().map(u16_list).unwrap_or_default()
             }
@@ -730,6 +739,16 @@ fn parse_sni(d: &mut Cursor<'_>) -> Option<String> {
         }
     }
     None
+}
+
+/// ALPN names as sent; JA4 needs the raw first and last bytes.
+fn parse_alpn_raw(d: &mut Cursor<'_>) -> Option<Vec<Vec<u8>>> {
+    let mut list = Cursor(d.vec16()?);
+    let mut out = Vec::new();
+    while !list.is_empty() && out.len() < 64 {
+        out.push(list.vec8()?.to_vec());
+    }
+    Some(out)
 }
 
 fn parse_alpn(d: &mut Cursor<'_>) -> Option<Vec<String>> {
@@ -880,6 +899,7 @@ mod tests {
             legacy_version: 0x0303,
             sni: Some("www.example.com".into()),
             alpn: vec!["h2".into(), "http/1.1".into()],
+            alpn_raw: vec![b"h2".to_vec(), b"http/1.1".to_vec()],
             supported_versions: vec![0x3a3a, 0x0304, 0x0303],
             cipher_suites: vec![0x7a7a, 0x1301, 0x1302, 0xc02b, 0x009c],
             compression_methods: vec![0],

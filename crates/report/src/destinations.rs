@@ -115,7 +115,7 @@ pub fn write_destinations_csv(report: &Report, out: impl Write) -> io::Result<()
         let join = |it: &mut dyn Iterator<Item = String>| it.collect::<Vec<_>>().join(" ");
         w.write_record([
             cell(&d.name),
-            d.registrable_domain.unwrap_or_default(),
+            cell(&d.registrable_domain.unwrap_or_default()),
             join(&mut d.sources.iter().map(|s| s.to_string())),
             join(&mut d.addresses.iter().map(|a| a.to_string())),
             join(&mut d.ports.iter().cloned()),

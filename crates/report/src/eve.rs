@@ -6,7 +6,12 @@ use std::net::IpAddr;
 use serde::Serialize;
 use telltale_decode::Timestamp;
 use telltale_proto::dns::RData;
-use telltale_proto::{AppEvent, AppEventKind, DnsEvent, DnsFlavor, HttpTransaction, TlsHandshake};
+use telltale_proto::fingerprint::{self, Transport};
+use telltale_proto::tls::ClientHello;
+use telltale_proto::{
+    AppEvent, AppEventKind, DhcpEvent, DnsEvent, DnsFlavor, HttpTransaction, QuicHandshake,
+    TlsHandshake,
+};
 
 use crate::model::{CaptureReport, FlowRecord, Report};
 use crate::names::{rcode_name, rrtype_name, tls_version_name};
@@ -44,6 +49,10 @@ struct Record<'a> {
     tls: Option<Tls<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     http: Option<Http<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    quic: Option<Quic<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dhcp: Option<Dhcp>,
 }
 
 #[derive(Serialize)]
@@ -124,6 +133,77 @@ struct Tls<'a> {
     alpn: &'a [String],
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     ech: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ja3: Option<Fingerprint>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ja3s: Option<Fingerprint>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ja4: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issuerdn: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    serial: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fingerprint_sha256: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    notbefore: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    notafter: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    san: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chain_len: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct Fingerprint {
+    hash: String,
+    string: String,
+}
+
+#[derive(Serialize)]
+struct Quic<'a> {
+    version: String,
+    sni: Option<&'a str>,
+    alpn: &'a [String],
+    ja3: Fingerprint,
+    ja4: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server_version: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Dhcp {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    id: u32,
+    dhcp_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_mac: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_ip: Option<IpAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    assigned_ip: Option<IpAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    requested_ip: Option<IpAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hostname: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vendor_class_identifier: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    params: Vec<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lease_time: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    domain: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    addresses: Vec<IpAddr>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    partial: bool,
 }
 
 #[derive(Serialize)]
@@ -207,6 +287,8 @@ fn base<'a>(
         dns: None,
         tls: None,
         http: None,
+        quic: None,
+        dhcp: None,
     }
 }
 
@@ -270,6 +352,16 @@ fn event_record<'a>(name: &'a str, f: &FlowRecord, ev: &'a AppEvent) -> Option<R
             r.http = Some(http(h));
             r
         }
+        AppEventKind::Quic(q) => {
+            let mut r = base(name, f, ev.ts, ev.frame, "quic");
+            r.quic = Some(quic(q));
+            r
+        }
+        AppEventKind::Dhcp(d) => {
+            let mut r = base(name, f, ev.ts, ev.frame, "dhcp");
+            r.dhcp = Some(dhcp(d));
+            r
+        }
         // Kinds added later are skipped by writers that predate them.
         _ => return None,
     })
@@ -328,12 +420,125 @@ fn rdata(d: &RData) -> Option<String> {
     })
 }
 
+fn ja3(ch: &ClientHello) -> Fingerprint {
+    let j = fingerprint::ja3(ch);
+    Fingerprint {
+        hash: j.md5_hex,
+        string: j.string,
+    }
+}
+
 fn tls(t: &TlsHandshake) -> Tls<'_> {
+    let leaf = t.certificates.first().filter(|c| c.parse_error.is_none());
+    let time =
+        |secs: i64| Timestamp::from_nanos(secs.saturating_mul(1_000_000_000)).to_rfc3339_micros();
     Tls {
         sni: t.sni(),
         version: t.version().map(tls_version_name),
         alpn: t.client.as_ref().map_or(&[], |c| c.alpn.as_slice()),
         ech: t.client.as_ref().is_some_and(|c| c.ech),
+        ja3: t.client.as_ref().map(ja3),
+        ja3s: t.server.as_ref().map(|sh| {
+            let j = fingerprint::ja3s(sh);
+            Fingerprint {
+                hash: j.md5_hex,
+                string: j.string,
+            }
+        }),
+        ja4: t
+            .client
+            .as_ref()
+            .map(|c| fingerprint::ja4(c, Transport::Tcp).fingerprint),
+        subject: leaf.map(|c| c.subject.as_str()),
+        issuerdn: leaf.map(|c| c.issuer.as_str()),
+        serial: leaf.map(|c| c.serial.as_str()),
+        fingerprint_sha256: leaf.map(|c| c.sha256.as_str()),
+        notbefore: leaf.map(|c| time(c.not_before)),
+        notafter: leaf.map(|c| time(c.not_after)),
+        san: leaf.map(|c| c.san_dns.as_slice()),
+        chain_len: (!t.certificates.is_empty()).then_some(t.certificates.len()),
+    }
+}
+
+fn quic(q: &QuicHandshake) -> Quic<'_> {
+    Quic {
+        version: telltale_proto::quic::version_name(q.version),
+        sni: q.sni(),
+        alpn: &q.client.alpn,
+        ja3: ja3(&q.client),
+        ja4: fingerprint::ja4(&q.client, Transport::Quic).fingerprint,
+        server_version: q.server.as_ref().map(|s| tls_version_name(s.version())),
+    }
+}
+
+fn dhcp(d: &DhcpEvent) -> Dhcp {
+    let v4ip = |a: std::net::Ipv4Addr| (!a.is_unspecified()).then_some(IpAddr::V4(a));
+    match d {
+        DhcpEvent::V4(m) => Dhcp {
+            kind: if m.op == 2 { "reply" } else { "request" },
+            id: m.xid,
+            dhcp_type: m.message_type_name().map(str::to_ascii_lowercase),
+            client_mac: m.client_mac.clone(),
+            client_ip: v4ip(m.ciaddr),
+            assigned_ip: v4ip(m.assigned_ip),
+            requested_ip: m.requested_ip.map(IpAddr::V4),
+            hostname: m.host_name.as_ref().map(|h| h.display.clone()),
+            vendor_class_identifier: m.vendor_class_id.as_ref().map(|v| v.display.clone()),
+            client_id: m.client_id.clone(),
+            params: m
+                .parameter_request_list
+                .iter()
+                .map(|&p| u16::from(p))
+                .collect(),
+            lease_time: m.lease_time,
+            domain: m.domain_name.as_ref().map(|d| d.display.clone()),
+            addresses: Vec::new(),
+            partial: m.partial,
+        },
+        DhcpEvent::V6(m) => Dhcp {
+            kind: match m.msg_type {
+                2 | 7 | 10 | 13 => "reply",
+                _ => "request",
+            },
+            id: m.transaction_id.unwrap_or(0),
+            dhcp_type: m.message_type_name().map(str::to_ascii_lowercase),
+            client_mac: m
+                .client_duid
+                .as_ref()
+                .and_then(|d| d.link_layer_address.clone()),
+            client_ip: None,
+            assigned_ip: None,
+            requested_ip: None,
+            hostname: m.fqdn.as_ref().map(|f| f.name.clone()),
+            vendor_class_identifier: m
+                .vendor_class
+                .first()
+                .and_then(|v| v.data.first())
+                .map(|d| d.display.clone()),
+            client_id: m.client_duid.as_ref().map(|d| d.hex.clone()),
+            params: m.oro.clone(),
+            lease_time: None,
+            domain: None,
+            addresses: m.addresses().map(|a| IpAddr::V6(a.address)).collect(),
+            partial: m.partial,
+        },
+        _ => Dhcp {
+            kind: "unknown",
+            id: 0,
+            dhcp_type: None,
+            client_mac: None,
+            client_ip: None,
+            assigned_ip: None,
+            requested_ip: None,
+            hostname: None,
+            vendor_class_identifier: None,
+            client_id: None,
+            params: Vec::new(),
+            lease_time: None,
+            domain: None,
+            addresses: Vec::new(),
+            partial: false,
+        },
     }
 }
 
