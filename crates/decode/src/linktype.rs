@@ -34,6 +34,10 @@ impl LinkType {
     pub const NFLOG: LinkType = LinkType(239);
     /// Linux "cooked" capture, version 2.
     pub const LINUX_SLL2: LinkType = LinkType(276);
+    /// Not a registered type: stands for an interface whose description was
+    /// too damaged to name its link type. The pcap and pcapng link-type fields
+    /// are 16 bits, so no capture can carry this number itself.
+    pub const UNKNOWN: LinkType = LinkType(u32::MAX);
 
     /// The registry name, where known.
     pub fn name(self) -> Option<&'static str> {
@@ -65,6 +69,7 @@ impl LinkType {
             249 => "USBPCAP",
             252 => "WIRESHARK_UPPER_PDU",
             276 => "LINUX_SLL2",
+            u32::MAX => "UNKNOWN",
             _ => return None,
         })
     }

@@ -1,5 +1,6 @@
 //! Framing of capture files: pcap and pcapng, optionally gzip-compressed.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -60,7 +61,8 @@ impl CaptureSecrets {
 /// Memory stays bounded: the file is streamed through a buffer that only grows
 /// to hold the largest single record. Damage does not end the analysis:
 /// everything readable is returned and [`CaptureReader::warnings`] says what
-/// was skipped and where.
+/// was skipped and where (the first 100 problems, then a count of the rest:
+/// see [`CaptureReader::suppressed_warnings`]).
 ///
 /// ```no_run
 /// use telltale_decode::CaptureReader;
@@ -83,6 +85,8 @@ pub struct CaptureReader {
     pending_consume: usize,
     done: bool,
     warnings: Vec<CaptureWarning>,
+    /// Warnings past [`MAX_WARNINGS`], counted per kind instead of kept.
+    suppressed: BTreeMap<WarningKind, u64>,
     secrets: Vec<CaptureSecrets>,
 }
 
@@ -98,18 +102,41 @@ enum FormatState {
     },
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Interface {
     link: LinkType,
     units_per_sec: u64,
     offset_secs: i64,
+    /// Most bytes kept per packet; 0 means no limit. Needed to tell a Simple
+    /// Packet Block's data from its padding.
+    snaplen: u32,
+}
+
+impl Interface {
+    /// What pcapng assumes when an interface gives no options.
+    const fn new(link: LinkType) -> Self {
+        Interface {
+            link,
+            units_per_sec: 1_000_000,
+            offset_secs: 0,
+            snaplen: 0,
+        }
+    }
 }
 
 /// The largest record we accept; pcapng blocks or pcap records claiming more
 /// are treated as corrupt rather than buffered (no real link carries frames
 /// this large, and a lying length must not make us allocate gigabytes).
 const MAX_RECORD: usize = 64 << 20;
+/// The most the reader ever asks to have buffered at once: a pcap record
+/// header plus the largest record (a pcapng block's length includes its
+/// header, so it needs less).
+const MAX_BUFFER: usize = MAX_RECORD + 16;
 const READ_CHUNK: usize = 1 << 20;
+/// Warnings kept per capture. A crafted file can make every block a warning;
+/// past this many only counts per kind are kept, so memory and the report
+/// stay small while the first problems keep their offsets.
+const MAX_WARNINGS: usize = 100;
 
 impl CaptureReader {
     /// Opens a capture file; `-` reads standard input.
@@ -204,6 +231,7 @@ impl CaptureReader {
             pending_consume: 0,
             done: false,
             warnings: Vec::new(),
+            suppressed: BTreeMap::new(),
             secrets: Vec::new(),
         })
     }
@@ -224,8 +252,18 @@ impl CaptureReader {
     }
 
     /// Damage met so far (truncation, corrupt or skipped blocks).
+    ///
+    /// At most the first 100 warnings are kept, plus the one that ended the
+    /// capture early, if any; once the capture has been read to its end, a
+    /// last warning says how many more of which kinds were suppressed.
     pub fn warnings(&self) -> &[CaptureWarning] {
         &self.warnings
+    }
+
+    /// How many warnings were counted but not kept in
+    /// [`CaptureReader::warnings`] because there were too many.
+    pub fn suppressed_warnings(&self) -> u64 {
+        self.suppressed.values().sum()
     }
 
     /// Decryption secrets found so far in pcapng Decryption Secrets Blocks.
@@ -269,6 +307,7 @@ impl CaptureReader {
             }
             Ok(None) => {
                 self.done = true;
+                self.summarise_suppressed();
                 Ok(None)
             }
             Err(e) => {
@@ -278,17 +317,64 @@ impl CaptureReader {
                     self.input.offset(),
                     format!("read error, capture ends here: {e}"),
                 );
+                self.summarise_suppressed();
                 Ok(None)
             }
         }
     }
 
     fn warn(&mut self, kind: WarningKind, offset: u64, message: String) {
+        // The warning that ends a capture early says why the rest is missing,
+        // so it gets one slot beyond the cap (only one such warning can
+        // happen, as reading stops right after it).
+        let ends_capture = matches!(
+            kind,
+            WarningKind::Truncated | WarningKind::Corrupt | WarningKind::Io
+        );
+        let cap = if ends_capture {
+            MAX_WARNINGS + 1
+        } else {
+            MAX_WARNINGS
+        };
+        if self.warnings.len() >= cap {
+            *self.suppressed.entry(kind).or_default() += 1;
+            return;
+        }
         self.warnings.push(CaptureWarning {
             kind,
             offset,
             packet: Some(self.next_index),
             message,
+        });
+    }
+
+    /// At the end of the capture, one warning counting those not kept, so
+    /// whoever prints the warnings shows that there were more.
+    fn summarise_suppressed(&mut self) {
+        let total = self.suppressed_warnings();
+        // The kind most suppressed stands for the summary (the first such in
+        // kind order on a tie, so the choice is deterministic).
+        let Some(kind) = self
+            .suppressed
+            .iter()
+            .max_by_key(|&(k, n)| (*n, std::cmp::Reverse(*k)))
+            .map(|(k, _)| *k)
+        else {
+            return;
+        };
+        let kinds: Vec<String> = self
+            .suppressed
+            .iter()
+            .map(|(k, n)| format!("{n} {}", kind_label(*k)))
+            .collect();
+        self.warnings.push(CaptureWarning {
+            kind,
+            offset: self.input.offset(),
+            packet: None,
+            message: format!(
+                "{total} more warnings suppressed after the first {MAX_WARNINGS} ({})",
+                kinds.join(", ")
+            ),
         });
     }
 
@@ -484,44 +570,35 @@ impl CaptureReader {
                     return None;
                 }
                 let orig_len = read_u32(body, 0, big_endian);
-                let caplen = (body.len() - 4).min(orig_len as usize);
+                // The block is padded to 4 bytes, so its length alone can
+                // overstate the data by up to 3 bytes: the original length and
+                // the snaplen say where the data really ends.
+                let snaplen = match self.interface(0).map(|i| i.snaplen) {
+                    Some(0) | None => usize::MAX,
+                    Some(s) => s as usize,
+                };
+                let caplen = (body.len() - 4).min(orig_len as usize).min(snaplen);
                 let body_len = body.len();
                 self.packet_frame(body_len, 4, caplen, orig_len, 0, None, block_len, offset)
             }
-            // Interface Description Block.
+            // Interface Description Block. Read by hand rather than with
+            // pcap-parser, which takes `if_tsoffset` as little-endian whatever
+            // the section's byte order.
             1 => {
-                let parsed = if big_endian {
-                    pcap_parser::pcapng::parse_interfacedescriptionblock_be(block)
-                } else {
-                    pcap_parser::pcapng::parse_interfacedescriptionblock_le(block)
-                };
-                let iface = match parsed {
-                    Ok((_, idb)) => Interface {
-                        link: LinkType(idb.linktype.0 as u32 & 0xffff),
-                        units_per_sec: tsresol_units(idb.if_tsresol),
-                        offset_secs: idb.if_tsoffset,
-                    },
-                    Err(_) => {
-                        // Keep interface numbering aligned with the file even
-                        // when options are damaged: the link type sits at a
-                        // fixed place.
-                        if body.len() < 2 {
-                            self.skip(offset, block_type, "too short for an interface description");
-                            return None;
-                        }
-                        let link = LinkType(u32::from(read_u16(body, 0, big_endian)));
-                        self.skip(
-                            offset,
-                            block_type,
-                            "interface options unreadable; microsecond timestamps assumed",
-                        );
-                        Interface {
-                            link,
-                            units_per_sec: 1_000_000,
-                            offset_secs: 0,
-                        }
-                    }
-                };
+                let (iface, damage) = parse_idb(body, big_endian);
+                if let Some(why) = damage {
+                    let number = match &self.state {
+                        FormatState::PcapNg { interfaces, .. } => interfaces.len(),
+                        FormatState::Pcap { .. } => 0,
+                    };
+                    self.warn(
+                        WarningKind::SkippedBlock,
+                        offset,
+                        format!("interface description {number} {why}"),
+                    );
+                }
+                // Pushed even when damaged, so that later interface numbers
+                // still name the interfaces the file means.
                 if let FormatState::PcapNg { interfaces, .. } = &mut self.state {
                     interfaces.push(iface);
                 }
@@ -546,6 +623,13 @@ impl CaptureReader {
             // (statistics, name resolution, custom, unknown) carries nothing
             // the analysis needs and is skipped whole.
             _ => None,
+        }
+    }
+
+    fn interface(&self, if_id: u32) -> Option<Interface> {
+        match &self.state {
+            FormatState::PcapNg { interfaces, .. } => interfaces.get(if_id as usize).copied(),
+            FormatState::Pcap { .. } => None,
         }
     }
 
@@ -578,11 +662,7 @@ impl CaptureReader {
             self.next_index += 1;
             return None;
         }
-        let iface = match &self.state {
-            FormatState::PcapNg { interfaces, .. } => interfaces.get(if_id as usize).copied(),
-            FormatState::Pcap { .. } => None,
-        };
-        let Some(iface) = iface else {
+        let Some(iface) = self.interface(if_id) else {
             self.warn(
                 WarningKind::UnknownInterface,
                 offset,
@@ -594,13 +674,15 @@ impl CaptureReader {
             return None;
         };
         let ts = match ts {
-            Some(units) => Timestamp::from_parts(
-                iface
-                    .offset_secs
-                    .saturating_add((units / iface.units_per_sec.max(1)) as i64),
-                units % iface.units_per_sec.max(1),
-                iface.units_per_sec,
-            ),
+            Some(units) => {
+                let per_sec = iface.units_per_sec.max(1);
+                let secs = i64::try_from(units / per_sec).unwrap_or(i64::MAX);
+                Timestamp::from_parts(
+                    iface.offset_secs.saturating_add(secs),
+                    units % per_sec,
+                    per_sec,
+                )
+            }
             None => Timestamp::default(),
         };
         Some(RawFrame {
@@ -623,6 +705,70 @@ struct RawFrame {
     link: LinkType,
     interface: u32,
     orig_len: u32,
+}
+
+/// Reads an Interface Description Block body: link type, snaplen and the
+/// options the timestamps need (`if_tsresol`, `if_tsoffset`), in the
+/// section's byte order. Always returns an interface, with what could be read
+/// and defaults for the rest, and says why when the body is damaged.
+fn parse_idb(body: &[u8], big_endian: bool) -> (Interface, Option<&'static str>) {
+    if body.len() < 2 {
+        return (
+            Interface::new(LinkType::UNKNOWN),
+            Some("too short to name a link type; kept as an unknown link type"),
+        );
+    }
+    let mut iface = Interface::new(LinkType(u32::from(read_u16(body, 0, big_endian))));
+    if body.len() < 8 {
+        return (
+            iface,
+            Some("too short for its snaplen and options; microsecond timestamps assumed"),
+        );
+    }
+    iface.snaplen = read_u32(body, 4, big_endian);
+    let mut at = 8;
+    // Each option: code u16, length u16, value padded to 4 bytes; code 0
+    // ends the list (and so does the end of the body).
+    while let Some(head) = body.get(at..at + 4) {
+        let code = read_u16(head, 0, big_endian);
+        let len = usize::from(read_u16(head, 2, big_endian));
+        if code == 0 {
+            break;
+        }
+        let Some(value) = body.get(at + 4..at + 4 + len) else {
+            return (
+                iface,
+                Some("has an option running past its block; it and any after it ignored"),
+            );
+        };
+        match (code, value) {
+            (9, [resol]) => iface.units_per_sec = tsresol_units(*resol),
+            (14, &[a, b, c, d, e, f, g, h]) => {
+                let bytes = [a, b, c, d, e, f, g, h];
+                iface.offset_secs = if big_endian {
+                    i64::from_be_bytes(bytes)
+                } else {
+                    i64::from_le_bytes(bytes)
+                };
+            }
+            // Other options (names, filters, ...) and options of the wrong
+            // size say nothing about timing and are passed over.
+            _ => {}
+        }
+        at += 4 + len.next_multiple_of(4);
+    }
+    (iface, None)
+}
+
+/// A warning kind as counted in the suppressed-warnings summary.
+fn kind_label(kind: WarningKind) -> &'static str {
+    match kind {
+        WarningKind::Truncated => "truncation",
+        WarningKind::Corrupt => "corrupt framing",
+        WarningKind::SkippedBlock => "skipped block",
+        WarningKind::UnknownInterface => "unknown interface",
+        WarningKind::Io => "I/O error",
+    }
 }
 
 /// `if_tsresol`: high bit set means a power of two, else a power of ten.
@@ -706,7 +852,13 @@ impl Input {
                 self.end -= self.start;
                 self.start = 0;
                 if self.buf.len() < need {
-                    self.buf.resize(need.next_power_of_two(), 0);
+                    // Doubling keeps growth amortised, but never past the
+                    // largest request the reader makes: a 64 MiB record must
+                    // not cost a 128 MiB buffer. `reserve_exact` because
+                    // `resize` alone may double the capacity anyway.
+                    let len = need.next_power_of_two().min(MAX_BUFFER).max(need);
+                    self.buf.reserve_exact(len - self.buf.len());
+                    self.buf.resize(len, 0);
                 }
             }
             match self.reader.read(&mut self.buf[self.end..]) {
@@ -790,6 +942,258 @@ mod tests {
         assert!(matches!(r, Err(DecodeError::NotACapture { .. })));
         let r = CaptureReader::from_read("x", Box::new(io::Cursor::new(Vec::new())));
         assert!(matches!(r, Err(DecodeError::TruncatedHeader { .. })));
+    }
+
+    /// One pcapng block in the given byte order, body padded to 4 bytes.
+    fn block(be: bool, block_type: u32, body: &[u8]) -> Vec<u8> {
+        let u32b = |v: u32| if be { v.to_be_bytes() } else { v.to_le_bytes() };
+        let padded = body.len().next_multiple_of(4);
+        let len = (12 + padded) as u32;
+        let mut v = Vec::new();
+        v.extend_from_slice(&u32b(block_type));
+        v.extend_from_slice(&u32b(len));
+        v.extend_from_slice(body);
+        v.resize(8 + padded, 0);
+        v.extend_from_slice(&u32b(len));
+        v
+    }
+
+    fn u16b(be: bool, v: u16) -> [u8; 2] {
+        if be { v.to_be_bytes() } else { v.to_le_bytes() }
+    }
+
+    fn u32b(be: bool, v: u32) -> [u8; 4] {
+        if be { v.to_be_bytes() } else { v.to_le_bytes() }
+    }
+
+    fn shb(be: bool) -> Vec<u8> {
+        let mut body = Vec::new();
+        body.extend_from_slice(&u32b(be, 0x1a2b_3c4d));
+        body.extend_from_slice(&u16b(be, 1));
+        body.extend_from_slice(&u16b(be, 0));
+        body.extend_from_slice(&[0xff; 8]);
+        block(be, 0x0a0d_0d0a, &body)
+    }
+
+    /// An IDB with the given options, each `(code, value)`.
+    fn idb(be: bool, link: u16, snaplen: u32, options: &[(u16, &[u8])]) -> Vec<u8> {
+        let mut body = Vec::new();
+        body.extend_from_slice(&u16b(be, link));
+        body.extend_from_slice(&[0, 0]);
+        body.extend_from_slice(&u32b(be, snaplen));
+        for (code, value) in options {
+            body.extend_from_slice(&u16b(be, *code));
+            body.extend_from_slice(&u16b(be, value.len() as u16));
+            body.extend_from_slice(value);
+            body.resize(body.len().next_multiple_of(4), 0);
+        }
+        if !options.is_empty() {
+            body.extend_from_slice(&[0; 4]);
+        }
+        block(be, 1, &body)
+    }
+
+    fn epb(be: bool, if_id: u32, ts: u64, data: &[u8]) -> Vec<u8> {
+        let mut body = Vec::new();
+        body.extend_from_slice(&u32b(be, if_id));
+        body.extend_from_slice(&u32b(be, (ts >> 32) as u32));
+        body.extend_from_slice(&u32b(be, ts as u32));
+        body.extend_from_slice(&u32b(be, data.len() as u32));
+        body.extend_from_slice(&u32b(be, data.len() as u32));
+        body.extend_from_slice(data);
+        block(be, 6, &body)
+    }
+
+    fn spb(orig_len: u32, data: &[u8]) -> Vec<u8> {
+        let mut body = orig_len.to_le_bytes().to_vec();
+        body.extend_from_slice(data);
+        block(false, 3, &body)
+    }
+
+    struct Read {
+        frames: Vec<(u32, LinkType, i64, Vec<u8>, u32)>,
+        warnings: Vec<CaptureWarning>,
+        suppressed: u64,
+    }
+
+    fn read_ng(bytes: Vec<u8>) -> Read {
+        let mut r = CaptureReader::from_read("t", Box::new(io::Cursor::new(bytes))).unwrap();
+        let mut frames = Vec::new();
+        while let Some(f) = r.next_frame().unwrap() {
+            frames.push((
+                f.interface,
+                f.link,
+                f.ts.as_nanos(),
+                f.data.to_vec(),
+                f.orig_len,
+            ));
+        }
+        Read {
+            frames,
+            warnings: r.warnings().to_vec(),
+            suppressed: r.suppressed_warnings(),
+        }
+    }
+
+    #[test]
+    fn warnings_are_capped_and_summarised() {
+        let mut bytes = shb(false);
+        bytes.extend(idb(false, 1, 0, &[]));
+        for _ in 0..1000 {
+            bytes.extend(epb(false, 5, 0, b"x"));
+        }
+        for _ in 0..300 {
+            bytes.extend(block(false, 6, &[0; 8]));
+        }
+        bytes.extend(epb(false, 0, 0, b"kept"));
+        let r = read_ng(bytes.clone());
+        // Reading went on past all of them.
+        assert_eq!(r.frames.len(), 1);
+        assert_eq!(r.frames[0].3, b"kept");
+        assert_eq!(r.suppressed, 1200);
+        assert_eq!(r.warnings.len(), MAX_WARNINGS + 1);
+        assert!(
+            r.warnings[..MAX_WARNINGS]
+                .iter()
+                .all(|w| w.kind == WarningKind::UnknownInterface)
+        );
+        let summary = &r.warnings[MAX_WARNINGS];
+        assert_eq!(summary.kind, WarningKind::UnknownInterface);
+        assert_eq!(
+            summary.message,
+            "1200 more warnings suppressed after the first 100 (300 skipped block, 900 unknown interface)"
+        );
+        // The warning that ends the capture is still kept, before the summary.
+        bytes.extend(&epb(false, 0, 0, b"cut")[..20]);
+        let r = read_ng(bytes);
+        assert_eq!(r.suppressed, 1200);
+        assert_eq!(r.warnings.len(), MAX_WARNINGS + 2);
+        assert_eq!(r.warnings[MAX_WARNINGS].kind, WarningKind::Truncated);
+        assert!(
+            r.warnings[MAX_WARNINGS + 1]
+                .message
+                .starts_with("1200 more")
+        );
+        // Below the cap nothing is suppressed and no summary is added.
+        let mut few = shb(false);
+        few.extend(epb(false, 3, 0, b"x"));
+        let r = read_ng(few);
+        assert_eq!((r.warnings.len(), r.suppressed), (1, 0));
+    }
+
+    #[test]
+    fn interface_options_follow_the_section_byte_order() {
+        for be in [false, true] {
+            let offset = if be {
+                1_000_000i64.to_be_bytes()
+            } else {
+                1_000_000i64.to_le_bytes()
+            };
+            let mut bytes = shb(be);
+            bytes.extend(idb(
+                be,
+                1,
+                0,
+                &[(2, b"eth0"), (1, b"odd"), (9, &[9]), (14, &offset)],
+            ));
+            // Binary resolution 2^-10 and a negative offset.
+            let back = if be {
+                (-10i64).to_be_bytes()
+            } else {
+                (-10i64).to_le_bytes()
+            };
+            bytes.extend(idb(be, 101, 0, &[(9, &[0x8a]), (14, &back)]));
+            bytes.extend(epb(be, 0, 2_500_000_000, b"a"));
+            bytes.extend(epb(be, 1, 1024 * 20 + 512, b"b"));
+            let r = read_ng(bytes);
+            assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+            assert_eq!(r.frames.len(), 2);
+            assert_eq!(r.frames[0].1, LinkType::ETHERNET);
+            assert_eq!(r.frames[0].2, 1_000_002_500_000_000, "big endian: {be}");
+            assert_eq!(r.frames[1].1, LinkType::RAW);
+            assert_eq!(r.frames[1].2, 10_500_000_000, "big endian: {be}");
+        }
+    }
+
+    #[test]
+    fn damaged_interface_descriptions_keep_numbering() {
+        let mut bytes = shb(false);
+        // Interface 0: link type only; interface 1: empty body; interface 2:
+        // an option overrunning its block; interface 3: whole.
+        bytes.extend(block(false, 1, &[113, 0, 0, 0]));
+        bytes.extend(block(false, 1, &[]));
+        let mut overrun = vec![1, 0, 0, 0, 0, 0, 0, 0];
+        overrun.extend_from_slice(&9u16.to_le_bytes());
+        overrun.extend_from_slice(&200u16.to_le_bytes());
+        bytes.extend(block(false, 1, &overrun));
+        bytes.extend(idb(false, 101, 0, &[(9, &[9])]));
+        for if_id in 0..4 {
+            bytes.extend(epb(false, if_id, 3_000_000, b"p"));
+        }
+        let r = read_ng(bytes);
+        let links: Vec<_> = r.frames.iter().map(|f| (f.0, f.1, f.2)).collect();
+        assert_eq!(
+            links,
+            [
+                (0, LinkType::LINUX_SLL, 3_000_000_000),
+                (1, LinkType::UNKNOWN, 3_000_000_000),
+                (2, LinkType::ETHERNET, 3_000_000_000),
+                (3, LinkType::RAW, 3_000_000),
+            ]
+        );
+        assert_eq!(r.warnings.len(), 3);
+        assert!(
+            r.warnings
+                .iter()
+                .all(|w| w.kind == WarningKind::SkippedBlock)
+        );
+        assert!(
+            r.warnings[1]
+                .message
+                .starts_with("interface description 1 ")
+        );
+        assert_eq!(r.warnings[1].offset, 28 + 16);
+    }
+
+    #[test]
+    fn simple_packet_block_leaves_out_padding() {
+        // Snaplen 5: the 3 padding bytes after 5 data bytes are not data,
+        // though the wire had 100.
+        let mut bytes = shb(false);
+        bytes.extend(idb(false, 1, 5, &[]));
+        bytes.extend(spb(100, b"abcde"));
+        let r = read_ng(bytes);
+        assert_eq!(r.frames[0].3, b"abcde");
+        assert_eq!(r.frames[0].4, 100);
+        // No snaplen: the original length bounds the data.
+        let mut bytes = shb(false);
+        bytes.extend(idb(false, 1, 0, &[]));
+        bytes.extend(spb(5, b"abcde"));
+        bytes.extend(spb(100, b"abcdefgh"));
+        let r = read_ng(bytes);
+        assert_eq!(r.frames[0].3, b"abcde");
+        assert_eq!(r.frames[1].3, b"abcdefgh");
+        assert!(r.warnings.is_empty());
+    }
+
+    #[test]
+    fn buffer_stays_within_the_record_cap() {
+        use std::io::Read as _;
+        // A pcap holding one record of the largest accepted size, streamed
+        // without building it in memory.
+        let mut head = pcap_le(&[]);
+        head.extend_from_slice(&[0; 8]);
+        head.extend_from_slice(&(MAX_RECORD as u32).to_le_bytes());
+        head.extend_from_slice(&(MAX_RECORD as u32).to_le_bytes());
+        let body = io::repeat(7).take(MAX_RECORD as u64);
+        let stream = io::Cursor::new(head).chain(body);
+        let mut r = CaptureReader::from_read("big", Box::new(stream)).unwrap();
+        let f = r.next_frame().unwrap().unwrap();
+        assert_eq!(f.data.len(), MAX_RECORD);
+        assert!(r.next_frame().unwrap().is_none());
+        // Doubling from 1 MiB would have reached 128 MiB.
+        assert!(r.input.buf.capacity() <= MAX_BUFFER);
+        assert!(r.warnings().is_empty());
     }
 
     #[test]

@@ -27,17 +27,17 @@ impl Timestamp {
     /// Saturates instead of overflowing: a capture can carry any bits in its
     /// timestamp fields.
     pub fn from_parts(secs: i64, frac: u64, units_per_sec: u64) -> Self {
+        // Multiply before dividing, in u128 so the product cannot overflow:
+        // dividing first (`1e9 / units_per_sec`) truncates to nothing for
+        // binary resolutions finer than 2^-30 and is 7% off at 2^-32. The
+        // result is below 1e9, so it fits an i64.
         let frac_ns = if units_per_sec == 0 {
             0
-        } else if units_per_sec <= 1_000_000_000 {
-            (frac % units_per_sec).saturating_mul(1_000_000_000 / units_per_sec)
         } else {
-            (frac % units_per_sec) / (units_per_sec / 1_000_000_000)
+            let units = u128::from(units_per_sec);
+            (u128::from(frac) % units * 1_000_000_000 / units) as i64
         };
-        Timestamp(
-            secs.saturating_mul(1_000_000_000)
-                .saturating_add(frac_ns as i64),
-        )
+        Timestamp(secs.saturating_mul(1_000_000_000).saturating_add(frac_ns))
     }
 
     /// Nanoseconds since the epoch.
@@ -129,15 +129,46 @@ mod tests {
             Timestamp::from_parts(1, 1, 1_000_000_000).as_nanos(),
             1_000_000_001
         );
-        assert_eq!(
-            Timestamp::from_parts(0, 3, 1 << 10).as_nanos(),
-            3 * (1_000_000_000 / 1024)
-        );
+        // 3/1024 s = 2_929_687.5 ns, truncated: dividing 1e9 by 1024 first
+        // would give 2_929_686.
+        assert_eq!(Timestamp::from_parts(0, 3, 1 << 10).as_nanos(), 2_929_687);
         // Picoseconds lose precision but do not overflow.
         assert_eq!(
             Timestamp::from_parts(0, 5_000, 1_000_000_000_000).as_nanos(),
             5
         );
         assert_eq!(Timestamp::from_parts(i64::MAX, 0, 1).as_nanos(), i64::MAX);
+    }
+
+    #[test]
+    fn fine_resolutions_keep_their_precision() {
+        // 2^-30: half a second must not vanish (1e9 / 2^30 truncates to 0).
+        assert_eq!(
+            Timestamp::from_parts(7, 1 << 29, 1 << 30).as_nanos(),
+            7_500_000_000
+        );
+        assert_eq!(Timestamp::from_parts(0, 1, 1 << 30).as_nanos(), 0);
+        assert_eq!(Timestamp::from_parts(0, 3, 1 << 30).as_nanos(), 2);
+        // 2^-32: dividing by 2^32 / 1e9 = 4 gave 536_870_912 here.
+        assert_eq!(
+            Timestamp::from_parts(0, 1 << 31, 1 << 32).as_nanos(),
+            500_000_000
+        );
+        assert_eq!(
+            Timestamp::from_parts(0, u64::from(u32::MAX), 1 << 32).as_nanos(),
+            999_999_999
+        );
+        // 10^-12: picoseconds truncate to nanoseconds.
+        assert_eq!(
+            Timestamp::from_parts(0, 999_999_999_999, 1_000_000_000_000).as_nanos(),
+            999_999_999
+        );
+        // A fraction that is not below the unit wraps instead of carrying
+        // (the caller splits whole seconds off first) and never overflows.
+        assert_eq!(Timestamp::from_parts(0, u64::MAX, u64::MAX).as_nanos(), 0);
+        assert_eq!(
+            Timestamp::from_parts(0, u64::MAX - 1, u64::MAX).as_nanos(),
+            999_999_999
+        );
     }
 }

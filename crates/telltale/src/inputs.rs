@@ -30,8 +30,11 @@ pub fn is_capture_file(path: &Path) -> io::Result<bool> {
 /// Expands the given paths: files are kept as given (whatever their content:
 /// the reader will say if they are not captures), folders are walked
 /// recursively and their files kept when their first bytes are a capture's.
-/// Folder contents come in sorted order, so the same folder always gives the
-/// same list. Unreadable entries are returned as errors beside the list.
+/// Inside a folder, symbolic links to files are read but symbolic links to
+/// folders are not followed, so a link back up the tree cannot make the walk
+/// explode or list the same capture under many paths. Folder contents come in
+/// sorted order, so the same folder always gives the same list. Unreadable
+/// entries are returned as errors beside the list.
 pub fn expand_inputs<P: AsRef<Path>>(
     paths: impl IntoIterator<Item = P>,
 ) -> (Vec<PathBuf>, Vec<(PathBuf, io::Error)>) {
@@ -39,6 +42,8 @@ pub fn expand_inputs<P: AsRef<Path>>(
     let mut errors = Vec::new();
     for p in paths {
         let p = p.as_ref();
+        // A folder named by the user is walked even through a link: they
+        // asked for it by name.
         if p.is_dir() {
             walk(p, &mut files, &mut errors, 0);
         } else {
@@ -48,7 +53,8 @@ pub fn expand_inputs<P: AsRef<Path>>(
     (files, errors)
 }
 
-/// Folder depth beyond which we stop: a symlink loop must not recurse forever.
+/// Folder depth beyond which we stop: links are not followed, but a tree can
+/// still be absurdly deep (or loop through a bind mount).
 const MAX_DEPTH: usize = 32;
 
 fn walk(
@@ -67,17 +73,110 @@ fn walk(
             return;
         }
     };
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    for p in paths {
-        if p.is_dir() {
+    // `DirEntry::file_type` describes the entry itself, not what a link
+    // points to, unlike `Path::is_dir`.
+    let mut entries: Vec<(PathBuf, io::Result<fs::FileType>)> = entries
+        .filter_map(|e| e.ok().map(|e| (e.path(), e.file_type())))
+        .collect();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    for (p, kind) in entries {
+        let kind = match kind {
+            Ok(k) => k,
+            Err(e) => {
+                errors.push((p, e));
+                continue;
+            }
+        };
+        if kind.is_dir() {
             walk(&p, files, errors, depth + 1);
-        } else if p.is_file() {
+            continue;
+        }
+        let is_file = if kind.is_symlink() {
+            // Only a link to a regular file is read; links to folders are
+            // where loops come from, and dangling links are passed over as
+            // before.
+            fs::metadata(&p).is_ok_and(|m| m.is_file())
+        } else {
+            kind.is_file()
+        };
+        if is_file {
             match is_capture_file(&p) {
                 Ok(true) => files.push(p),
                 Ok(false) => {}
                 Err(e) => errors.push((p, e)),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh, empty folder under the system temp folder.
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("telltale-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// A pcap file header and one 4-byte record.
+    fn minimal_pcap() -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+        v.extend_from_slice(&2u16.to_le_bytes());
+        v.extend_from_slice(&4u16.to_le_bytes());
+        v.extend_from_slice(&[0; 8]);
+        v.extend_from_slice(&65535u32.to_le_bytes());
+        v.extend_from_slice(&1u32.to_le_bytes());
+        v.extend_from_slice(&1u32.to_le_bytes());
+        v.extend_from_slice(&0u32.to_le_bytes());
+        v.extend_from_slice(&4u32.to_le_bytes());
+        v.extend_from_slice(&4u32.to_le_bytes());
+        v.extend_from_slice(b"abcd");
+        v
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn walk_does_not_follow_folder_links() {
+        use std::os::unix::fs::symlink;
+        let dir = temp_dir("symlinks");
+        fs::write(dir.join("x.pcap"), minimal_pcap()).unwrap();
+        fs::write(dir.join("notes.txt"), b"not a capture").unwrap();
+        fs::create_dir(dir.join("sub")).unwrap();
+        fs::write(dir.join("sub").join("y.pcap"), minimal_pcap()).unwrap();
+        // A link back to the folder itself: followed, it listed every
+        // capture 33 times under longer and longer paths (and two such links
+        // made 2^33 walks, too slow to be a test).
+        symlink(".", dir.join("a")).unwrap();
+        // A link to a file is still read, a dangling link is passed over.
+        symlink("x.pcap", dir.join("link.pcap")).unwrap();
+        symlink("missing.pcap", dir.join("dangling.pcap")).unwrap();
+
+        let (files, errors) = expand_inputs([&dir]);
+        let _ = fs::remove_dir_all(&dir);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(
+            files,
+            [
+                dir.join("link.pcap"),
+                dir.join("sub").join("y.pcap"),
+                dir.join("x.pcap"),
+            ]
+        );
+    }
+
+    #[test]
+    fn walk_keeps_captures_in_sorted_order() {
+        let dir = temp_dir("sorted");
+        fs::write(dir.join("b.pcap"), minimal_pcap()).unwrap();
+        fs::write(dir.join("a.pcap"), minimal_pcap()).unwrap();
+        fs::write(dir.join("short"), b"ab").unwrap();
+        let (files, errors) = expand_inputs([&dir]);
+        let _ = fs::remove_dir_all(&dir);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(files, [dir.join("a.pcap"), dir.join("b.pcap")]);
     }
 }

@@ -478,3 +478,37 @@ fn dns_scope_batch_names_across_captures() {
     assert!(!shared.flags.not_resolved);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+fn quic_hellos(c: &CaptureReport) -> Vec<(String, u32, u64)> {
+    c.events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            AppEventKind::Quic(q) => Some((q.sni().unwrap_or("-").to_owned(), q.version, e.frame)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn quic_client_hello_across_two_initials() {
+    let c = analyze("quic-split-hello.pcap");
+    // Dated by the first packet that carried CRYPTO bytes of the hello.
+    assert_eq!(quic_hellos(&c), [("quic-split.example".to_owned(), 1, 1)]);
+    let f = &c.flows[0];
+    assert_eq!(f.app_proto.as_str(), "quic");
+    assert_eq!((f.server_name.name.as_deref(), f.server_name.source), (Some("quic-split.example"), NameSource::QuicSni));
+    // The server's Initial was decrypted too: TLS 1.3 chosen.
+    let server = c.events.iter().find_map(|e| match &e.kind {
+        AppEventKind::Quic(q) => q.server.as_ref().map(|s| s.version()),
+        _ => None,
+    });
+    assert_eq!(server, Some(0x0304));
+}
+
+#[test]
+fn quic_reordered_crypto_frames_and_v2() {
+    let c = analyze("quic-reordered-crypto.pcap");
+    assert_eq!(quic_hellos(&c), [("quic-reordered.example".to_owned(), 1, 1)]);
+    let c = analyze("quic-v2.pcap");
+    assert_eq!(quic_hellos(&c), [("quic-v2.example".to_owned(), 0x6b33_43cf, 1)]);
+}
