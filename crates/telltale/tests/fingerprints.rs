@@ -2,9 +2,9 @@
 //!
 //! `../shared/captures/SURICATA.json` holds, per capture, what Suricata
 //! logged for each TLS ClientHello (SNI, JA3, JA3S, JA4) and each QUIC one.
-//! Every TLS-over-TCP value must be equal to ours. QUIC ClientHellos are checked by their own test below, not
-//! extracted by the pipeline yet: they are counted and skipped. When
-//! `../shared` is absent the test says so and passes.
+//! Every TLS-over-TCP value must be equal to ours (one documented Suricata
+//! quirk aside); QUIC ClientHellos are checked by their own test below. When
+//! `../shared` is absent the tests say so and pass.
 
 use std::path::PathBuf;
 
