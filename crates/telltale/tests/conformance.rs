@@ -22,17 +22,35 @@ const FIELDS: [&str; 5] = [
     "dhcp_hostnames",
 ];
 
-/// Levels reached (recall, precision), per field. HTTP differs from the
-/// truth twice: the host in `zeek-tls12-decryption.pcap` is inside TLS and
-/// needs its key log (not used yet); and `zeek-http-get-to-ssh-server.pcap`
-/// holds a real `GET` with `Host: 128.3.50.246` sent to port 22, which
-/// telltale finds by content and tshark (the only truth there) does not
-/// dissect off port 80. Counted as they are, against us.
+/// Values the manifest's truth misses because its peer run did not look
+/// where the traffic was, with the peer command that shows them. The test
+/// re-runs that command when tshark is installed and fails if it no longer
+/// agrees, so a correction cannot outlive its evidence.
+const CORRECTIONS: &[(&str, &str, &str, &[&str])] = &[(
+    // A real `GET` sent to an SSH server's port 22: the manifest's tshark run
+    // dissects HTTP by port only, so it has no HTTP host for this file.
+    "zeek-http-get-to-ssh-server.pcap",
+    "http_hosts",
+    "128.3.50.246",
+    &[
+        "-d",
+        "tcp.port==22,http",
+        "-Y",
+        "http.request",
+        "-T",
+        "fields",
+        "-e",
+        "http.host",
+    ],
+)];
+
+/// Levels reached (recall, precision), per field. The one HTTP host missed
+/// is inside TLS in `zeek-tls12-decryption.pcap` and needs its key log.
 const MIN: [(&str, f64, f64); 5] = [
     ("tls_sni", 1.0, 1.0),
     ("quic_sni", 1.0, 1.0),
     ("dns_queries", 1.0, 1.0),
-    ("http_hosts", 0.92, 0.92),
+    ("http_hosts", 0.92, 1.0),
     ("dhcp_hostnames", 1.0, 1.0),
 ];
 
@@ -59,6 +77,25 @@ fn norm(field: &str, v: &str) -> String {
         v = v.trim_start_matches('[').trim_end_matches(']').to_owned();
     }
     v
+}
+
+/// Runs tshark, when installed, and checks it prints `value`.
+fn confirm_with_tshark(capture: &std::path::Path, args: &[&str], value: &str) {
+    let Ok(out) = std::process::Command::new("tshark")
+        .arg("-r")
+        .arg(capture)
+        .args(args)
+        .output()
+    else {
+        eprintln!("tshark not installed: correction {value:?} taken as documented");
+        return;
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines().any(|l| l.trim() == value),
+        "tshark {args:?} on {} no longer shows {value:?}: {text}",
+        capture.display()
+    );
 }
 
 #[test]
@@ -139,12 +176,22 @@ fn names_match_peers_on_shared_captures() {
                 .and_then(Value::as_array)
                 .cloned()
                 .unwrap_or_default();
-            let truth: BTreeSet<String> = truth_set
+            let mut truth: BTreeSet<String> = truth_set
                 .iter()
                 .filter_map(Value::as_str)
                 .map(|v| norm(field, v))
                 .filter(|v| !v.is_empty())
                 .collect();
+            for (file, f, value, tshark_args) in CORRECTIONS {
+                if file == name && *f == field {
+                    confirm_with_tshark(&dir.join(file), tshark_args, value);
+                    eprintln!(
+                        "{name}: truth corrected with {value:?} (tshark {})",
+                        tshark_args.join(" ")
+                    );
+                    truth.insert(norm(field, value));
+                }
+            }
             let got = found.remove(field).unwrap_or_default();
             let tp = truth.intersection(&got).count();
             if !truth.is_empty() || !got.is_empty() {
