@@ -24,6 +24,7 @@ use crate::quic::{
 use crate::tcp::TcpConversation;
 use crate::tls::{ClientHello, EXT_PSK_KEY_EXCHANGE_MODES, ServerHello, TLS13};
 use crate::trace::Trace;
+use crate::x509;
 
 /// One fixture file: its name inside the fixtures directory and its bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,6 +102,10 @@ pub fn all() -> Vec<Fixture> {
     v.extend(fragment_fixtures());
     v.extend(tcp_fixtures());
     v.extend(quic_fixtures());
+    v.push(Fixture {
+        name: "naming-disagreements.pcap",
+        bytes: pcap_of(&naming_trace()),
+    });
     v
 }
 
@@ -1148,6 +1153,143 @@ fn quic_fixtures() -> Vec<Fixture> {
     out
 }
 
+// ---------------------------------------------------------------- naming
+
+/// Start of `naming-disagreements.pcap`, 2024-01-01T01:00:00Z: an hour after
+/// the other fixtures begin, so its packets never share a timestamp with
+/// theirs when several captures are analysed as one batch.
+pub const NAMING_TS: u64 = BASE_TS + 3600 * SEC;
+
+/// What the server answers in a flow of `naming-disagreements.pcap`.
+#[derive(Debug, Clone, Copy)]
+pub enum NamingFlight {
+    /// TLS 1.3: ServerHello, ChangeCipherSpec, 64 encrypted bytes. The
+    /// certificate travels encrypted, so nothing can compare it with the SNI.
+    Tls13,
+    /// TLS 1.2: ServerHello, Certificate (one certificate) and
+    /// ServerHelloDone, so the certificate's names are visible.
+    Tls12 {
+        /// Subject commonName of the certificate.
+        cn: &'static str,
+        /// Its subjectAltName dNSName entries.
+        san: &'static [&'static str],
+    },
+}
+
+/// One TLS flow of `naming-disagreements.pcap`, with the DNS lookup that
+/// precedes it (if any).
+#[derive(Debug, Clone, Copy)]
+pub struct NamingFlow {
+    /// Name looked up (type A) just before the flow and answered with
+    /// `server`; `None` when no DNS answer in the capture resolves it.
+    pub dns: Option<&'static str>,
+    /// Server address (port 443).
+    pub server: Ipv4Addr,
+    /// SNI of the ClientHello; `None` leaves the extension out.
+    pub sni: Option<&'static str>,
+    /// The server's first flight.
+    pub flight: NamingFlight,
+}
+
+/// The flows of `naming-disagreements.pcap`, in capture order: each sets
+/// off one destination-naming disagreement, and the last one none.
+pub const NAMING_FLOWS: [NamingFlow; 5] = [
+    // SNI is not the name DNS gave for the address: sni_not_in_dns.
+    NamingFlow {
+        dns: Some("cdn.example"),
+        server: Ipv4Addr::new(198, 51, 100, 10),
+        sni: Some("other.example"),
+        flight: NamingFlight::Tls13,
+    },
+    // An address no DNS answer resolved: not_resolved_by_dns.
+    NamingFlow {
+        dns: None,
+        server: Ipv4Addr::new(198, 51, 100, 20),
+        sni: Some("hardcoded.example"),
+        flight: NamingFlight::Tls13,
+    },
+    // DNS and SNI agree, the certificate is for another name:
+    // sni_not_in_cert.
+    NamingFlow {
+        dns: Some("bank.example"),
+        server: Ipv4Addr::new(198, 51, 100, 30),
+        sni: Some("bank.example"),
+        flight: NamingFlight::Tls12 {
+            cn: "*.evil.example",
+            san: &["*.evil.example", "evil.example"],
+        },
+    },
+    // No SNI and no DNS: only the certificate names the destination.
+    NamingFlow {
+        dns: None,
+        server: Ipv4Addr::new(198, 51, 100, 40),
+        sni: None,
+        flight: NamingFlight::Tls12 {
+            cn: "named-by-cert.example",
+            san: &["named-by-cert.example"],
+        },
+    },
+    // The control: DNS, SNI and certificate all agree.
+    NamingFlow {
+        dns: Some("good.example"),
+        server: Ipv4Addr::new(198, 51, 100, 50),
+        sni: Some("good.example"),
+        flight: NamingFlight::Tls12 {
+            cn: "good.example",
+            san: &["good.example", "*.good.example"],
+        },
+    },
+];
+
+/// `naming-disagreements.pcap`: for flow `i` (1-based) of [`NAMING_FLOWS`],
+/// an optional DNS lookup from port 40600 + 10i (id 0x0600 + 0x10i), then
+/// TLS from port 40601 + 10i: handshake, ClientHello, server flight,
+/// FIN/FIN/ACK.
+fn naming_trace() -> Trace {
+    let mut rng = SplitMix64::new(0x6a3e);
+    let mut t = Trace::new(NAMING_TS, 10 * MS);
+    for (i, f) in (1u16..).zip(NAMING_FLOWS) {
+        let dns_port = 40600 + 10 * i;
+        if let Some(name) = f.dns {
+            let id = 0x0600 + 0x10 * i;
+            let (q, r) = dns_answer(id, name, f.server.into());
+            dns_udp(
+                &mut t,
+                sa(CLIENT_V4, dns_port),
+                sa(RESOLVER_V4, 53),
+                id,
+                &q,
+                &r,
+            );
+            t.wait(20 * MS);
+        }
+        let mut c = TcpConversation::new(
+            sa(CLIENT_V4, dns_port + 1),
+            sa(f.server, 443),
+            0x0600_0000 + 0x0010_0000 * u32::from(i),
+            0x4600_0000 + 0x0010_0000 * u32::from(i),
+        );
+        t.segments(&c.handshake());
+        let flight = match f.flight {
+            NamingFlight::Tls13 => {
+                let ch = ClientHello::tls13(f.sni, &mut rng);
+                t.segment(&c.client_data(&ch.record_bytes()));
+                ServerHello::tls13(&ch, &mut rng).flight(&mut rng, 64)
+            }
+            NamingFlight::Tls12 { cn, san } => {
+                let ch = ClientHello::tls12(f.sni, &mut rng);
+                t.segment(&c.client_data(&ch.record_bytes()));
+                let cert = x509::Certificate::fixture(cn, san, &mut rng).to_der();
+                ServerHello::tls12(&ch, &mut rng).flight_with_certificates(&[cert])
+            }
+        };
+        t.segment(&c.server_data(&flight));
+        close(&mut t, &mut c);
+        t.wait(100 * MS);
+    }
+    t
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1169,6 +1311,119 @@ mod tests {
         assert_eq!(imei.len(), 15);
         let (body, check) = imei.split_at(14);
         assert_eq!(crate::luhn_check_digit(body).to_string(), check);
+    }
+
+    #[test]
+    fn naming_flows_carry_their_names() {
+        use etherparse::{NetSlice, SlicedPacket, TransportSlice};
+        use tls_parser::{
+            TlsExtension, TlsMessage, TlsMessageHandshake, parse_tls_extensions,
+            parse_tls_plaintext,
+        };
+        use x509_parser::prelude::{FromDer as _, GeneralName, X509Certificate};
+
+        let t = naming_trace();
+        assert_eq!(t.len(), 46);
+        // (server address, from the client?, transport payload) per packet.
+        let mut tcp = Vec::new();
+        let mut answered = Vec::new();
+        for p in &t.packets {
+            let s = SlicedPacket::from_ip(&p.ip).expect("slices");
+            let Some(NetSlice::Ipv4(ip)) = &s.net else {
+                panic!("not IPv4")
+            };
+            let (src, dst) = (ip.header().source_addr(), ip.header().destination_addr());
+            match &s.transport {
+                Some(TransportSlice::Tcp(seg)) => {
+                    let out = src == CLIENT_V4;
+                    tcp.push((if out { dst } else { src }, out, seg.payload().to_vec()));
+                }
+                // A single A record ends the response: its last 4 bytes.
+                Some(TransportSlice::Udp(u)) if src == RESOLVER_V4 => {
+                    let d = u.payload();
+                    answered.push(Ipv4Addr::new(
+                        d[d.len() - 4],
+                        d[d.len() - 3],
+                        d[d.len() - 2],
+                        d[d.len() - 1],
+                    ));
+                }
+                Some(TransportSlice::Udp(_)) => {}
+                other => panic!("unexpected transport {other:?}"),
+            }
+        }
+        let resolved: Vec<_> = NAMING_FLOWS
+            .iter()
+            .filter(|f| f.dns.is_some())
+            .map(|f| f.server)
+            .collect();
+        assert_eq!(answered, resolved);
+
+        for f in NAMING_FLOWS {
+            let stream = |from_client: bool| -> Vec<u8> {
+                tcp.iter()
+                    .filter(|(a, out, _)| *a == f.server && *out == from_client)
+                    .flat_map(|(_, _, d)| d.clone())
+                    .collect()
+            };
+            let (client, server) = (stream(true), stream(false));
+            let (rest, plain) = parse_tls_plaintext(&client).expect("ClientHello parses");
+            assert!(rest.is_empty());
+            let TlsMessage::Handshake(TlsMessageHandshake::ClientHello(ch)) = &plain.msg[0] else {
+                panic!("not a ClientHello")
+            };
+            let (_, exts) = parse_tls_extensions(ch.ext.unwrap()).unwrap();
+            let sni = exts.iter().find_map(|e| match e {
+                TlsExtension::SNI(l) => Some(std::str::from_utf8(l[0].1).unwrap()),
+                _ => None,
+            });
+            assert_eq!(sni, f.sni, "{}", f.server);
+
+            let (_, plain) = parse_tls_plaintext(&server).expect("server flight parses");
+            let TlsMessage::Handshake(TlsMessageHandshake::ServerHello(sh)) = &plain.msg[0] else {
+                panic!("not a ServerHello")
+            };
+            let (_, sh_exts) = parse_tls_extensions(sh.ext.unwrap()).unwrap();
+            let says_tls13 = sh_exts
+                .iter()
+                .any(|e| matches!(e, TlsExtension::SupportedVersions(v) if v[0].0 == TLS13));
+            match f.flight {
+                NamingFlight::Tls13 => assert!(says_tls13),
+                NamingFlight::Tls12 { cn, san } => {
+                    assert!(!says_tls13);
+                    let TlsMessage::Handshake(TlsMessageHandshake::Certificate(c)) = &plain.msg[1]
+                    else {
+                        panic!("no Certificate after the ServerHello")
+                    };
+                    assert_eq!(c.cert_chain.len(), 1);
+                    let (rest, x) = X509Certificate::from_der(c.cert_chain[0].data).unwrap();
+                    assert!(rest.is_empty());
+                    let cns: Vec<_> = x
+                        .subject()
+                        .iter_common_name()
+                        .map(|a| a.as_str().unwrap())
+                        .collect();
+                    assert_eq!(cns, [cn]);
+                    let names: Vec<_> = x
+                        .subject_alternative_name()
+                        .unwrap()
+                        .unwrap()
+                        .value
+                        .general_names
+                        .iter()
+                        .map(|g| match g {
+                            GeneralName::DNSName(s) => *s,
+                            other => panic!("unexpected {other:?}"),
+                        })
+                        .collect();
+                    assert_eq!(names, san);
+                    assert!(matches!(
+                        plain.msg[2],
+                        TlsMessage::Handshake(TlsMessageHandshake::ServerDone(_))
+                    ));
+                }
+            }
+        }
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //!   headers, [`ip`] for IPv4/IPv6 with TCP/UDP checksums and
 //!   fragmentation, [`tcp::TcpConversation`] for consistent sequence numbers
 //!   under reordering, loss and overlap, [`dns`], [`tls`] and [`http`]
-//!   for application messages, and [`quic`] for protected QUIC Initials;
+//!   for application messages, [`x509`] for DER certificates, and
+//!   [`quic`] for protected QUIC Initials;
 //! - [`captures`], which uses them to produce every fixture of the project
 //!   (`fixtures/README.md` lists what each one holds).
 //!
@@ -42,6 +43,7 @@ pub mod quic;
 pub mod tcp;
 pub mod tls;
 pub mod trace;
+pub mod x509;
 
 /// The SplitMix64 generator (Steele, Lea and Flood): tiny, fixed-seed, and
 /// good enough for bytes that only have to look random.

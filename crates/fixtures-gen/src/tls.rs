@@ -16,6 +16,13 @@ pub const TLS12: u16 = 0x0303;
 /// TLS 1.3 version number (only ever in `supported_versions`).
 pub const TLS13: u16 = 0x0304;
 
+/// Handshake type of Certificate.
+pub const HS_CERTIFICATE: u8 = 11;
+/// Handshake type of ServerHelloDone.
+pub const HS_SERVER_HELLO_DONE: u8 = 14;
+/// Largest plaintext record payload (2^14, RFC 5246 §6.2.1).
+pub const MAX_RECORD_PAYLOAD: usize = 1 << 14;
+
 /// Extension number of server_name.
 pub const EXT_SERVER_NAME: u16 = 0;
 /// Extension number of supported_groups.
@@ -391,7 +398,8 @@ impl ServerHello {
     /// The server's first flight as it appears on the wire: for TLS 1.3 the
     /// ServerHello record, a ChangeCipherSpec and `encrypted_len` bytes of
     /// application data; for TLS 1.2 ServerHello and ServerHelloDone in one
-    /// record (the certificate is left out to keep fixtures small).
+    /// record (the certificate is left out to keep fixtures small;
+    /// [`flight_with_certificates`](Self::flight_with_certificates) has it).
     pub fn flight(&self, rng: &mut SplitMix64, encrypted_len: usize) -> Vec<u8> {
         if self.tls13 {
             let mut out = record(CT_HANDSHAKE, TLS12, &self.handshake_bytes());
@@ -400,10 +408,45 @@ impl ServerHello {
             out
         } else {
             let mut hs = self.handshake_bytes();
-            hs.extend_from_slice(&handshake(14, &[]));
+            hs.extend_from_slice(&handshake(HS_SERVER_HELLO_DONE, &[]));
             record(CT_HANDSHAKE, TLS12, &hs)
         }
     }
+
+    /// A TLS 1.2 server flight with the certificate chain: ServerHello,
+    /// Certificate and ServerHelloDone in one handshake record (as many
+    /// servers send a small flight). The key exchange message is left out:
+    /// nothing reads it and it would only make the fixtures bigger.
+    pub fn flight_with_certificates(&self, chain: &[Vec<u8>]) -> Vec<u8> {
+        assert!(!self.tls13, "TLS 1.3 encrypts the Certificate message");
+        let mut hs = self.handshake_bytes();
+        hs.extend_from_slice(&certificate_message(chain));
+        hs.extend_from_slice(&handshake(HS_SERVER_HELLO_DONE, &[]));
+        assert!(
+            hs.len() <= MAX_RECORD_PAYLOAD,
+            "flight needs several records"
+        );
+        record(CT_HANDSHAKE, TLS12, &hs)
+    }
+}
+
+fn u24_prefixed(out: &mut Vec<u8>, data: &[u8]) {
+    let len = u32::try_from(data.len()).expect("fits");
+    assert!(len < 1 << 24, "too long for a 24-bit length");
+    out.extend_from_slice(&len.to_be_bytes()[1..]);
+    out.extend_from_slice(data);
+}
+
+/// A TLS 1.2 Certificate handshake message: a 24-bit-length list of
+/// 24-bit-length DER certificates, leaf first.
+pub fn certificate_message(chain: &[Vec<u8>]) -> Vec<u8> {
+    let mut list = Vec::new();
+    for der in chain {
+        u24_prefixed(&mut list, der);
+    }
+    let mut body = Vec::with_capacity(list.len() + 3);
+    u24_prefixed(&mut body, &list);
+    handshake(HS_CERTIFICATE, &body)
 }
 
 #[cfg(test)]
@@ -487,5 +530,34 @@ mod tests {
         let (rest, plain) = parse_tls_plaintext(&sh12).expect("parses");
         assert!(rest.is_empty());
         assert_eq!(plain.msg.len(), 2);
+    }
+
+    #[test]
+    fn tls12_flight_with_certificates() {
+        let mut rng = SplitMix64::new(5);
+        let ch = ClientHello::tls12(Some("c.example"), &mut rng);
+        let chain = vec![vec![0x30, 0x03, 1, 2, 3], vec![0x30; 300]];
+        let flight = ServerHello::tls12(&ch, &mut rng).flight_with_certificates(&chain);
+        let (rest, plain) = parse_tls_plaintext(&flight).expect("parses");
+        assert!(rest.is_empty());
+        assert_eq!(plain.hdr.record_type.0, CT_HANDSHAKE);
+        let [
+            TlsMessage::Handshake(TlsMessageHandshake::ServerHello(sh)),
+            TlsMessage::Handshake(TlsMessageHandshake::Certificate(c)),
+            TlsMessage::Handshake(TlsMessageHandshake::ServerDone(done)),
+        ] = &plain.msg[..]
+        else {
+            panic!("unexpected messages {:?}", plain.msg)
+        };
+        assert_eq!(sh.version.0, TLS12);
+        let (_, exts) = parse_tls_extensions(sh.ext.unwrap()).unwrap();
+        assert!(
+            !exts
+                .iter()
+                .any(|e| matches!(e, TlsExtension::SupportedVersions(_)))
+        );
+        let got: Vec<&[u8]> = c.cert_chain.iter().map(|r| r.data).collect();
+        assert_eq!(got, [&chain[0][..], &chain[1][..]]);
+        assert!(done.is_empty());
     }
 }

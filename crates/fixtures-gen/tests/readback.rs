@@ -205,6 +205,7 @@ const EXPECTED: &[(&str, usize, &[i32])] = &[
     ("quic-split-hello.pcap", 3, &[1]),
     ("quic-reordered-crypto.pcap", 3, &[1]),
     ("quic-v2.pcap", 2, &[1]),
+    ("naming-disagreements.pcap", 46, &[1]),
 ];
 
 #[test]

@@ -7,6 +7,7 @@ use telltale_flow::{
     Dir, FlowEvent, FlowEventKind, FlowId, FlowInfo, FlowSink, FlowSummary, Proto,
 };
 
+use crate::body::{BodyBuf, BodyLimits};
 use crate::dhcp;
 use crate::dns::{self, TcpFramer};
 use crate::event::HttpTransaction;
@@ -490,6 +491,8 @@ struct HttpState {
     interim: bool,
     /// Requests pushed out of `pending` by its cap, to report unanswered.
     overflow: Vec<(Timestamp, u64, HttpTransaction, bool)>,
+    /// The body being read in each direction, and its Content-Encoding.
+    bodies: [(BodyBuf, Option<Vec<u8>>); 2],
 }
 
 /// Requests awaiting a response, at most; as many as the response reader
@@ -546,8 +549,13 @@ impl HttpState {
             match ev {
                 HttpEvent::Head(req) => {
                     self.responses.push_request_method(&req.method);
+                    self.bodies[0] = (
+                        BodyBuf::default(),
+                        req.header("content-encoding").map(<[u8]>::to_vec),
+                    );
                     let t = HttpTransaction {
                         protocol: format!("HTTP/1.{}", req.version),
+                        request_headers: req.headers.clone(),
                         method: req.method,
                         uri: req.uri,
                         host: req.host,
@@ -565,9 +573,15 @@ impl HttpState {
                     self.req_body = Some(self.pending.len());
                     self.pending.push_back((ts, frame, t, false));
                 }
+                HttpEvent::Body(chunk) => self.bodies[0].0.push(chunk, &BodyLimits::default()),
                 HttpEvent::End { body_len, .. } => {
+                    let (buf, coding) = std::mem::take(&mut self.bodies[0]);
                     if let Some(t) = self.req_body.take().and_then(|i| self.pending.get_mut(i)) {
                         t.2.request_body_len = body_len;
+                        if !buf.is_empty() {
+                            t.2.request_body =
+                                Some(buf.finish(coding.as_deref(), &BodyLimits::default()));
+                        }
                     }
                 }
                 _ => {}
@@ -585,6 +599,10 @@ impl HttpState {
                         self.interim = true;
                         continue;
                     }
+                    self.bodies[1] = (
+                        BodyBuf::default(),
+                        resp.header("content-encoding").map(<[u8]>::to_vec),
+                    );
                     if let Some(t) = self.pending.get_mut(self.resp_at) {
                         t.2.status = Some(resp.status);
                         t.2.response_content_type = resp
@@ -592,12 +610,18 @@ impl HttpState {
                             .map(|v| String::from_utf8_lossy(v).into_owned());
                     }
                 }
+                HttpEvent::Body(chunk) => self.bodies[1].0.push(chunk, &BodyLimits::default()),
                 HttpEvent::End { body_len, .. } => {
                     if std::mem::take(&mut self.interim) {
                         continue;
                     }
+                    let (buf, coding) = std::mem::take(&mut self.bodies[1]);
                     if let Some(t) = self.pending.get_mut(self.resp_at) {
                         t.2.response_body_len = body_len;
+                        if !buf.is_empty() {
+                            t.2.response_body =
+                                Some(buf.finish(coding.as_deref(), &BodyLimits::default()));
+                        }
                         t.3 = true;
                         self.resp_at += 1;
                         self.ready = self.resp_at;
@@ -638,12 +662,12 @@ impl HttpState {
 }
 
 #[cfg(test)]
-mod tests {
+mod tests_support {
     use super::*;
     use telltale_flow::{DirStats, EndReason};
 
     #[derive(Default)]
-    struct Collect(Vec<AppEvent>, Vec<AppProto>);
+    pub(super) struct Collect(pub(super) Vec<AppEvent>, pub(super) Vec<AppProto>);
 
     impl AppSink for Collect {
         fn app_event(&mut self, event: AppEvent) {
@@ -664,7 +688,7 @@ mod tests {
     }
 
     /// Feeds stream chunks `(dir, bytes)` through a fresh dissector set.
-    fn run(port: u16, chunks: &[(Dir, &[u8])]) -> Collect {
+    pub(super) fn run(port: u16, chunks: &[(Dir, &[u8])]) -> Collect {
         let flow = info(port);
         let mut d = Dissectors::new(Collect::default());
         let ev = |kind| FlowEvent {
@@ -759,5 +783,46 @@ mod tests {
                 })
                 .collect();
         assert_eq!(statuses, [Some(201)]);
+    }
+}
+
+#[cfg(test)]
+mod body_tests {
+    use super::tests_support::*;
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn request_and_response_bodies_are_decoded() {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(b"imei=865123456789019").unwrap();
+        let body = gz.finish().unwrap();
+        let mut req = format!(
+            "POST /a HTTP/1.1\r\nHost: h\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        req.extend_from_slice(&body);
+        let c = run(
+            80,
+            &[
+                (Dir::ToServer, &req),
+                (
+                    Dir::ToClient,
+                    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n{}\n\r\n0\r\n\r\n",
+                ),
+            ],
+        );
+        let AppEventKind::Http(h) = &c.0[0].kind else {
+            panic!()
+        };
+        let b = h.request_body.as_ref().unwrap();
+        assert_eq!(b.bytes, b"imei=865123456789019");
+        assert_eq!(h.response_body.as_ref().unwrap().bytes, b"{}\n");
+        assert!(
+            h.request_headers
+                .iter()
+                .any(|(n, v)| n == "Content-Encoding" && v == b"gzip")
+        );
     }
 }

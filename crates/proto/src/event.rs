@@ -180,4 +180,12 @@ pub struct HttpTransaction {
     pub request_body_len: u64,
     /// Response body length on the wire.
     pub response_body_len: u64,
+    /// Request headers as sent, in order (names as written).
+    pub request_headers: Vec<(String, Vec<u8>)>,
+    /// The request body, de-chunked and content-decoded within the body
+    /// limits; `None` when there was none. Large: consumers that keep events
+    /// should drop it once they have looked at it.
+    pub request_body: Option<crate::body::Body>,
+    /// The response body, likewise.
+    pub response_body: Option<crate::body::Body>,
 }

@@ -22,6 +22,7 @@
 //! assert!(!m.response);
 //! ```
 
+pub mod body;
 pub mod dhcp;
 mod dissect;
 pub mod dns;

@@ -6,7 +6,7 @@ use std::path::Path;
 use telltale_decode::{CaptureReader, DecodeError, Decoder};
 use telltale_detect::DestinationNamer;
 use telltale_flow::{FlowSummary, FlowTable};
-use telltale_proto::{AppEvent, AppProto, AppSink, Dissectors};
+use telltale_proto::{AppEvent, AppEventKind, AppProto, AppSink, Dissectors};
 use telltale_report::{CaptureReport, FlowRecord};
 
 use crate::Analyzer;
@@ -18,7 +18,14 @@ struct Collect {
 }
 
 impl AppSink for Collect {
-    fn app_event(&mut self, event: AppEvent) {
+    fn app_event(&mut self, mut event: AppEvent) {
+        // Bodies are for the detectors that look at them as they pass; the
+        // report keeps the event without them, so memory follows the number
+        // of events, not the bytes carried.
+        if let AppEventKind::Http(h) = &mut event.kind {
+            h.request_body = None;
+            h.response_body = None;
+        }
         self.events.push(event);
     }
 

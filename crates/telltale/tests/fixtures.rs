@@ -496,7 +496,10 @@ fn quic_client_hello_across_two_initials() {
     assert_eq!(quic_hellos(&c), [("quic-split.example".to_owned(), 1, 1)]);
     let f = &c.flows[0];
     assert_eq!(f.app_proto.as_str(), "quic");
-    assert_eq!((f.server_name.name.as_deref(), f.server_name.source), (Some("quic-split.example"), NameSource::QuicSni));
+    assert_eq!(
+        (f.server_name.name.as_deref(), f.server_name.source),
+        (Some("quic-split.example"), NameSource::QuicSni)
+    );
     // The server's Initial was decrypted too: TLS 1.3 chosen.
     let server = c.events.iter().find_map(|e| match &e.kind {
         AppEventKind::Quic(q) => q.server.as_ref().map(|s| s.version()),
@@ -508,7 +511,68 @@ fn quic_client_hello_across_two_initials() {
 #[test]
 fn quic_reordered_crypto_frames_and_v2() {
     let c = analyze("quic-reordered-crypto.pcap");
-    assert_eq!(quic_hellos(&c), [("quic-reordered.example".to_owned(), 1, 1)]);
+    assert_eq!(
+        quic_hellos(&c),
+        [("quic-reordered.example".to_owned(), 1, 1)]
+    );
     let c = analyze("quic-v2.pcap");
-    assert_eq!(quic_hellos(&c), [("quic-v2.example".to_owned(), 0x6b33_43cf, 1)]);
+    assert_eq!(
+        quic_hellos(&c),
+        [("quic-v2.example".to_owned(), 0x6b33_43cf, 1)]
+    );
+}
+
+#[test]
+fn naming_disagreements_are_flagged() {
+    let c = analyze("naming-disagreements.pcap");
+    let tls: Vec<(&str, &str, Vec<&str>, Option<&str>)> = c
+        .flows
+        .iter()
+        .filter(|f| f.summary.info.proto == Proto::Tcp)
+        .map(|f| {
+            let n = &f.server_name;
+            (
+                n.name.as_deref().unwrap_or("-"),
+                n.source.as_str(),
+                n.flags.names(),
+                n.dns.as_ref().map(|d| d.query.as_str()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        tls,
+        [
+            (
+                "other.example",
+                "tls_sni",
+                vec!["sni_not_in_dns"],
+                Some("cdn.example")
+            ),
+            (
+                "hardcoded.example",
+                "tls_sni",
+                vec!["not_resolved_by_dns"],
+                None
+            ),
+            (
+                "bank.example",
+                "tls_sni",
+                vec!["sni_not_in_cert"],
+                Some("bank.example")
+            ),
+            (
+                "named-by-cert.example",
+                "cert",
+                vec!["not_resolved_by_dns"],
+                None
+            ),
+            ("good.example", "tls_sni", vec![], Some("good.example")),
+        ]
+    );
+    // Every flow, DNS ones included, says where its name came from.
+    assert!(
+        c.flows
+            .iter()
+            .all(|f| !f.server_name.source.as_str().is_empty())
+    );
 }
