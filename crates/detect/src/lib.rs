@@ -14,3 +14,4 @@ pub use domain::registrable_domain;
 pub use naming::{
     DestinationNamer, DnsAttribution, NameFlags, NameSource, Resolutions, ServerName,
 };
+pub mod pieces;

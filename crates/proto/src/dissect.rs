@@ -12,7 +12,8 @@ use crate::dhcp;
 use crate::dns::{self, TcpFramer};
 use crate::event::HttpTransaction;
 use crate::event::{
-    AppEvent, AppEventKind, AppProto, DhcpEvent, DnsEvent, DnsFlavor, QuicHandshake, TlsHandshake,
+    AppEvent, AppEventKind, AppProto, DhcpEvent, DnsEvent, DnsFlavor, OpaquePayload, QuicHandshake,
+    TlsHandshake,
 };
 use crate::http::{HttpEvent, HttpRequestReader, HttpResponseReader, Request, Response};
 use crate::quic::QuicInitialReader;
@@ -59,8 +60,9 @@ enum State {
     /// A few client bytes that do not decide yet (held, at most `PROBE_MAX`),
     /// and when the first of them came.
     Probing(Vec<u8>, Timestamp, u64),
-    /// Not a protocol we dissect; payload is ignored.
-    Unknown,
+    /// Not a protocol we dissect: the first `OPAQUE_MAX` bytes each way are
+    /// handed on as they are (identifiers travel in unknown protocols too).
+    Unknown([usize; 2]),
     Dns(Box<DnsState>),
     Tls(Box<TlsState>),
     Http(Box<HttpState>),
@@ -109,7 +111,7 @@ fn recognise(flow: &FlowInfo, probe: &[u8]) -> Option<State> {
     if maybe_tls || maybe_http {
         None
     } else {
-        Some(State::Unknown)
+        Some(State::Unknown([0; 2]))
     }
 }
 
@@ -171,7 +173,7 @@ impl<S: AppSink> Dissectors<S> {
                 // A server speaking first does not decide; wait for the client.
                 return;
             } else {
-                State::Unknown
+                State::Unknown([0; 2])
             };
         }
         match state {
@@ -240,6 +242,16 @@ impl<S: AppSink> Dissectors<S> {
                     emit_quic(flow.id, q, &mut self.sink);
                 }
             }
+            State::Unknown(sent) => opaque(
+                flow.id,
+                Proto::Udp,
+                dir,
+                ts,
+                frame,
+                bytes,
+                sent,
+                &mut self.sink,
+            ),
             _ => {}
         }
     }
@@ -269,7 +281,7 @@ impl<S: AppSink> Dissectors<S> {
                     // (`\x16`, `GE`): wait for more before giving up.
                     State::Probing(probe.to_vec(), first_at.0, first_at.1)
                 }
-                None => State::Unknown,
+                None => State::Unknown([0; 2]),
             };
         }
         let bytes = held.as_deref().unwrap_or(bytes);
@@ -335,11 +347,17 @@ impl<S: AppSink> Dissectors<S> {
                 }
                 h.drain(flow.id, false, &mut self.sink);
             }
-            State::Undecided
-            | State::Probing(..)
-            | State::Unknown
-            | State::Quic(_)
-            | State::Dhcp { .. } => {}
+            State::Unknown(sent) => opaque(
+                flow.id,
+                Proto::Tcp,
+                dir,
+                ts,
+                frame,
+                bytes,
+                sent,
+                &mut self.sink,
+            ),
+            State::Undecided | State::Probing(..) | State::Quic(_) | State::Dhcp { .. } => {}
         }
     }
 
@@ -403,6 +421,38 @@ fn emit_tls(flow: FlowId, t: &mut TlsState, sink: &mut impl AppSink) {
         ts,
         frame,
         kind: AppEventKind::Tls(std::mem::take(&mut t.hello)),
+    });
+}
+
+/// Payload bytes of unknown protocols handed on, per direction, at most.
+const OPAQUE_MAX: usize = 64 * 1024;
+
+#[allow(clippy::too_many_arguments)]
+fn opaque(
+    flow: FlowId,
+    proto: Proto,
+    dir: Dir,
+    ts: Timestamp,
+    frame: u64,
+    bytes: &[u8],
+    sent: &mut [usize; 2],
+    sink: &mut impl AppSink,
+) {
+    let room = OPAQUE_MAX.saturating_sub(sent[dir.index()]);
+    let take = bytes.len().min(room);
+    if take == 0 {
+        return;
+    }
+    sent[dir.index()] += take;
+    sink.app_event(AppEvent {
+        flow,
+        ts,
+        frame,
+        kind: AppEventKind::Opaque(OpaquePayload {
+            proto,
+            dir,
+            bytes: bytes[..take].to_vec(),
+        }),
     });
 }
 

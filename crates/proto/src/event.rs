@@ -29,6 +29,9 @@ pub enum AppEventKind {
     Quic(QuicHandshake),
     /// A DHCP or DHCPv6 message.
     Dhcp(DhcpEvent),
+    /// Payload of a protocol not dissected (the first bytes each way), for
+    /// detectors that search any payload. Transient: not worth keeping.
+    Opaque(OpaquePayload),
     /// An HTTP/1.x request and, when seen, its response.
     Http(HttpTransaction),
 }
@@ -147,6 +150,17 @@ impl QuicHandshake {
     pub fn sni(&self) -> Option<&str> {
         self.client.sni.as_deref()
     }
+}
+
+/// Bytes of a flow whose protocol is not dissected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpaquePayload {
+    /// TCP (stream bytes, in order) or UDP (one datagram).
+    pub proto: telltale_flow::Proto,
+    /// Which way they went.
+    pub dir: telltale_flow::Dir,
+    /// The bytes.
+    pub bytes: Vec<u8>,
 }
 
 /// A DHCP message, either version.

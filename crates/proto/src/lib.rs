@@ -36,5 +36,5 @@ mod x509;
 pub use dissect::{AppSink, DissectStats, Dissectors};
 pub use event::{
     AppEvent, AppEventKind, AppProto, DhcpEvent, DnsEvent, DnsFlavor, HttpTransaction,
-    QuicHandshake, TlsHandshake,
+    OpaquePayload, QuicHandshake, TlsHandshake,
 };

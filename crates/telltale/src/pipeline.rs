@@ -22,9 +22,13 @@ impl AppSink for Collect {
         // Bodies are for the detectors that look at them as they pass; the
         // report keeps the event without them, so memory follows the number
         // of events, not the bytes carried.
-        if let AppEventKind::Http(h) = &mut event.kind {
-            h.request_body = None;
-            h.response_body = None;
+        match &mut event.kind {
+            AppEventKind::Http(h) => {
+                h.request_body = None;
+                h.response_body = None;
+            }
+            AppEventKind::Opaque(_) => return,
+            _ => {}
         }
         self.events.push(event);
     }
