@@ -106,11 +106,11 @@ fn body_pieces<'a>(body: &'a Body, content_type: Option<&str>, at: &str, out: &m
         bytes.iter().find(|b| !b.is_ascii_whitespace()),
         Some(b'{' | b'[')
     );
-    if ct.contains("json") || looks_json {
-        if let Ok(v) = serde_json::from_slice::<Value>(bytes) {
-            json_values(&v, "$", &format!("{at}.json"), out, 0);
-            return;
-        }
+    if (ct.contains("json") || looks_json)
+        && let Ok(v) = serde_json::from_slice::<Value>(bytes)
+    {
+        json_values(&v, "$", &format!("{at}.json"), out, 0);
+        return;
     }
     if ct.contains("x-www-form-urlencoded") {
         form_fields(bytes, &format!("{at}.form"), out);
