@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
+use telltale::proto::keylog::KeyLog;
 use telltale::report::{
     write_destinations_csv, write_destinations_table, write_flows_csv, write_jsonl,
 };
@@ -49,6 +50,10 @@ struct AnalyzeArgs {
     /// Worker threads (0: one per CPU). The output is the same for any value.
     #[arg(short = 'j', long = "threads", default_value_t = 0)]
     threads: usize,
+    /// An NSS key log (SSLKEYLOGFILE format) to decrypt TLS with; repeatable.
+    /// Secrets inside pcapng captures are used without it.
+    #[arg(long = "keylog", value_name = "FILE")]
+    keylogs: Vec<PathBuf>,
     /// Which DNS answers may name a capture's flows: its own (`file`), or
     /// those of every capture given (`batch`: one device in several files).
     #[arg(long, value_enum, default_value_t = Scope::File)]
@@ -89,8 +94,15 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let Command::Analyze(args) = cli.command;
+    let mut keys = KeyLog::new();
+    for path in &args.keylogs {
+        let text = std::fs::read(path)
+            .with_context(|| format!("cannot read key log {}", path.display()))?;
+        keys.add(&text);
+    }
     let analyzer = Analyzer::builder()
         .threads(args.threads)
+        .key_log(keys)
         .dns_scope(match args.dns_scope {
             Scope::File => DnsScope::File,
             Scope::Batch => DnsScope::Batch,

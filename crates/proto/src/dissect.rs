@@ -16,9 +16,12 @@ use crate::event::{
     TlsHandshake,
 };
 use crate::http::{HttpEvent, HttpRequestReader, HttpResponseReader, Request, Response};
+use crate::keylog::KeyLog;
 use crate::quic::QuicInitialReader;
 use crate::tls::{self, TlsReader};
+use crate::tls_decrypt::TlsDecryptor;
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 /// Receives what the dissectors find.
 pub trait AppSink {
@@ -52,6 +55,9 @@ pub struct Dissectors<S> {
     flows: HashMap<FlowId, State>,
     sink: S,
     stats: DissectStats,
+    /// TLS secrets (a user's key log, and Decryption Secrets Blocks of the
+    /// capture): TLS flows whose keys are here are decrypted.
+    keys: Arc<KeyLog>,
 }
 
 enum State {
@@ -93,6 +99,7 @@ fn recognise(flow: &FlowInfo, probe: &[u8]) -> Option<State> {
             hello: TlsHandshake::default(),
             at: None,
             emitted: false,
+            decrypt: None,
         })));
     }
     if crate::http::is_http_request_start(probe) {
@@ -130,15 +137,42 @@ struct TlsState {
     /// Where the ClientHello started.
     at: Option<(Timestamp, u64)>,
     emitted: bool,
+    /// Decryption, when a key log was given, and what the plaintext holds.
+    decrypt: Option<Box<Decrypt>>,
+}
+
+struct Decrypt {
+    decryptor: TlsDecryptor,
+    /// HTTP/1.x inside, once the client's plaintext shows it.
+    http: Option<HttpState>,
+    /// The client's plaintext did not start like HTTP/1.x.
+    not_http: bool,
 }
 
 impl<S: AppSink> Dissectors<S> {
     /// Dissectors that report to `sink`.
     pub fn new(sink: S) -> Self {
+        Dissectors::with_keys(sink, Arc::new(KeyLog::new()))
+    }
+
+    /// Dissectors that also decrypt TLS flows whose secrets are in `keys`
+    /// (HTTP/1.x found inside is reported like cleartext HTTP, marked
+    /// decrypted).
+    pub fn with_keys(sink: S, keys: Arc<KeyLog>) -> Self {
         Dissectors {
             flows: HashMap::new(),
             sink,
             stats: DissectStats::default(),
+            keys,
+        }
+    }
+
+    /// Adds secrets met in the capture itself (pcapng Decryption Secrets
+    /// Blocks); flows that start after this can use them.
+    pub fn add_capture_secrets(&mut self, secrets: &[telltale_decode::CaptureSecrets]) {
+        let found = KeyLog::from_capture_secrets(secrets);
+        if !found.is_empty() {
+            Arc::make_mut(&mut self.keys).merge(found);
         }
     }
 
@@ -306,15 +340,34 @@ impl<S: AppSink> Dissectors<S> {
                 }
             }
             State::Tls(t) => {
-                if t.readers[dir.index()].done() {
-                    return;
+                if t.decrypt.is_none() && !self.keys.is_empty() && t.at.is_none() {
+                    t.decrypt = Some(Box::new(Decrypt {
+                        decryptor: TlsDecryptor::new(),
+                        http: None,
+                        not_http: false,
+                    }));
                 }
                 if dir == Dir::ToServer && t.at.is_none() {
                     // The ClientHello opens the client's stream: it starts
                     // in the first packet that carried client bytes.
                     t.at = Some(first_at);
                 }
+                if let Some(d) = t.decrypt.as_mut() {
+                    decrypted(
+                        flow.id,
+                        d,
+                        &self.keys,
+                        dir,
+                        ts,
+                        frame,
+                        bytes,
+                        &mut self.sink,
+                    );
+                }
                 let reader = &mut t.readers[dir.index()];
+                if reader.done() {
+                    return;
+                }
                 for ev in reader.feed(bytes) {
                     match ev {
                         tls::TlsEvent::ClientHello(ch) if t.hello.client.is_none() => {
@@ -368,7 +421,12 @@ impl<S: AppSink> Dissectors<S> {
                     f[dir.index()].gap(len);
                 }
             }
-            Some(State::Tls(t)) => t.readers[dir.index()].gap(len),
+            Some(State::Tls(t)) => {
+                t.readers[dir.index()].gap(len);
+                if let Some(d) = t.decrypt.as_mut() {
+                    d.decryptor.gap(dir);
+                }
+            }
             Some(State::Http(h)) => h.gap(dir, len),
             // Bytes lost before anything was seen: the protocol can still be
             // recognised from what comes after.
@@ -386,6 +444,10 @@ impl<S: AppSink> Dissectors<S> {
             },
             Some(State::Tls(mut t)) => {
                 emit_tls(id, &mut t, &mut self.sink);
+                if let Some(h) = t.decrypt.as_mut().and_then(|d| d.http.as_mut()) {
+                    h.finish();
+                    h.drain(id, true, &mut self.sink);
+                }
                 AppProto::Tls
             }
             Some(State::Quic(mut q)) => {
@@ -422,6 +484,43 @@ fn emit_tls(flow: FlowId, t: &mut TlsState, sink: &mut impl AppSink) {
         frame,
         kind: AppEventKind::Tls(std::mem::take(&mut t.hello)),
     });
+}
+
+/// Decrypts a TLS flow's bytes and dissects the HTTP/1.x inside.
+#[allow(clippy::too_many_arguments)]
+fn decrypted(
+    flow: FlowId,
+    d: &mut Decrypt,
+    keys: &KeyLog,
+    dir: Dir,
+    ts: Timestamp,
+    frame: u64,
+    bytes: &[u8],
+    sink: &mut impl AppSink,
+) {
+    if d.decryptor.done() || d.not_http {
+        return;
+    }
+    for plain in d.decryptor.feed(keys, dir, bytes) {
+        if d.http.is_none() {
+            if plain.dir == Dir::ToServer && crate::http::is_http_request_start(&plain.bytes) {
+                d.http = Some(HttpState {
+                    decrypted: true,
+                    ..HttpState::default()
+                });
+            } else if plain.dir == Dir::ToServer {
+                // HTTP/2 or another protocol: nothing more to read here.
+                d.not_http = true;
+                return;
+            } else {
+                continue;
+            }
+        }
+        if let Some(h) = d.http.as_mut() {
+            h.feed(plain.dir, &plain.bytes, ts, frame);
+            h.drain(flow, false, sink);
+        }
+    }
 }
 
 /// Payload bytes of unknown protocols handed on, per direction, at most.
@@ -543,6 +642,8 @@ struct HttpState {
     overflow: Vec<(Timestamp, u64, HttpTransaction, bool)>,
     /// The body being read in each direction, and its Content-Encoding.
     bodies: [(BodyBuf, Option<Vec<u8>>); 2],
+    /// This HTTP was read from decrypted TLS.
+    decrypted: bool,
 }
 
 /// Requests awaiting a response, at most; as many as the response reader
@@ -604,6 +705,7 @@ impl HttpState {
                         req.header("content-encoding").map(<[u8]>::to_vec),
                     );
                     let t = HttpTransaction {
+                        decrypted: self.decrypted,
                         protocol: format!("HTTP/1.{}", req.version),
                         request_headers: req.headers.clone(),
                         method: req.method,

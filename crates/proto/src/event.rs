@@ -202,4 +202,6 @@ pub struct HttpTransaction {
     pub request_body: Option<crate::body::Body>,
     /// The response body, likewise.
     pub response_body: Option<crate::body::Body>,
+    /// Read from inside TLS, decrypted with a key log.
+    pub decrypted: bool,
 }

@@ -29,8 +29,10 @@ pub mod dns;
 mod event;
 pub mod fingerprint;
 pub mod http;
+pub mod keylog;
 pub mod quic;
 pub mod tls;
+pub mod tls_decrypt;
 mod x509;
 
 pub use dissect::{AppSink, DissectStats, Dissectors};

@@ -219,6 +219,8 @@ struct Http<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     http_content_type: Option<&'a str>,
     length: u64,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    decrypted: bool,
 }
 
 /// Writes the whole report as EVE-shaped JSON Lines: per capture, one `flow`
@@ -560,5 +562,6 @@ fn http(h: &HttpTransaction) -> Http<'_> {
         status: h.status,
         http_content_type: h.response_content_type.as_deref(),
         length: h.response_body_len,
+        decrypted: h.decrypted,
     }
 }

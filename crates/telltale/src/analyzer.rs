@@ -9,7 +9,9 @@ use telltale_report::{InputFailure, Report};
 
 use crate::inputs::expand_inputs;
 use crate::pipeline::analyze_capture_named;
+use std::sync::Arc;
 use telltale_detect::Resolutions;
+use telltale_proto::keylog::KeyLog;
 
 /// Errors of the analyzer itself (an unreadable capture is not one: it is
 /// recorded in [`Report::failures`] and the others are still analysed).
@@ -43,6 +45,7 @@ pub enum DnsScope {
 #[derive(Clone, Debug, Default)]
 pub struct Analyzer {
     pub(crate) threads: usize,
+    pub(crate) keys: Arc<KeyLog>,
     pub(crate) dns_scope: DnsScope,
     pub(crate) decoder: DecoderConfig,
     pub(crate) flows: FlowConfig,
@@ -64,6 +67,14 @@ impl AnalyzerBuilder {
     /// Which DNS answers may name flows (default: the capture's own).
     pub fn dns_scope(mut self, scope: DnsScope) -> Self {
         self.inner.dns_scope = scope;
+        self
+    }
+
+    /// TLS secrets (an NSS key log, as written by `SSLKEYLOGFILE`): TLS flows
+    /// whose secrets are here are decrypted and the HTTP/1.x inside is
+    /// reported. Secrets inside pcapng captures are used in any case.
+    pub fn key_log(mut self, keys: KeyLog) -> Self {
+        self.inner.keys = Arc::new(keys);
         self
     }
 

@@ -54,11 +54,21 @@ pub(crate) fn analyze_capture_named(
     let mut reader = CaptureReader::open(path)?;
     let mut decoder = Decoder::new(analyzer.decoder);
     let mut table = FlowTable::new(analyzer.flows);
-    let mut dissectors = Dissectors::new(Collect::default());
+    let mut dissectors = Dissectors::with_keys(Collect::default(), analyzer.keys.clone());
+    let mut secrets_seen = 0;
     let mut link_types = BTreeMap::new();
     let mut packets = 0u64;
     let mut span = None;
-    while let Some(frame) = reader.next_frame()? {
+    loop {
+        // Secrets found in the capture serve the flows that start after them
+        // (a Decryption Secrets Block precedes the packets it is for).
+        if reader.secrets().len() > secrets_seen {
+            dissectors.add_capture_secrets(&reader.secrets()[secrets_seen..]);
+            secrets_seen = reader.secrets().len();
+        }
+        let Some(frame) = reader.next_frame()? else {
+            break;
+        };
         packets += 1;
         *link_types.entry(frame.link).or_insert(0u64) += 1;
         span = Some(match span {
