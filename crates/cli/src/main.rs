@@ -11,9 +11,11 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
+use telltale::detect::DeviceProfile;
 use telltale::proto::keylog::KeyLog;
 use telltale::report::{
-    write_destinations_csv, write_destinations_table, write_flows_csv, write_jsonl,
+    write_destinations_csv, write_destinations_table, write_flows_csv, write_identifiers_csv,
+    write_jsonl,
 };
 use telltale::{Analyzer, DnsScope, Report};
 
@@ -50,6 +52,14 @@ struct AnalyzeArgs {
     /// Worker threads (0: one per CPU). The output is the same for any value.
     #[arg(short = 'j', long = "threads", default_value_t = 0)]
     threads: usize,
+    /// A device profile (TOML: `[[device]]` tables with the device's IMEI,
+    /// IMSI, phone numbers, MACs, ...) whose values are searched for in
+    /// every encoding apps use. See docs/device-profile.example.toml.
+    #[arg(long = "device", value_name = "PROFILE")]
+    device: Option<PathBuf>,
+    /// Do not look for device identifiers at all.
+    #[arg(long, conflicts_with = "device")]
+    no_identifiers: bool,
     /// An NSS key log (SSLKEYLOGFILE format) to decrypt TLS with; repeatable.
     /// Secrets inside pcapng captures are used without it.
     #[arg(long = "keylog", value_name = "FILE")]
@@ -79,6 +89,8 @@ enum Format {
     Csv,
     /// One row per destination (CSV).
     DestinationsCsv,
+    /// One row per identifier finding (CSV).
+    IdentifiersCsv,
 }
 
 fn main() -> ExitCode {
@@ -100,7 +112,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot read key log {}", path.display()))?;
         keys.add(&text);
     }
-    let analyzer = Analyzer::builder()
+    let profile = match &args.device {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read device profile {}", path.display()))?;
+            Some(
+                DeviceProfile::from_toml(&text)
+                    .with_context(|| format!("device profile {}", path.display()))?,
+            )
+        }
+        None => None,
+    };
+    let mut builder = Analyzer::builder().identifiers(profile.as_ref());
+    if args.no_identifiers {
+        builder = builder.no_identifiers();
+    }
+    let analyzer = builder
         .threads(args.threads)
         .key_log(keys)
         .dns_scope(match args.dns_scope {
@@ -143,6 +170,7 @@ fn write_report(report: &Report, format: Format, out: &mut impl Write) -> io::Re
         Format::Jsonl => write_jsonl(report, out),
         Format::Csv => write_flows_csv(report, out),
         Format::DestinationsCsv => write_destinations_csv(report, out),
+        Format::IdentifiersCsv => write_identifiers_csv(report, out),
     }
 }
 

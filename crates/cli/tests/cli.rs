@@ -73,6 +73,20 @@ fn redmi_table_and_csv_are_exact() {
         "fixtures/redmi-1s-2014.pcap",
     ]);
     golden("redmi-1s-2014.destinations.csv", &out.stdout);
+    let out = telltale(&[
+        "analyze",
+        "-f",
+        "identifiers-csv",
+        "--device",
+        "docs/device-profile.example.toml",
+        "fixtures/redmi-1s-2014.pcap",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    golden("redmi-1s-2014.identifiers.csv", &out.stdout);
 }
 
 #[test]

@@ -8,10 +8,16 @@
 //!
 
 mod domain;
+pub mod identifiers;
 mod naming;
 
 pub use domain::registrable_domain;
+pub use identifiers::{
+    Confidence, DeviceProfile, Encoding, IdKind, IdentifierMatch, ProfileError, Scanner, Source,
+};
 pub use naming::{
     DestinationNamer, DnsAttribution, NameFlags, NameSource, Resolutions, ServerName,
 };
+mod findings;
 pub mod pieces;
+pub use findings::{Finding, findings};

@@ -14,10 +14,13 @@ pub struct Piece<'a> {
     /// Where: `http.url.query:imei`, `http.header:X-Device-Id`,
     /// `http.body.json:$.device.imei`, `dns.rrname`, `tls.sni`, ...
     pub location: String,
-    /// The bytes, decoded as the location says (URL-decoded form values,
-    /// JSON strings); a key is kept in front as `key=value` so detectors that
-    /// read telling keys still see it.
+    /// The bytes (JSON strings unescaped); a key is kept in front as
+    /// `key=value` so detectors that read telling keys still see it.
     pub bytes: Cow<'a, [u8]>,
+    /// These bytes were URL-decoded from what was on the wire (a second
+    /// piece for the same location holds them as sent): what is found only
+    /// here was sent URL-encoded.
+    pub url_decoded: bool,
 }
 
 /// JSON documents nested deeper than this are walked only this far.
@@ -66,6 +69,7 @@ fn piece<'a>(location: &str, bytes: &'a [u8]) -> Piece<'a> {
     Piece {
         location: location.to_owned(),
         bytes: Cow::Borrowed(bytes),
+        url_decoded: false,
     }
 }
 
@@ -121,7 +125,8 @@ fn body_pieces<'a>(body: &'a Body, content_type: Option<&str>, at: &str, out: &m
     out.push(piece(at, bytes));
 }
 
-/// `a=1&b=%2B86...`: each value URL-decoded, as `key=value`.
+/// `a=1&b=%2B86...`: each field as sent, and again URL-decoded when that
+/// changes it, as `key=value`.
 fn form_fields<'a>(text: &'a [u8], at: &str, out: &mut Vec<Piece<'a>>) {
     for pair in text.split(|&b| b == b'&') {
         if out.len() >= MAX_PIECES {
@@ -135,23 +140,30 @@ fn form_fields<'a>(text: &'a [u8], at: &str, out: &mut Vec<Piece<'a>>) {
             None => (&pair[..0], pair),
         };
         let key = percent_decode(key);
-        let value = percent_decode(value);
-        let key_text = String::from_utf8_lossy(&key);
-        let mut joined = key.to_vec();
-        joined.push(b'=');
-        joined.extend_from_slice(&value);
+        let location = if key.is_empty() {
+            at.to_owned()
+        } else {
+            format!("{at}:{}", String::from_utf8_lossy(&key))
+        };
+        let decoded = percent_decode(value);
+        let changed = matches!(decoded, Cow::Owned(_));
         out.push(Piece {
-            location: if key.is_empty() {
-                at.to_owned()
-            } else {
-                format!("{at}:{key_text}")
-            },
-            bytes: if key.is_empty() {
-                value
-            } else {
-                Cow::Owned(joined)
-            },
+            location: location.clone(),
+            bytes: Cow::Borrowed(pair),
+            url_decoded: false,
         });
+        if changed {
+            let mut joined = key.to_vec();
+            if !key.is_empty() {
+                joined.push(b'=');
+            }
+            joined.extend_from_slice(&decoded);
+            out.push(Piece {
+                location,
+                bytes: Cow::Owned(joined),
+                url_decoded: true,
+            });
+        }
     }
 }
 
@@ -193,6 +205,7 @@ fn keyed<'a>(at: &str, path: &str, key: &str, value: &[u8]) -> Piece<'a> {
     Piece {
         location: format!("{at}:{path}"),
         bytes: Cow::Owned(bytes),
+        url_decoded: false,
     }
 }
 
@@ -263,6 +276,7 @@ mod tests {
             [
                 "http.url.path /a/b",
                 "http.url.query:imei imei=865123456789019",
+                "http.url.query:phone phone=%2B8613812345678",
                 "http.url.query:phone phone=+8613812345678",
                 "http.url.query flag",
                 "http.header:X-Device-Id abc",
@@ -294,7 +308,9 @@ mod tests {
         assert_eq!(
             got[2..],
             [
+                "http.body.form:contacts contacts=%2B86139%2C%2B86150",
                 "http.body.form:contacts contacts=+86139,+86150",
+                "http.body.form:x x=1+2",
                 "http.body.form:x x=1 2"
             ]
         );

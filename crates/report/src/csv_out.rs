@@ -97,3 +97,65 @@ mod tests {
         assert_eq!(cell(""), "");
     }
 }
+
+/// Columns of the identifiers CSV, in order (documented in `docs/OUTPUT.md`).
+pub const IDENTIFIER_COLUMNS: &[&str] = &[
+    "pcap_filename",
+    "flow_id",
+    "timestamp",
+    "frame",
+    "src_ip",
+    "src_port",
+    "dest_ip",
+    "dest_port",
+    "proto",
+    "app_proto",
+    "server_name",
+    "kind",
+    "value",
+    "matched",
+    "encoding",
+    "location",
+    "key",
+    "source",
+    "confidence",
+    "device",
+    "note",
+];
+
+/// Writes one row per identifier finding, every capture in order.
+pub fn write_identifiers_csv(report: &Report, out: impl Write) -> io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(IDENTIFIER_COLUMNS)?;
+    for c in &report.captures {
+        let name = c.path.to_string_lossy();
+        for i in &c.identifiers {
+            let Some(f) = c.flow(i.flow) else { continue };
+            let info = &f.summary.info;
+            w.write_record([
+                cell(&name),
+                eve_flow_id(&name, info.id).to_string(),
+                i.ts.to_rfc3339_micros(),
+                i.frame.to_string(),
+                info.client.ip().to_string(),
+                info.client.port().to_string(),
+                info.server.ip().to_string(),
+                info.server.port().to_string(),
+                info.proto.as_str().to_owned(),
+                f.app_proto.as_str().to_owned(),
+                cell(f.server_name.name.as_deref().unwrap_or("")),
+                i.kind.as_str().to_owned(),
+                cell(&i.value),
+                cell(&i.matched),
+                i.encoding.as_str().to_owned(),
+                cell(&i.location),
+                cell(i.key.as_deref().unwrap_or("")),
+                i.source.as_str().to_owned(),
+                i.confidence.as_str().to_owned(),
+                cell(i.device.as_deref().unwrap_or("")),
+                i.note.unwrap_or("").to_owned(),
+            ])?;
+        }
+    }
+    w.flush()
+}

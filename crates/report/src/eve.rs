@@ -15,6 +15,7 @@ use telltale_proto::{
 
 use crate::model::{CaptureReport, FlowRecord, Report};
 use crate::names::{rcode_name, rrtype_name, tls_version_name};
+use telltale_detect::Finding;
 
 /// A stable, JSON-safe (below 2^53) flow id for EVE: the same capture path
 /// and flow give the same id on every run and with any thread count.
@@ -53,6 +54,32 @@ struct Record<'a> {
     quic: Option<Quic<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     dhcp: Option<Dhcp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identifier: Option<Identifier<'a>>,
+}
+
+#[derive(Serialize)]
+struct Identifier<'a> {
+    kind: &'static str,
+    value: &'a str,
+    matched: &'a str,
+    encoding: &'static str,
+    location: &'a str,
+    source: &'static str,
+    confidence: &'static str,
+    frame: u64,
+    offset: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<&'a str>,
+    device: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct FlowIdentifiers {
+    count: usize,
+    kinds: Vec<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -75,6 +102,8 @@ struct Flow<'a> {
     gaps: Option<Gaps>,
     #[serde(skip_serializing_if = "Option::is_none")]
     limits: Option<LimitsHit>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identifiers: Option<FlowIdentifiers>,
 }
 
 /// Per-flow limits that were reached, so a reader knows the flow was not
@@ -245,10 +274,19 @@ pub fn write_capture_jsonl(capture: &CaptureReport, out: &mut impl Write) -> io:
     for (i, e) in capture.events.iter().enumerate() {
         order.push((e.ts, e.frame, 1, i));
     }
+    for (i, f) in capture.identifiers.iter().enumerate() {
+        order.push((f.ts, f.frame, 2, i));
+    }
     order.sort_unstable();
     for (_, _, rank, i) in order {
         let record = if rank == 0 {
-            flow_record(&name, &capture.flows[i])
+            flow_record(&name, &capture.flows[i], capture)
+        } else if rank == 2 {
+            let finding = &capture.identifiers[i];
+            let Some(flow) = capture.flow(finding.flow) else {
+                continue;
+            };
+            identifier_record(&name, flow, finding)
         } else {
             let ev = &capture.events[i];
             let Some(flow) = capture.flow(ev.flow) else {
@@ -291,10 +329,11 @@ fn base<'a>(
         http: None,
         quic: None,
         dhcp: None,
+        identifier: None,
     }
 }
 
-fn flow_record<'a>(name: &'a str, f: &'a FlowRecord) -> Record<'a> {
+fn flow_record<'a>(name: &'a str, f: &'a FlowRecord, capture: &'a CaptureReport) -> Record<'a> {
     let s = &f.summary;
     let mut r = base(name, f, s.first_ts, s.info.id.0, "flow");
     let (ts, tc) = (&s.to_server.stream, &s.to_client.stream);
@@ -328,6 +367,37 @@ fn flow_record<'a>(name: &'a str, f: &'a FlowRecord) -> Record<'a> {
                 capped_bytes_toserver: ts.capped_bytes,
                 capped_bytes_toclient: tc.capped_bytes,
             }),
+        identifiers: {
+            let mut kinds: Vec<&'static str> = Vec::new();
+            let mut count = 0;
+            for i in capture.flow_identifiers(s.info.id) {
+                count += 1;
+                if !kinds.contains(&i.kind.as_str()) {
+                    kinds.push(i.kind.as_str());
+                }
+            }
+            kinds.sort_unstable();
+            (count > 0).then_some(FlowIdentifiers { count, kinds })
+        },
+    });
+    r
+}
+
+fn identifier_record<'a>(name: &'a str, flow: &FlowRecord, i: &'a Finding) -> Record<'a> {
+    let mut r = base(name, flow, i.ts, i.frame, "identifier");
+    r.identifier = Some(Identifier {
+        kind: i.kind.as_str(),
+        value: &i.value,
+        matched: &i.matched,
+        encoding: i.encoding.as_str(),
+        location: &i.location,
+        source: i.source.as_str(),
+        confidence: i.confidence.as_str(),
+        frame: i.frame,
+        offset: i.offset,
+        key: i.key.as_deref(),
+        device: i.device.as_deref(),
+        note: i.note,
     });
     r
 }

@@ -17,7 +17,9 @@ mod model;
 mod names;
 mod table;
 
-pub use csv_out::{FLOW_COLUMNS, cell as csv_cell, write_flows_csv};
+pub use csv_out::{
+    FLOW_COLUMNS, IDENTIFIER_COLUMNS, cell as csv_cell, write_flows_csv, write_identifiers_csv,
+};
 pub use destinations::{DESTINATION_COLUMNS, Destination, destinations, write_destinations_csv};
 pub use eve::{eve_flow_id, write_capture_jsonl, write_jsonl};
 pub use model::{CaptureReport, FlowRecord, InputFailure, Report};

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use telltale_decode::{CaptureFormat, CaptureWarning, DecodeStats, LinkType, Timestamp};
-use telltale_detect::ServerName;
+use telltale_detect::{Finding, ServerName};
 use telltale_flow::{FlowSummary, FlowTableStats};
 use telltale_proto::{AppEvent, AppProto};
 
@@ -56,6 +56,8 @@ pub struct CaptureReport {
     pub flows: Vec<FlowRecord>,
     /// Application events, ordered by time then packet number.
     pub events: Vec<AppEvent>,
+    /// Device identifiers found, ordered by time, packet number, location.
+    pub identifiers: Vec<Finding>,
 }
 
 /// One flow with what later stages learnt about it.
@@ -70,6 +72,11 @@ pub struct FlowRecord {
 }
 
 impl CaptureReport {
+    /// The identifiers found in one flow.
+    pub fn flow_identifiers(&self, id: telltale_flow::FlowId) -> impl Iterator<Item = &Finding> {
+        self.identifiers.iter().filter(move |f| f.flow == id)
+    }
+
     /// The flow with the given id.
     pub fn flow(&self, id: telltale_flow::FlowId) -> Option<&FlowRecord> {
         self.flows

@@ -10,7 +10,7 @@ use telltale_report::{InputFailure, Report};
 use crate::inputs::expand_inputs;
 use crate::pipeline::analyze_capture_named;
 use std::sync::Arc;
-use telltale_detect::Resolutions;
+use telltale_detect::{DeviceProfile, Resolutions, Scanner};
 use telltale_proto::keylog::KeyLog;
 
 /// Errors of the analyzer itself (an unreadable capture is not one: it is
@@ -45,6 +45,9 @@ pub enum DnsScope {
 #[derive(Clone, Debug, Default)]
 pub struct Analyzer {
     pub(crate) threads: usize,
+    /// Identifier detection (`None`: off). Built once, shared by every
+    /// capture: one automaton over all known values.
+    pub(crate) scanner: Option<Arc<Scanner>>,
     pub(crate) keys: Arc<KeyLog>,
     pub(crate) dns_scope: DnsScope,
     pub(crate) decoder: DecoderConfig,
@@ -78,6 +81,19 @@ impl AnalyzerBuilder {
         self
     }
 
+    /// Looks for device identifiers by pattern, and for the known values of
+    /// the devices in `profile` when given (on by default, patterns only).
+    pub fn identifiers(mut self, profile: Option<&DeviceProfile>) -> Self {
+        self.inner.scanner = Some(Arc::new(Scanner::new(profile)));
+        self
+    }
+
+    /// Turns identifier detection off.
+    pub fn no_identifiers(mut self) -> Self {
+        self.inner.scanner = None;
+        self
+    }
+
     /// Flow table limits and timeouts.
     pub fn flow_config(mut self, config: FlowConfig) -> Self {
         self.inner.flows = config;
@@ -102,6 +118,7 @@ impl Analyzer {
         AnalyzerBuilder {
             inner: Analyzer::default(),
         }
+        .identifiers(None)
     }
 
     /// Analyses every capture under `paths` (files, or folders searched

@@ -3,8 +3,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use std::sync::Arc;
 use telltale_decode::{CaptureReader, DecodeError, Decoder};
-use telltale_detect::DestinationNamer;
+use telltale_detect::{DestinationNamer, Finding, Scanner, findings};
 use telltale_flow::{FlowSummary, FlowTable};
 use telltale_proto::{AppEvent, AppEventKind, AppProto, AppSink, Dissectors};
 use telltale_report::{CaptureReport, FlowRecord};
@@ -15,10 +16,15 @@ use crate::Analyzer;
 struct Collect {
     events: Vec<AppEvent>,
     flows: Vec<(FlowSummary, AppProto)>,
+    scanner: Option<Arc<Scanner>>,
+    identifiers: Vec<Finding>,
 }
 
 impl AppSink for Collect {
     fn app_event(&mut self, mut event: AppEvent) {
+        if let Some(scanner) = &self.scanner {
+            self.identifiers.extend(findings(scanner, &event));
+        }
         // Bodies are for the detectors that look at them as they pass; the
         // report keeps the event without them, so memory follows the number
         // of events, not the bytes carried.
@@ -54,7 +60,11 @@ pub(crate) fn analyze_capture_named(
     let mut reader = CaptureReader::open(path)?;
     let mut decoder = Decoder::new(analyzer.decoder);
     let mut table = FlowTable::new(analyzer.flows);
-    let mut dissectors = Dissectors::with_keys(Collect::default(), analyzer.keys.clone());
+    let collect = Collect {
+        scanner: analyzer.scanner.clone(),
+        ..Collect::default()
+    };
+    let mut dissectors = Dissectors::with_keys(collect, analyzer.keys.clone());
     let mut secrets_seen = 0;
     let mut link_types = BTreeMap::new();
     let mut packets = 0u64;
@@ -80,7 +90,15 @@ pub(crate) fn analyze_capture_named(
         }
     }
     table.finish(&mut dissectors);
-    let Collect { mut events, flows } = dissectors.into_sink();
+    let Collect {
+        mut events,
+        flows,
+        mut identifiers,
+        ..
+    } = dissectors.into_sink();
+    identifiers.sort_by(|a, b| {
+        (a.ts, a.frame, &a.location, a.offset).cmp(&(b.ts, b.frame, &b.location, b.offset))
+    });
 
     let infos: Vec<_> = flows.iter().map(|(s, _)| s.info).collect();
     let namer = DestinationNamer::new(&events, &infos);
@@ -108,6 +126,7 @@ pub(crate) fn analyze_capture_named(
         flow_table: table.stats(),
         flows,
         events,
+        identifiers,
     };
     Ok((report, namer))
 }

@@ -576,3 +576,78 @@ fn naming_disagreements_are_flagged() {
             .all(|f| !f.server_name.source.as_str().is_empty())
     );
 }
+
+#[test]
+fn redmi_identifiers_with_the_example_profile() {
+    let text = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/device-profile.example.toml"),
+    )
+    .unwrap();
+    let profile = telltale::detect::DeviceProfile::from_toml(&text).unwrap();
+    let report = Analyzer::builder()
+        .threads(1)
+        .identifiers(Some(&profile))
+        .build()
+        .analyze([fixture("redmi-1s-2014.pcap")])
+        .unwrap();
+    let c = &report.captures[0];
+    let found: Vec<(&str, &str, &str, &str, u64, &str)> = c
+        .identifiers
+        .iter()
+        .map(|i| {
+            (
+                i.kind.as_str(),
+                i.value.as_str(),
+                i.encoding.as_str(),
+                i.location.as_str(),
+                i.frame,
+                i.source.as_str(),
+            )
+        })
+        .collect();
+    // The POST in packet 6 carried the IMEI, the IMSI, the phone number
+    // (URL-encoded) and three contacts' numbers.
+    for want in [
+        (
+            "imei",
+            "865123456789019",
+            "plain",
+            "http.body.form:imei",
+            6,
+            "known",
+        ),
+        (
+            "imsi",
+            "460011234567890",
+            "plain",
+            "http.body.form:imsi",
+            6,
+            "known",
+        ),
+        (
+            "phone",
+            "+8613812345678",
+            "url",
+            "http.body.form:phone",
+            6,
+            "known",
+        ),
+        (
+            "phone",
+            "+8613900001111",
+            "url",
+            "http.body.form:contacts",
+            6,
+            "known",
+        ),
+    ] {
+        assert!(found.contains(&want), "{want:?} not in {found:#?}");
+    }
+    assert!(
+        c.identifiers
+            .iter()
+            .all(|i| i.device.as_deref() == Some("RedMi 1S"))
+    );
+    // Nothing else in the capture is taken for an identifier.
+    assert!(c.identifiers.iter().all(|i| i.frame == 6), "{found:#?}");
+}
