@@ -85,19 +85,6 @@ pub fn cell(text: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::cell;
-
-    #[test]
-    fn formulas_neutralised() {
-        assert_eq!(cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
-        assert_eq!(cell("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(cell("example.com"), "example.com");
-        assert_eq!(cell(""), "");
-    }
-}
-
 /// Columns of the identifiers CSV, in order (documented in `docs/OUTPUT.md`).
 pub const IDENTIFIER_COLUMNS: &[&str] = &[
     "pcap_filename",
@@ -158,4 +145,17 @@ pub fn write_identifiers_csv(report: &Report, out: impl Write) -> io::Result<()>
         }
     }
     w.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cell;
+
+    #[test]
+    fn formulas_neutralised() {
+        assert_eq!(cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(cell("example.com"), "example.com");
+        assert_eq!(cell(""), "");
+    }
 }

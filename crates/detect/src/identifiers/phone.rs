@@ -170,10 +170,11 @@ pub(crate) fn canonical_phone(input: &str, country_code: Option<&str>) -> Result
 }
 
 /// The national number split into the groupings people and apps write:
-/// 3-4-4 (China), 3-3-4 (North America), 3-rest (Germany), 4-rest (United
-/// Kingdom) and pairs (France). Groups of fewer than two digits are avoided
-/// except the French leading digit.
-pub(crate) fn groupings(nsn: &str) -> Vec<Vec<&str>> {
+/// 3-4-4 (China), 3-3-rest (North America, Australia), 3-rest (Germany),
+/// and for the countries that use them 4-rest (United Kingdom) and pairs
+/// (France, Belgium). Fewer groupings keep the automaton small: each one
+/// costs about four patterns per number.
+pub(crate) fn groupings<'a>(nsn: &'a str, cc: &str) -> Vec<Vec<&'a str>> {
     let mut out: Vec<Vec<&str>> = Vec::new();
     let n = nsn.len();
     let split = |sizes: &[usize]| -> Vec<&str> {
@@ -192,19 +193,21 @@ pub(crate) fn groupings(nsn: &str) -> Vec<Vec<&str>> {
     if n >= 9 {
         out.push(split(&[3, 4]));
         out.push(split(&[3, 3]));
+    }
+    if n >= 6 {
         out.push(split(&[3]));
+    }
+    if n >= 8 && cc == "44" {
         out.push(split(&[4]));
-        // French style: an odd leading digit, then pairs.
-        let first = n % 2;
+    }
+    if n >= 8 && matches!(cc, "33" | "32") {
+        // An odd leading digit, then pairs: 6 12 34 56 78.
         let mut sizes = Vec::new();
-        if first == 1 {
+        if n % 2 == 1 {
             sizes.push(1);
         }
         sizes.extend(std::iter::repeat_n(2, n / 2));
         out.push(split(&sizes));
-    } else if n >= 6 {
-        out.push(split(&[3]));
-        out.push(split(&[4]));
     }
     out.retain(|g| g.len() > 1);
     out.sort();
@@ -271,11 +274,14 @@ mod tests {
 
     #[test]
     fn national_groupings() {
-        let g = groupings("13812345678");
+        let g = groupings("13812345678", "86");
         assert!(g.contains(&vec!["138", "1234", "5678"]));
         assert!(g.contains(&vec!["138", "123", "45678"]));
-        let g = groupings("612345678");
+        assert!(g.contains(&vec!["138", "12345678"]));
+        assert_eq!(g.len(), 3);
+        let g = groupings("612345678", "33");
         assert!(g.contains(&vec!["6", "12", "34", "56", "78"]));
-        assert!(groupings("12345").is_empty());
+        assert!(groupings("7700900123", "44").contains(&vec!["7700", "900123"]));
+        assert!(groupings("12345", "86").is_empty());
     }
 }

@@ -429,7 +429,7 @@ fn phone_forms(e164: &str) -> Vec<Plain> {
         forms.push(Plain::primary(format!("{trunk}{nsn}"), Edge::Digits));
     }
     let mut display = vec![format!("+{cc} {nsn}"), format!("+{cc}-{nsn}")];
-    for g in groupings(nsn) {
+    for g in groupings(nsn, cc) {
         for sep in [" ", "-"] {
             let joined = g.join(sep);
             display.push(format!("+{cc}{sep}{joined}"));
