@@ -83,7 +83,16 @@ fn http<'a>(h: &'a HttpTransaction, out: &mut Vec<Piece<'a>>) {
         form_fields(q.as_bytes(), "http.url.query", out);
     }
     for (name, value) in &h.request_headers {
-        out.push(piece(&format!("http.header:{name}"), value));
+        // `Name: value`, so the header name reads as the value's key.
+        let mut text = Vec::with_capacity(name.len() + 2 + value.len());
+        text.extend_from_slice(name.as_bytes());
+        text.extend_from_slice(b": ");
+        text.extend_from_slice(value);
+        out.push(Piece {
+            location: format!("http.header:{name}"),
+            bytes: Cow::Owned(text),
+            url_decoded: false,
+        });
     }
     let content_type = h
         .request_headers
@@ -279,8 +288,8 @@ mod tests {
                 "http.url.query:phone phone=%2B8613812345678",
                 "http.url.query:phone phone=+8613812345678",
                 "http.url.query flag",
-                "http.header:X-Device-Id abc",
-                "http.header:Content-Type application/json",
+                "http.header:X-Device-Id X-Device-Id: abc",
+                "http.header:Content-Type Content-Type: application/json",
                 "http.body.json:$.device.imei imei=865123456789019",
                 "http.body.json:$.device.ids[0] ids=1",
                 "http.body.json:$.device.ids[1] ids=x",
