@@ -13,6 +13,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use telltale::detect::DeviceProfile;
 use telltale::proto::keylog::KeyLog;
+use telltale::report::Redactor;
 use telltale::report::{
     write_destinations_csv, write_destinations_table, write_flows_csv, write_identifiers_csv,
     write_jsonl,
@@ -57,6 +58,15 @@ struct AnalyzeArgs {
     /// every encoding apps use. See docs/device-profile.example.toml.
     #[arg(long = "device", value_name = "PROFILE")]
     device: Option<PathBuf>,
+    /// Mask identifier values everywhere in the output with keyed pseudonyms
+    /// (`imei~3f9a0c41d2e7`): the same value keeps the same pseudonym within
+    /// a run, or across runs with the same --redact-key.
+    #[arg(long)]
+    redact: bool,
+    /// The key for --redact pseudonyms (any text; keep it secret). Without
+    /// it a random key is used and pseudonyms differ between runs.
+    #[arg(long, value_name = "SECRET", requires = "redact")]
+    redact_key: Option<String>,
     /// Do not look for device identifiers at all.
     #[arg(long, conflicts_with = "device")]
     no_identifiers: bool,
@@ -126,6 +136,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut builder = Analyzer::builder().identifiers(profile.as_ref());
     if args.no_identifiers {
         builder = builder.no_identifiers();
+    }
+    if args.redact {
+        let key = match &args.redact_key {
+            Some(k) => k.clone().into_bytes(),
+            None => {
+                let mut k = vec![0u8; 32];
+                getrandom::fill(&mut k)
+                    .map_err(|e| anyhow::anyhow!("no randomness for --redact: {e}"))?;
+                k
+            }
+        };
+        builder = builder.redact(Redactor::new(&key));
     }
     let analyzer = builder
         .threads(args.threads)

@@ -149,3 +149,35 @@ fn standard_input_and_output_file() {
     assert!(text.contains("\"pcap_filename\":\"-\""));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn redaction_masks_identifiers_everywhere() {
+    let run = |key: &str| {
+        let out = telltale(&[
+            "analyze",
+            "-f",
+            "jsonl",
+            "--device",
+            "docs/device-profile.example.toml",
+            "--redact",
+            "--redact-key",
+            key,
+            "fixtures/redmi-1s-2014.pcap",
+        ]);
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let a = run("one");
+    for secret in [
+        "865123456789019",
+        "460011234567890",
+        "8613812345678",
+        "8613900001111",
+    ] {
+        assert!(!a.contains(secret), "{secret} leaked");
+    }
+    assert!(a.contains("\"kind\":\"imei\",\"value\":\"imei~"));
+    // Same key, same pseudonyms; another key, others.
+    assert_eq!(a, run("one"));
+    assert_ne!(a, run("two"));
+}

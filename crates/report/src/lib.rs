@@ -15,6 +15,7 @@ mod destinations;
 mod eve;
 mod model;
 mod names;
+mod redact;
 mod table;
 
 pub use csv_out::{
@@ -23,4 +24,5 @@ pub use csv_out::{
 pub use destinations::{DESTINATION_COLUMNS, Destination, destinations, write_destinations_csv};
 pub use eve::{eve_flow_id, write_capture_jsonl, write_jsonl};
 pub use model::{CaptureReport, FlowRecord, InputFailure, Report};
+pub use redact::Redactor;
 pub use table::{printable, write_destinations_table};

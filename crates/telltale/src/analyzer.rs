@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use telltale_decode::DecoderConfig;
 use telltale_flow::FlowConfig;
-use telltale_report::{InputFailure, Report};
+use telltale_report::{InputFailure, Redactor, Report};
 
 use crate::inputs::expand_inputs;
 use crate::pipeline::analyze_capture_named;
@@ -49,6 +49,7 @@ pub struct Analyzer {
     /// capture: one automaton over all known values.
     pub(crate) scanner: Option<Arc<Scanner>>,
     pub(crate) keys: Arc<KeyLog>,
+    pub(crate) redactor: Option<Redactor>,
     pub(crate) dns_scope: DnsScope,
     pub(crate) decoder: DecoderConfig,
     pub(crate) flows: FlowConfig,
@@ -85,6 +86,13 @@ impl AnalyzerBuilder {
     /// the devices in `profile` when given (on by default, patterns only).
     pub fn identifiers(mut self, profile: Option<&DeviceProfile>) -> Self {
         self.inner.scanner = Some(Arc::new(Scanner::new(profile)));
+        self
+    }
+
+    /// Masks identifier values everywhere in the report with keyed
+    /// pseudonyms (see [`Redactor`]).
+    pub fn redact(mut self, redactor: Redactor) -> Self {
+        self.inner.redactor = Some(redactor);
         self
     }
 
@@ -165,6 +173,11 @@ impl Analyzer {
                 }),
             }
         }
+        let redact = |report: &mut Report| {
+            if let Some(r) = &self.redactor {
+                r.redact(report);
+            }
+        };
         if self.dns_scope == DnsScope::Batch {
             let mut shared = Resolutions::default();
             for n in &namers {
@@ -176,6 +189,7 @@ impl Analyzer {
                 }
             }
         }
+        redact(&mut report);
         Ok(report)
     }
 }

@@ -259,3 +259,57 @@ fn names_match_peers_on_shared_captures() {
         "below the recorded levels: {failures:?}"
     );
 }
+
+/// Identifier patterns on real captures: nothing a person would call false
+/// at high confidence. The one 15-digit `device_id` that fails the Luhn
+/// check (suricata-verify-http-encoding-gzip-uncompressed.pcap) is reported
+/// as IMEI-shaped at low confidence with a note (docs/DETECTORS.md says why).
+#[test]
+fn no_false_high_confidence_identifiers_on_shared_captures() {
+    let Some(dir) = shared_captures() else {
+        eprintln!("SKIPPED: ../shared/captures not found");
+        return;
+    };
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
+        .collect();
+    paths.sort();
+    let report = Analyzer::builder()
+        .threads(2)
+        .build()
+        .analyze(&paths)
+        .unwrap();
+    let mut all = Vec::new();
+    for c in &report.captures {
+        for i in &c.identifiers {
+            eprintln!(
+                "{}: {} {} {} at {} ({})",
+                c.path.display(),
+                i.kind.as_str(),
+                i.value,
+                i.confidence.as_str(),
+                i.location,
+                i.note.unwrap_or("")
+            );
+            all.push((
+                c.path.file_name().unwrap().to_string_lossy().into_owned(),
+                i.clone(),
+            ));
+        }
+    }
+    assert!(all.iter().all(|(_, i)| i.confidence.as_str() != "high"));
+    let device_id = all
+        .iter()
+        .find(|(f, i)| {
+            f == "suricata-verify-http-encoding-gzip-uncompressed.pcap"
+                && i.key.as_deref() == Some("device_id")
+        })
+        .expect("the device_id is reported");
+    assert_eq!(
+        (device_id.1.kind.as_str(), device_id.1.confidence.as_str()),
+        ("imei", "low")
+    );
+    assert!(device_id.1.note.is_some());
+}

@@ -265,8 +265,6 @@ const EXACT: &[(&str, KeyHint)] = &[
     ("number", KeyHint::PhoneWeak),
     ("oaid", KeyHint::AdId),
     ("phone", KeyHint::Phone),
-    ("pos", KeyHint::LatLon),
-    ("position", KeyHint::LatLon),
     ("rida", KeyHint::AdId),
     ("serial", KeyHint::Serial),
     ("simid", KeyHint::Imsi),

@@ -7,7 +7,7 @@
 
 use regex::bytes::{Regex, RegexBuilder};
 
-use super::keys::{KeyHint, classify_key, preceding_key};
+use super::keys::{KeyHint, classify_key, normalize_key, preceding_key};
 use super::phone::e164_plausible;
 use super::validate::{
     SHARED_ANDROID_ID, canonical_uuid, coordinates_plausible, email_is_role, email_plausible,
@@ -35,6 +35,7 @@ const NOTE_PHONE_BARE: &str = "E.164-shaped with no telling key";
 const NOTE_PHONE_NO_PLUS: &str = "digits under a phone key, read as E.164 without the +";
 const NOTE_PHONE_NATIONAL: &str = "digits under a phone key, national format: country unknown";
 const NOTE_MAC_LOCAL: &str = "locally administered address: likely a randomised MAC";
+const NOTE_BSSID: &str = "the Wi-Fi access point's address (BSSID): it locates the device";
 const NOTE_ANDROID_SHARED: &str =
     "the Android ID that a bug in Android 2.2 gave to many devices: identifies none";
 const NOTE_AD_ID_ZERO: &str =
@@ -586,6 +587,16 @@ fn spaced_phone(buf: &[u8], s: usize, mut e: usize, out: &mut Vec<IdentifierMatc
     ));
 }
 
+/// The note for a MAC address: a BSSID locates rather than identifies; a
+/// locally administered address is likely randomised.
+fn mac_note(mac: &[u8; 6], key: Option<&str>) -> Option<&'static str> {
+    if key.is_some_and(|k| normalize_key(k).ends_with("bssid")) {
+        Some(NOTE_BSSID)
+    } else {
+        mac_locally_administered(mac).then_some(NOTE_MAC_LOCAL)
+    }
+}
+
 fn alnum_at(buf: &[u8], i: usize) -> bool {
     buf.get(i).is_some_and(u8::is_ascii_alphanumeric)
 }
@@ -618,7 +629,7 @@ fn hex_run(buf: &[u8], s: usize, e: usize, out: &mut Vec<IdentifierMatch>) {
             } else {
                 Confidence::Medium
             };
-            let note = mac_locally_administered(&mac).then_some(NOTE_MAC_LOCAL);
+            let note = mac_note(&mac, key);
             out.push(plain(IdKind::Mac, format_mac(&mac), conf, note));
         }
         (14, KeyHint::Meid) => {
@@ -721,7 +732,7 @@ fn separated_mac(buf: &[u8], s: usize, e: usize, out: &mut Vec<IdentifierMatch>)
         _ if digits_only => Confidence::Low,
         _ => Confidence::Medium,
     };
-    let note = mac_locally_administered(&mac).then_some(NOTE_MAC_LOCAL);
+    let note = mac_note(&mac, key);
     let enc = if url { Encoding::Url } else { Encoding::Plain };
     out.push(found(
         buf,
@@ -825,7 +836,9 @@ fn push_location(
     let (Ok(la), Ok(lo)) = (lat_s.parse::<f64>(), lon_s.parse::<f64>()) else {
         return;
     };
-    if !coordinates_plausible(la, lo) {
+    // Both within a degree of (0, 0) is open sea, and far more often a pair
+    // of normalised values (screen positions, ratios) than a place.
+    if !coordinates_plausible(la, lo) || (la.abs() <= 1.0 && lo.abs() <= 1.0) {
         return;
     }
     let value = format!("{lat_s},{lon_s}");
@@ -992,6 +1005,8 @@ mod tests {
         assert!(scan("x=3ca6f6123456").is_empty());
         let m = one("mac: 02:11:22:33:44:55");
         assert_eq!(m.note, Some(NOTE_MAC_LOCAL));
+        let m = one(r#"{"bssid":"c0:ee:fb:01:02:03"}"#);
+        assert_eq!((m.confidence, m.note), (Confidence::High, Some(NOTE_BSSID)));
     }
 
     #[test]
@@ -1047,5 +1062,6 @@ mod tests {
         assert!(scan("lat=39.90&lon=116.40").is_empty());
         assert!(scan("lat=99.123&lon=116.407").is_empty());
         assert!(scan("price=39.904,116.407").is_empty());
+        assert!(scan("ll=0.500,0.250").is_empty());
     }
 }

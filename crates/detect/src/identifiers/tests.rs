@@ -666,27 +666,34 @@ fn names_are_as_listed() {
 #[ignore = "timing, release mode only"]
 fn throughput_with_1_and_1000_values() {
     let mut r = XorShift(0x7417_7a1e);
-    let mut buf = Vec::new();
-    while buf.len() < 8 << 20 {
-        let blob: Vec<u8> = (0..r.below(3000)).map(|_| r.next() as u8).collect();
-        let cfg: Vec<u8> = (0..r.below(900)).map(|_| r.next() as u8).collect();
-        buf.extend_from_slice(
-            format!(
-                "POST /v1/events?v=2&app=fitlife&os=android&lang=en_US&ts={} HTTP/1.1\r\n\
-                 Host: api.example.com\r\nUser-Agent: Dalvik/2.1.0 (Linux; U; Android 14)\r\n\
-                 Content-Type: application/json\r\n\r\n\
-                 {{\"event\":\"app_open\",\"sdk\":\"3.12.4\",\"model\":\"Pixel 7\",\
-                 \"payload\":\"{}\"}}\r\n\
-                 HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n\
-                 {{\"status\":\"ok\",\"config\":\"{}\"}}\r\n",
-                1_710_406_800_000u64 + r.below(1 << 30),
-                STANDARD.encode(&blob),
-                hex(&cfg)
-            )
-            .as_bytes(),
-        );
-        let bin: Vec<u8> = (0..r.below(4000)).map(|_| r.next() as u8).collect();
-        buf.extend_from_slice(&bin);
+    // Two mixes of the same HTTP exchanges: followed by up to 4 kB of binary
+    // (text-heavy: base64 and hex make up most bytes), or by up to 30 kB (as
+    // when image responses dominate, as in make_corpus captures).
+    let mut mixes = Vec::new();
+    for binary_max in [4_000, 30_000] {
+        let mut buf = Vec::new();
+        while buf.len() < 8 << 20 {
+            let blob: Vec<u8> = (0..r.below(3000)).map(|_| r.next() as u8).collect();
+            let cfg: Vec<u8> = (0..r.below(900)).map(|_| r.next() as u8).collect();
+            buf.extend_from_slice(
+                format!(
+                    "POST /v1/events?v=2&app=fitlife&os=android&lang=en_US&ts={} HTTP/1.1\r\n\
+                     Host: api.example.com\r\nUser-Agent: Dalvik/2.1.0 (Linux; U; Android 14)\r\n\
+                     Content-Type: application/json\r\n\r\n\
+                     {{\"event\":\"app_open\",\"sdk\":\"3.12.4\",\"model\":\"Pixel 7\",\
+                     \"payload\":\"{}\"}}\r\n\
+                     HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n\
+                     {{\"status\":\"ok\",\"config\":\"{}\"}}\r\n",
+                    1_710_406_800_000u64 + r.below(1 << 30),
+                    STANDARD.encode(&blob),
+                    hex(&cfg)
+                )
+                .as_bytes(),
+            );
+            let bin: Vec<u8> = (0..r.below(binary_max)).map(|_| r.next() as u8).collect();
+            buf.extend_from_slice(&bin);
+        }
+        mixes.push((binary_max, buf));
     }
     let digits = |r: &mut XorShift, n: usize| -> String {
         (0..n)
@@ -727,24 +734,27 @@ fn throughput_with_1_and_1000_values() {
     }
     let many = DeviceProfile::from_toml(&lines.join("\n")).unwrap();
     let one = DeviceProfile::from_toml(REDMI.split("imsi").next().unwrap_or(REDMI)).unwrap();
-    for (name, p) in [
-        ("none", None),
-        ("1 value", Some(&one)),
-        ("1,000 values", Some(&many)),
-    ] {
-        let t = std::time::Instant::now();
-        let s = Scanner::new(p);
-        let build = t.elapsed();
-        let t = std::time::Instant::now();
-        let mut n = 0;
-        for chunk in buf.chunks(64 * 1024) {
-            n += s.scan(chunk).len();
+    for (binary_max, buf) in &mixes {
+        for (name, p) in [
+            ("none", None),
+            ("1 value", Some(&one)),
+            ("1,000 values", Some(&many)),
+        ] {
+            let t = std::time::Instant::now();
+            let s = Scanner::new(p);
+            let build = t.elapsed();
+            let t = std::time::Instant::now();
+            let mut n = 0;
+            for chunk in buf.chunks(64 * 1024) {
+                n += s.scan(chunk).len();
+            }
+            let secs = t.elapsed().as_secs_f64();
+            println!(
+                "binary up to {binary_max} B: {name:>13}: {} patterns, built in {build:?}, \
+                 {:.0} MB/s, {n} matches",
+                s.pattern_count(),
+                buf.len() as f64 / secs / 1e6
+            );
         }
-        let secs = t.elapsed().as_secs_f64();
-        println!(
-            "{name:>13}: {} patterns, built in {build:?}, {:.0} MB/s, {n} matches",
-            s.pattern_count(),
-            buf.len() as f64 / secs / 1e6
-        );
     }
 }
