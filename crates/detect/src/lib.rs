@@ -1,23 +1,38 @@
 //! Application events to findings: the detection stage of telltale.
 //!
-//! For now it names destinations: [`DestinationNamer`] gives every flow a
-//! [`ServerName`] with its [`NameSource`] (TLS SNI, HTTP Host, or the DNS
-//! answer that resolved the server's address, with a [`DnsAttribution`] to
-//! audit it). Identifier detection (IMEI, IMSI, phone numbers, ...) will live
-//! here too. Everything here is pure and deterministic: no I/O, no threads.
+//! - **Device identifiers**: a [`Scanner`] finds IMEIs, IMSIs, phone numbers,
+//!   MACs, advertising IDs, e-mail addresses and coordinates by validated
+//!   pattern, and the values of a [`DeviceProfile`] in every encoding apps
+//!   use (one Aho-Corasick automaton over all variants). [`pieces`] splits an
+//!   application event into what is worth scanning, each with a location;
+//!   [`findings`] runs the scanner over them and places each [`Finding`] in
+//!   its flow, packet and location.
+//! - **Destination names**: [`DestinationNamer`] gives every flow a
+//!   [`ServerName`] with its [`NameSource`] (TLS or QUIC SNI, HTTP Host, the
+//!   DNS answer that resolved the server's address, the certificate), a
+//!   [`DnsAttribution`] to audit it and [`NameFlags`] when the names
+//!   disagree; [`registrable_domain`] groups names by organisation.
 //!
+//! Everything here is pure and deterministic: no I/O, no threads.
+//!
+//! ```
+//! use telltale_detect::{DeviceProfile, Scanner};
+//! let profile = DeviceProfile::from_toml("[[device]]\nname = \"phone\"\nimei = [\"865123456789019\"]\n").unwrap();
+//! let found = Scanner::new(Some(&profile)).scan(b"POST /a HTTP/1.1\r\n\r\nimei=865123456789019");
+//! assert_eq!(found[0].value, "865123456789019");
+//! ```
 
 mod domain;
+mod findings;
 pub mod identifiers;
 mod naming;
+pub mod pieces;
 
 pub use domain::registrable_domain;
+pub use findings::{Finding, findings};
 pub use identifiers::{
     Confidence, DeviceProfile, Encoding, IdKind, IdentifierMatch, ProfileError, Scanner, Source,
 };
 pub use naming::{
     DestinationNamer, DnsAttribution, NameFlags, NameSource, Resolutions, ServerName,
 };
-mod findings;
-pub mod pieces;
-pub use findings::{Finding, findings};

@@ -560,7 +560,7 @@ fn no_high_confidence_match_on_random_digits() {
         .filter(|m| m.confidence >= Confidence::Medium)
         .collect();
     // ICCIDs (89…, Luhn, 19–20 digits) are Medium even bare; random digits
-    // produce about one in 2,000 runs of that length. Nothing may be High.
+    // make about one run of that length in 1,000 one. Nothing may be High.
     assert!(
         high.iter()
             .all(|m| m.confidence == Confidence::Medium && m.kind == IdKind::Iccid),
