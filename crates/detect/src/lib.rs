@@ -3,8 +3,9 @@
 //! - **Device identifiers**: a [`Scanner`] finds IMEIs, IMSIs, phone numbers,
 //!   MACs, advertising IDs, e-mail addresses and coordinates by validated
 //!   pattern, and the values of a [`DeviceProfile`] in every encoding apps
-//!   use (one Aho-Corasick automaton over all variants). [`pieces`] splits an
-//!   application event into what is worth scanning, each with a location;
+//!   use (one index over all variants: its cost does not grow with the number
+//!   of values). [`pieces`] splits an application event into what is worth
+//!   scanning, each with a location;
 //!   [`findings`] runs the scanner over them and places each [`Finding`] in
 //!   its flow, packet and location.
 //! - **Destination names**: [`DestinationNamer`] gives every flow a

@@ -46,7 +46,7 @@ pub enum DnsScope {
 pub struct Analyzer {
     pub(crate) threads: usize,
     /// Identifier detection (`None`: off). Built once, shared by every
-    /// capture: one automaton over all known values.
+    /// capture: one index over all known values.
     pub(crate) scanner: Option<Arc<Scanner>>,
     pub(crate) keys: Arc<KeyLog>,
     pub(crate) redactor: Option<Redactor>,

@@ -7,8 +7,8 @@
 //!   value is expanded into the forms apps actually send ([`Variant`]: case,
 //!   separators, URL encoding, hex, base64 at the three alignments, MD5/SHA-1/
 //!   SHA-256 digests) and all variants of all values of all devices go into
-//!   one Aho-Corasick automaton, so the cost of a scan does not grow with the
-//!   number of values.
+//!   one index (patterns looked up by their first 8 bytes), so the cost of a
+//!   scan does not grow with the number of values.
 //! - **Patterns** (no profile needed): regular expressions whose matches are
 //!   validated (Luhn, reporting-body and MCC tables, MAC address bits) and
 //!   graded by the key they are the value of ([`preceding_key`]).

@@ -1,5 +1,6 @@
-//! The scanner: one Aho-Corasick automaton over every variant of every known
-//! value, plus the pattern detectors, and the rules that turn their hits
+//! The scanner: one index over every variant of every known value (a hashed
+//! prefix lookup, plus a small Aho-Corasick automaton for the few patterns
+//! shorter than the prefix), plus the pattern detectors, and the rules that turn their hits
 //! into one deterministic list.
 
 use std::collections::{BTreeMap, HashMap};
@@ -22,7 +23,7 @@ const NOTE_IMEISV: &str = "an IMEISV: the device's IMEI body followed by a softw
 /// Finds identifiers in byte buffers: known values of a [`DeviceProfile`] in
 /// all their variants, and identifier patterns.
 ///
-/// Build it once per profile (building the automaton is the expensive part)
+/// Build it once per profile (building the index is the expensive part)
 /// and call [`Scanner::scan`] on every payload; it is `Send + Sync`.
 #[derive(Debug)]
 pub struct Scanner {
@@ -33,30 +34,165 @@ pub struct Scanner {
 
 #[derive(Debug)]
 struct Known {
-    ac: AhoCorasick,
+    /// Patterns shorter than [`PREFIX`] (coordinate prefixes, short
+    /// free-form strings): few, so an automaton over them stays small.
+    short: Option<AhoCorasick>,
+    /// Automaton pattern id → distinct pattern id.
+    short_ids: Vec<u32>,
+    /// The other patterns, found by their first [`PREFIX`] bytes.
+    prefixes: PrefixIndex,
     variants: Vec<Variant>,
-    /// Automaton pattern id → the variants that share that pattern (equal
+    /// Distinct pattern id → the variants that share that pattern (equal
     /// up to ASCII case): several devices may list the same contact.
     by_pattern: Vec<Vec<u32>>,
     /// The bytes that occur in some pattern (both ASCII cases), and the
     /// shortest pattern: a hit lies inside a run of such bytes at least
-    /// that long, so the automaton only walks those runs.
+    /// that long, so only those runs are searched.
     pattern_bytes: [bool; 256],
     shortest: usize,
+}
+
+/// Length of the prefix by which long patterns are looked up: one `u64`,
+/// and no longer than the shortest base64 key, so that nearly every
+/// pattern has one.
+const PREFIX: usize = 8;
+
+/// Finds the patterns of at least [`PREFIX`] bytes by hashing the
+/// (ASCII-lower-cased) 8 bytes at every position.
+///
+/// Why not one Aho-Corasick automaton over everything: with 1,000 devices
+/// (about 250,000 patterns of hex, digits and base64) the automaton takes
+/// 80 MB, and on the hex and alphanumeric runs of ordinary traffic every
+/// byte walks a few levels into the trie, each level a cache miss: the
+/// known-value search was about 4× slower than with one device (measured
+/// with the bench; a DFA would take gigabytes). Here the work per position
+/// is a multiply and two bit tests in a bitset of 16 bits per pattern
+/// (512 KB for 250,000 patterns), and the bitset only lets through about
+/// 1% of positions to the exact lookup, whatever the number of patterns.
+#[derive(Debug)]
+struct PrefixIndex {
+    bits: Vec<u64>,
+    shift: u32,
+    /// Folded prefix → distinct pattern ids starting with it.
+    ids: HashMap<u64, Vec<u32>>,
+}
+
+/// Fibonacci hashing multiplier (2^64 / golden ratio).
+const HASH_K: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// ASCII-lower-cases the 8 bytes packed in `x` (bytes outside `A..=Z`,
+/// including non-ASCII ones, are kept), as `to_ascii_lowercase` would.
+fn fold8(x: u64) -> u64 {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let low7 = x & !HIGH;
+    // Per byte, the high bit of `ge_a` says `b >= 'A'` and that of `gt_z`
+    // says `b > 'Z'` (for the low 7 bits, which cannot carry over).
+    let ge_a = low7.wrapping_add(ONES * (0x80 - u64::from(b'A')));
+    let gt_z = low7.wrapping_add(ONES * (0x80 - u64::from(b'Z') - 1));
+    let upper = (ge_a ^ gt_z) & !x & HIGH;
+    x | (upper >> 2)
+}
+
+/// The folded first [`PREFIX`] bytes of `bytes`, if it has that many.
+fn prefix_key(bytes: &[u8]) -> Option<u64> {
+    let head: [u8; PREFIX] = bytes.get(..PREFIX)?.try_into().ok()?;
+    Some(fold8(u64::from_le_bytes(head)))
+}
+
+impl PrefixIndex {
+    fn new<'a>(patterns: impl Iterator<Item = (u32, &'a [u8])>) -> PrefixIndex {
+        let mut ids: HashMap<u64, Vec<u32>> = HashMap::new();
+        for (id, p) in patterns {
+            if let Some(key) = prefix_key(p) {
+                ids.entry(key).or_default().push(id);
+            }
+        }
+        // 16 bits per prefix, two bits set per prefix: about 1% false
+        // positives.
+        let log2 = (ids.len().max(1) * 16)
+            .next_power_of_two()
+            .trailing_zeros()
+            .clamp(9, 40);
+        let mut index = PrefixIndex {
+            bits: vec![0; 1 << (log2 - 6)],
+            shift: 64 - log2,
+            ids: HashMap::new(),
+        };
+        for &key in ids.keys() {
+            for bit in index.bit_positions(key) {
+                if let Some(word) = index.bits.get_mut(bit / 64) {
+                    *word |= 1 << (bit % 64);
+                }
+            }
+        }
+        index.ids = ids;
+        index
+    }
+
+    /// Two independent-enough bit positions from one multiplicative hash.
+    fn bit_positions(&self, key: u64) -> [usize; 2] {
+        let h = key.wrapping_mul(HASH_K);
+        [
+            (h >> self.shift) as usize,
+            ((h << 24) >> self.shift) as usize,
+        ]
+    }
+
+    fn maybe(&self, key: u64) -> bool {
+        self.bit_positions(key).iter().all(|&bit| {
+            self.bits
+                .get(bit / 64)
+                .is_some_and(|w| w & (1 << (bit % 64)) != 0)
+        })
+    }
+
+    /// Calls `f(start, end, pattern id)` for every occurrence, ignoring
+    /// ASCII case, of an indexed pattern that starts in `buf[a..b]` and
+    /// ends by `b`.
+    fn find<'p>(
+        &self,
+        buf: &[u8],
+        a: usize,
+        b: usize,
+        pattern: impl Fn(u32) -> Option<&'p [u8]>,
+        mut f: impl FnMut(usize, usize, u32),
+    ) {
+        let Some(window) = buf.get(a..b) else { return };
+        for (i, head) in window.windows(PREFIX).enumerate() {
+            let Some(key) = prefix_key(head) else {
+                continue;
+            };
+            if !self.maybe(key) {
+                continue;
+            }
+            let Some(ids) = self.ids.get(&key) else {
+                continue;
+            };
+            let s = a + i;
+            for &id in ids {
+                let Some(p) = pattern(id) else { continue };
+                let e = s + p.len();
+                if e <= b && buf[s..e].eq_ignore_ascii_case(p) {
+                    f(s, e, id);
+                }
+            }
+        }
+    }
 }
 
 impl Scanner {
     /// Builds a scanner for a profile (or for patterns only).
     ///
-    /// The automaton is built ASCII-case-insensitive (letter case is not an
-    /// encoding; base64 hits are re-checked exactly) with standard match
-    /// semantics, searched for *overlapping* matches: every occurrence of
-    /// every variant is seen, so that a variant rejected by its edge check
-    /// cannot hide a shorter one that passes, and the choice between
-    /// overlapping hits is made by explicit rules rather than by automaton
-    /// order. If the automaton cannot be built (only for absurdly large
-    /// profiles), known values are not searched and [`Scanner::build_error`]
-    /// says why; patterns still run.
+    /// Patterns are matched ASCII-case-insensitively (letter case is not an
+    /// encoding; base64 hits are re-checked exactly) and every occurrence
+    /// of every variant is seen, overlapping ones included, so that a
+    /// variant rejected by its edge check cannot hide a shorter one that
+    /// passes, and the choice between overlapping hits is made by explicit
+    /// rules rather than by search order. If the automaton for the short
+    /// patterns cannot be built (only for absurdly large profiles), known
+    /// values are not searched and [`Scanner::build_error`] says why;
+    /// patterns still run.
     pub fn new(profile: Option<&DeviceProfile>) -> Scanner {
         let detectors = Detectors::new();
         let all = profile.map(variants).unwrap_or_default();
@@ -80,16 +216,32 @@ impl Scanner {
             });
             by_pattern[id].push(i);
         }
-        let built = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            // The prefilter looks for the patterns' first bytes; ours start
-            // with digits, hex and base64 letters, which are everywhere in
-            // payloads, so it mostly adds false starts (measured: about 25%
-            // slower with one value on base64-rich traffic, no clear gain
-            // with 1,000).
-            .prefilter(false)
-            .build(&patterns);
+        let short: Vec<(u32, &[u8])> = patterns
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.len() < PREFIX)
+            .filter_map(|(id, p)| Some((u32::try_from(id).ok()?, *p)))
+            .collect();
+        let prefixes = PrefixIndex::new(
+            patterns
+                .iter()
+                .enumerate()
+                .filter_map(|(id, p)| Some((u32::try_from(id).ok()?, *p))),
+        );
+        let built = if short.is_empty() {
+            Ok(None)
+        } else {
+            AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                // The prefilter looks for the patterns' first bytes; ours
+                // start with digits, which are everywhere in payloads, so it
+                // mostly adds false starts.
+                .prefilter(false)
+                .build(short.iter().map(|&(_, p)| p))
+                .map(Some)
+        };
+        let short_ids = short.iter().map(|&(id, _)| id).collect();
         let mut pattern_bytes = [false; 256];
         for b in patterns.iter().flat_map(|p| p.iter()) {
             pattern_bytes[usize::from(b.to_ascii_lowercase())] = true;
@@ -97,9 +249,11 @@ impl Scanner {
         }
         let shortest = patterns.iter().map(|p| p.len()).min().unwrap_or(1);
         match built {
-            Ok(ac) => Scanner {
+            Ok(short) => Scanner {
                 known: Some(Known {
-                    ac,
+                    short,
+                    short_ids,
+                    prefixes,
                     variants: all,
                     by_pattern,
                     pattern_bytes,
@@ -122,10 +276,10 @@ impl Scanner {
         self.build_error.as_deref()
     }
 
-    /// The number of distinct patterns in the automaton (0 without a
+    /// The number of distinct patterns searched for (0 without a
     /// profile).
     pub fn pattern_count(&self) -> usize {
-        self.known.as_ref().map_or(0, |k| k.ac.patterns_len())
+        self.known.as_ref().map_or(0, |k| k.by_pattern.len())
     }
 
     /// Every variant searched for, in generation order.
@@ -165,30 +319,49 @@ impl Known {
     fn scan(&self, buf: &[u8]) -> Vec<IdentifierMatch> {
         let mut hits: Vec<Hit> = Vec::new();
         let mut coords: Vec<(usize, usize, u32)> = Vec::new();
-        let windows = byte_windows(buf, &self.pattern_bytes, self.shortest);
-        let searches = windows.iter().filter_map(|&(a, b)| {
-            self.ac
-                .try_find_overlapping_iter(Input::new(buf).range(a..b))
-                .ok()
-        });
-        for m in searches.flatten() {
-            let Some(ids) = self.by_pattern.get(m.pattern().as_usize()) else {
+        // Every occurrence of every pattern (overlapping ones too: a variant
+        // rejected by its edge check must not hide a shorter one that
+        // passes), as (start, end, distinct pattern id).
+        let mut found: Vec<(usize, usize, u32)> = Vec::new();
+        for (a, b) in byte_windows(buf, &self.pattern_bytes, self.shortest) {
+            if let Some(ac) = &self.short
+                && let Ok(it) = ac.try_find_overlapping_iter(Input::new(buf).range(a..b))
+            {
+                for m in it {
+                    if let Some(&id) = self.short_ids.get(m.pattern().as_usize()) {
+                        found.push((m.start(), m.end(), id));
+                    }
+                }
+            }
+            self.prefixes.find(
+                buf,
+                a,
+                b,
+                |id| self.pattern(id),
+                |s, e, id| found.push((s, e, id)),
+            );
+        }
+        // The order in which hits are verified decides ties between equal
+        // matches later: make it the same whatever found them.
+        found.sort_unstable();
+        for (start, end, id) in found {
+            let Some(ids) = self.by_pattern.get(id as usize) else {
                 continue;
             };
             for &vi in ids {
                 let Some(v) = self.variants.get(vi as usize) else {
                     continue;
                 };
-                if !case_ok(v, &buf[m.start()..m.end()]) {
+                if !case_ok(v, &buf[start..end]) {
                     continue;
                 }
                 if let Edge::Coordinate { target, .. } = v.rule.edge {
-                    if let Some(end) = coordinate_end(buf, m.start(), m.end(), &v.pattern, target) {
-                        coords.push((m.start(), end, vi));
+                    if let Some(e) = coordinate_end(buf, start, end, &v.pattern, target) {
+                        coords.push((start, e, vi));
                     }
                     continue;
                 }
-                if let Some(hit) = verify(v, vi, buf, m.start(), m.end()) {
+                if let Some(hit) = verify(v, vi, buf, start, end) {
                     hits.push(hit);
                 }
             }
@@ -199,6 +372,12 @@ impl Known {
             .collect();
         self.pair_coordinates(buf, &coords, &mut out);
         out
+    }
+
+    /// The bytes of a distinct pattern (those of its first variant).
+    fn pattern(&self, id: u32) -> Option<&[u8]> {
+        let vi = *self.by_pattern.get(id as usize)?.first()?;
+        Some(self.variants.get(vi as usize)?.pattern.as_bytes())
     }
 
     fn to_match(&self, buf: &[u8], h: &Hit) -> Option<IdentifierMatch> {
