@@ -233,6 +233,34 @@ pub struct IdentifierMatch {
     pub note: Option<&'static str>,
 }
 
+/// How far apart, in bytes, a latitude and a longitude may be and still be
+/// read as one coordinate pair.
+pub(crate) const PAIR_DISTANCE: usize = 128;
+
+/// The longitude to pair with the latitude at `lat`: the nearest unused
+/// candidate within [`PAIR_DISTANCE`] bytes (gap between the spans), ties to
+/// the earliest. `candidates` yields (index into `used`, span) for the
+/// longitudes that may pair at all.
+pub(crate) fn nearest_partner(
+    lat: (usize, usize),
+    candidates: impl Iterator<Item = (usize, (usize, usize))>,
+    used: &[bool],
+) -> Option<usize> {
+    candidates
+        .filter(|&(i, _)| !used.get(i).copied().unwrap_or(true))
+        .map(|(i, (s, e))| {
+            let gap = if s >= lat.1 {
+                s - lat.1
+            } else {
+                lat.0.saturating_sub(e)
+            };
+            (i, gap)
+        })
+        .filter(|&(_, gap)| gap <= PAIR_DISTANCE)
+        .min_by_key(|&(i, gap)| (gap, i))
+        .map(|(i, _)| i)
+}
+
 /// Escapes the matched bytes for display: valid UTF-8 is kept, control
 /// characters, backslashes and invalid bytes are escaped, so the literal is
 /// both readable and exact.

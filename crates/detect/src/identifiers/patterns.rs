@@ -14,7 +14,7 @@ use super::validate::{
     format_mac, imei_reporting_body_plausible, imsi_mcc_ok, luhn_check_digit, luhn_valid,
     mac_locally_administered, mac_rejection, meid_check_valid, parse_mac,
 };
-use super::{Confidence, Encoding, IdKind, IdentifierMatch, Source, escape_bytes};
+use super::{Confidence, Encoding, IdKind, IdentifierMatch, Source, escape_bytes, nearest_partner};
 
 /// Why an IMEI-shaped value under a device key is reported at `Low`.
 pub(crate) const NOTE_LUHN_FAILED: &str = "IMEI-shaped (15 digits, plausible reporting body) under a device-identifier key, \
@@ -190,26 +190,14 @@ impl Detectors {
                 }
             }
         }
-        const PAIR_DISTANCE: usize = 128;
         let mut used = vec![false; lons.len()];
         for &(ls, le, lkey) in &lats {
-            let best = lons
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| !used[*i])
-                .map(|(i, &(s, e, _))| {
-                    (
-                        i,
-                        if s >= le {
-                            s - le
-                        } else {
-                            ls.saturating_sub(e)
-                        },
-                    )
-                })
-                .filter(|&(_, d)| d <= PAIR_DISTANCE)
-                .min_by_key(|&(i, d)| (d, i));
-            let Some((i, _)) = best else { continue };
+            let best = nearest_partner(
+                (ls, le),
+                lons.iter().enumerate().map(|(i, &(s, e, _))| (i, (s, e))),
+                &used,
+            );
+            let Some(i) = best else { continue };
             used[i] = true;
             let (os, oe, _) = lons[i];
             let span = (ls.min(os), le.max(oe));

@@ -11,11 +11,7 @@ use super::keys::preceding_key;
 use super::patterns::{Detectors, byte_windows};
 use super::profile::DeviceProfile;
 use super::variants::{B64Edges, COORD_TOLERANCE, Case, Edge, Variant, variants};
-use super::{Confidence, IdKind, IdentifierMatch, Source, escape_bytes};
-
-/// How far apart a known latitude and longitude may be to be reported as
-/// one location.
-const PAIR_DISTANCE: usize = 128;
+use super::{Confidence, IdKind, IdentifierMatch, Source, escape_bytes, nearest_partner};
 
 const NOTE_IMEI_NO_CHECK: &str = "the device's IMEI without its check digit";
 const NOTE_IMEISV: &str = "an IMEISV: the device's IMEI body followed by a software version";
@@ -411,7 +407,7 @@ impl Known {
 
     /// Pairs verified latitude and longitude hits of the same location:
     /// each latitude with the nearest unused longitude within
-    /// [`PAIR_DISTANCE`] bytes. A lone coordinate is not reported: one
+    /// [`PAIR_DISTANCE`](super::PAIR_DISTANCE) bytes. A lone coordinate is not reported: one
     /// number near a latitude is too common to mean anything.
     fn pair_coordinates(
         &self,
@@ -442,25 +438,17 @@ impl Known {
         });
         let mut used = vec![false; lons.len()];
         for &(ls, le, lv) in &lats {
-            let best = lons
-                .iter()
-                .enumerate()
-                .filter(|&(i, &(s, e, v))| {
-                    !used[i] && (s, e) != (ls, le) && v.device == lv.device && v.value == lv.value
-                })
-                .map(|(i, &(s, e, _))| {
-                    (
-                        i,
-                        if s >= le {
-                            s - le
-                        } else {
-                            ls.saturating_sub(e)
-                        },
-                    )
-                })
-                .filter(|&(_, d)| d <= PAIR_DISTANCE)
-                .min_by_key(|&(i, d)| (d, i));
-            let Some((i, _)) = best else { continue };
+            let best = nearest_partner(
+                (ls, le),
+                lons.iter()
+                    .enumerate()
+                    .filter(|&(_, &(s, e, v))| {
+                        (s, e) != (ls, le) && v.device == lv.device && v.value == lv.value
+                    })
+                    .map(|(i, &(s, e, _))| (i, (s, e))),
+                &used,
+            );
+            let Some(i) = best else { continue };
             used[i] = true;
             let (os, oe, _) = lons[i];
             let (start, end) = (ls.min(os), le.max(oe));
