@@ -36,6 +36,19 @@ enum Command {
     /// Analyse captures (pcap, pcapng, gzip-compressed or not) and list where
     /// every flow went.
     Analyze(AnalyzeArgs),
+    /// Say what is known about addresses: their scope (private, CGNAT,
+    /// documentation, ...; country and network come with GeoIP databases).
+    Geo(GeoArgs),
+}
+
+#[derive(clap::Args)]
+struct GeoArgs {
+    /// IPv4 or IPv6 addresses.
+    #[arg(required = true)]
+    addresses: Vec<String>,
+    /// Print JSON Lines instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args)]
@@ -115,7 +128,10 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let Command::Analyze(args) = cli.command;
+    let args = match cli.command {
+        Command::Analyze(args) => args,
+        Command::Geo(args) => return geo(&args),
+    };
     let mut keys = KeyLog::new();
     for path in &args.keylogs {
         let text = std::fs::read(path)
@@ -184,6 +200,27 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+fn geo(args: &GeoArgs) -> anyhow::Result<ExitCode> {
+    let mut out = String::new();
+    for text in &args.addresses {
+        let addr: std::net::IpAddr = match text.parse() {
+            Ok(a) => a,
+            Err(_) => {
+                eprintln!("telltale: error: {text:?} is not an IP address");
+                return Ok(ExitCode::from(2));
+            }
+        };
+        let scope = telltale::geo::scope(addr);
+        if args.json {
+            out.push_str(&format!("{{\"ip\":\"{addr}\",\"scope\":\"{scope}\"}}\n"));
+        } else {
+            out.push_str(&format!("{addr:<40} {scope}\n"));
+        }
+    }
+    print!("{out}");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn write_report(report: &Report, format: Format, out: &mut impl Write) -> io::Result<()> {

@@ -181,3 +181,22 @@ fn redaction_masks_identifiers_everywhere() {
     assert_eq!(a, run("one"));
     assert_ne!(a, run("two"));
 }
+
+#[test]
+fn geo_scopes() {
+    let out = telltale(&[
+        "geo",
+        "8.8.8.8",
+        "2001:4860:4860::8888",
+        "10.0.0.1",
+        "::ffff:100.64.0.9",
+    ]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let scopes: Vec<&str> = text
+        .lines()
+        .map(|l| l.split_whitespace().last().unwrap())
+        .collect();
+    assert_eq!(scopes, ["public", "public", "private", "cgnat"]);
+    assert_eq!(telltale(&["geo", "not-an-ip"]).status.code(), Some(2));
+}

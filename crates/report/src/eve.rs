@@ -104,6 +104,16 @@ struct Flow<'a> {
     limits: Option<LimitsHit>,
     #[serde(skip_serializing_if = "Option::is_none")]
     identifiers: Option<FlowIdentifiers>,
+    dest_geo: Geo,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    src_geo: Option<Geo>,
+}
+
+/// Where an endpoint is. For now its scope; country and network come with
+/// the GeoIP databases.
+#[derive(Serialize)]
+struct Geo {
+    scope: &'static str,
 }
 
 /// Per-flow limits that were reached, so a reader knows the flow was not
@@ -367,6 +377,15 @@ fn flow_record<'a>(name: &'a str, f: &'a FlowRecord, capture: &'a CaptureReport)
                 capped_bytes_toserver: ts.capped_bytes,
                 capped_bytes_toclient: tc.capped_bytes,
             }),
+        dest_geo: Geo {
+            scope: telltale_geo::scope(s.info.server.ip()).as_str(),
+        },
+        src_geo: {
+            let scope = telltale_geo::scope(s.info.client.ip());
+            scope.is_public().then_some(Geo {
+                scope: scope.as_str(),
+            })
+        },
         identifiers: {
             let mut kinds: Vec<&'static str> = Vec::new();
             let mut count = 0;

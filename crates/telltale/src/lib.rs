@@ -37,6 +37,7 @@ pub use pipeline::analyze_capture;
 pub use telltale_decode as decode;
 pub use telltale_detect as detect;
 pub use telltale_flow as flow;
+pub use telltale_geo as geo;
 pub use telltale_proto as proto;
 pub use telltale_report as report;
 pub use telltale_report::{CaptureReport, FlowRecord, InputFailure, Report};
