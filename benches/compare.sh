@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# telltale side by side with peers on the same seeded phone-like corpus.
+#
+#   benches/compare.sh [SIZE_MB] [SEED]      (defaults: 512 MiB, seed 1)
+#
+# Generates the corpus with ../shared/bench/make_corpus.py if absent, then
+# runs each tool that is installed (it installs nothing: it says what is
+# missing) and prints wall seconds, CPU seconds, MB/s per CPU-second and peak
+# RSS (/usr/bin/time -v), the median of 3 runs. Peers: tshark (package
+# tshark), ndpiReader (package libndpi-bin).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+size=${1:-512}
+seed=${2:-1}
+corpus_dir=${CORPUS_DIR:-target/corpus}
+corpus="$corpus_dir/phone-${size}m-s${seed}.pcap"
+gen=../shared/bench/make_corpus.py
+
+command -v /usr/bin/time >/dev/null || { echo "missing /usr/bin/time (apt-get install time)"; exit 1; }
+if [ ! -f "$corpus" ]; then
+  [ -f "$gen" ] || { echo "missing $gen"; exit 1; }
+  mkdir -p "$corpus_dir"
+  python3 "$gen" --size-mb "$size" --seed "$seed" --out "$corpus"
+fi
+cargo build --release -q -p telltale-cli
+bytes=$(stat -L -c %s "$corpus")
+
+measure() { # label, command...
+  local label=$1; shift
+  local rows=()
+  for _ in 1 2 3; do
+    local log; log=$(mktemp)
+    /usr/bin/time -v "$@" >/dev/null 2>"$log" || true
+    rows+=("$(awk -F': ' -v b="$bytes" '
+      /Elapsed/ {n=split($2,t,":"); w=0; for(i=1;i<=n;i++) w=w*60+t[i]}
+      /User time/ {u=$2} /System time/ {s=$2} /Maximum resident/ {r=$2}
+      END {c=u+s; printf "%.2f %.2f %.0f %.0f", w, c, b/1e6/c, r/1024}' "$log")")
+    rm -f "$log"
+  done
+  local median; median=$(printf '%s\n' "${rows[@]}" | sort -k2 -n | sed -n 2p)
+  read -r wall cpu mbs rss <<<"$median"
+  printf '%-44s %8s %8s %10s %9s\n' "$label" "$wall" "$cpu" "$mbs" "$rss"
+}
+
+printf '%-44s %8s %8s %10s %9s\n' "tool ($((bytes>>20)) MiB, seed $seed)" "wall s" "cpu s" "MB/s/core" "RSS MiB"
+measure "telltale -j 1 (jsonl, identifiers on)" target/release/telltale analyze -q -f jsonl -j 1 -o /dev/null "$corpus"
+measure "telltale -j 2" target/release/telltale analyze -q -f jsonl -j 2 -o /dev/null "$corpus"
+if command -v ndpiReader >/dev/null; then
+  measure "ndpiReader -v 2" ndpiReader -q -v 2 -i "$corpus"
+else
+  echo "ndpiReader not installed (apt-get install libndpi-bin)"
+fi
+if command -v tshark >/dev/null; then
+  measure "tshark -T fields (SNI, DNS name, HTTP host)" tshark -r "$corpus" -T fields \
+    -e tls.handshake.extensions_server_name -e dns.qry.name -e http.host
+else
+  echo "tshark not installed (apt-get install tshark)"
+fi
