@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use std::net::IpAddr;
 
 use telltale_decode::Timestamp;
-use telltale_detect::registrable_domain;
+use telltale_detect::{Confidence, registrable_domain};
 
 use crate::csv_out::cell;
 use crate::model::Report;
@@ -27,6 +27,12 @@ pub struct Destination {
     pub ports: BTreeSet<String>,
     /// Application protocols seen.
     pub app_protos: BTreeSet<&'static str>,
+    /// Kinds of device identifiers its flows carried (medium confidence and
+    /// above: a bare number that merely looks like an IMEI is left to the
+    /// identifiers output).
+    pub identifier_kinds: BTreeSet<&'static str>,
+    /// How many such identifier findings.
+    pub identifiers: u64,
     /// Flows.
     pub flows: u64,
     /// Bytes client to server.
@@ -62,6 +68,8 @@ pub fn destinations(report: &Report) -> Vec<Destination> {
                 addresses: BTreeSet::new(),
                 ports: BTreeSet::new(),
                 app_protos: BTreeSet::new(),
+                identifier_kinds: BTreeSet::new(),
+                identifiers: 0,
                 flows: 0,
                 bytes_toserver: 0,
                 bytes_toclient: 0,
@@ -76,6 +84,12 @@ pub fn destinations(report: &Report) -> Vec<Destination> {
                 s.info.proto.as_str().to_ascii_lowercase()
             ));
             d.app_protos.insert(f.app_proto.as_str());
+            for i in c.flow_identifiers(s.info.id) {
+                if i.confidence >= Confidence::Medium {
+                    d.identifier_kinds.insert(i.kind.as_str());
+                    d.identifiers += 1;
+                }
+            }
             d.flows += 1;
             d.bytes_toserver += s.to_server.bytes;
             d.bytes_toclient += s.to_client.bytes;
@@ -100,6 +114,8 @@ pub const DESTINATION_COLUMNS: &[&str] = &[
     "addresses",
     "ports",
     "app_protos",
+    "identifier_kinds",
+    "identifiers",
     "flows",
     "bytes_toserver",
     "bytes_toclient",
@@ -120,6 +136,8 @@ pub fn write_destinations_csv(report: &Report, out: impl Write) -> io::Result<()
             join(&mut d.addresses.iter().map(|a| a.to_string())),
             join(&mut d.ports.iter().cloned()),
             join(&mut d.app_protos.iter().map(|s| s.to_string())),
+            join(&mut d.identifier_kinds.iter().map(|s| s.to_string())),
+            d.identifiers.to_string(),
             d.flows.to_string(),
             d.bytes_toserver.to_string(),
             d.bytes_toclient.to_string(),

@@ -7,7 +7,8 @@ use std::io::{self, Write};
 
 /// Writes the destinations table: every server name (or address, for flows
 /// with no name) with its registrable domain, how it was named, addresses,
-/// ports, protocols, flows and bytes each way; busiest first.
+/// ports, protocols, flows, bytes each way and the kinds of device
+/// identifiers its flows carried; busiest first.
 pub fn write_destinations_table(report: &Report, out: &mut impl Write) -> io::Result<()> {
     let rows = destinations(report);
     let header = [
@@ -20,8 +21,9 @@ pub fn write_destinations_table(report: &Report, out: &mut impl Write) -> io::Re
         "FLOWS",
         "SENT",
         "RECEIVED",
+        "IDENTIFIERS",
     ];
-    let mut cells: Vec<[String; 9]> = Vec::with_capacity(rows.len());
+    let mut cells: Vec<[String; 10]> = Vec::with_capacity(rows.len());
     for r in &rows {
         cells.push([
             printable(&r.name, 60),
@@ -38,6 +40,7 @@ pub fn write_destinations_table(report: &Report, out: &mut impl Write) -> io::Re
             r.flows.to_string(),
             human_bytes(r.bytes_toserver),
             human_bytes(r.bytes_toclient),
+            join(r.identifier_kinds.iter().copied()),
         ]);
     }
     let mut widths = header.map(str::len);
@@ -51,10 +54,12 @@ pub fn write_destinations_table(report: &Report, out: &mut impl Write) -> io::Re
         for (i, c) in row.iter().enumerate() {
             let pad = widths[i].saturating_sub(c.chars().count());
             // Numbers right-aligned, text left-aligned.
-            if i >= 6 {
+            if (6..9).contains(&i) {
                 let _ = write!(text, "{}{}", " ".repeat(pad), c);
-            } else {
+            } else if i + 1 < row.len() {
                 let _ = write!(text, "{}{}", c, " ".repeat(pad));
+            } else {
+                text.push_str(c);
             }
             text.push_str(if i + 1 < row.len() { "  " } else { "\n" });
         }
@@ -72,6 +77,10 @@ pub fn write_destinations_table(report: &Report, out: &mut impl Write) -> io::Re
         report.captures.len(),
         if report.captures.len() == 1 { "" } else { "s" }
     );
+    let text: String = text
+        .lines()
+        .map(|l| format!("{}\n", l.trim_end()))
+        .collect();
     out.write_all(text.as_bytes())
 }
 
