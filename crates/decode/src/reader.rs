@@ -516,36 +516,18 @@ impl CaptureReader {
         let block = &self.input.data()[..block_len];
         let body = &block[8..block_len - 4];
         match block_type {
-            // Enhanced Packet Block.
-            6 => {
-                if body.len() < 20 {
-                    self.skip(offset, block_type, "too short for an enhanced packet");
-                    return None;
-                }
-                let if_id = read_u32(body, 0, big_endian);
-                let ts = (u64::from(read_u32(body, 4, big_endian)) << 32)
-                    | u64::from(read_u32(body, 8, big_endian));
-                let caplen = read_u32(body, 12, big_endian) as usize;
-                let orig_len = read_u32(body, 16, big_endian);
-                let body_len = body.len();
-                self.packet_frame(
-                    body_len,
-                    20,
-                    caplen,
-                    orig_len,
-                    if_id,
-                    Some(ts),
-                    block_len,
-                    offset,
-                )
-            }
-            // Obsolete Packet Block: 16-bit interface id and drop count.
-            2 => {
+            // Enhanced Packet Block, and the Obsolete Packet Block whose layout
+            // is the same but for a 16-bit interface id (then a drop count).
+            6 | 2 => {
                 if body.len() < 20 {
                     self.skip(offset, block_type, "too short for a packet block");
                     return None;
                 }
-                let if_id = u32::from(read_u16(body, 0, big_endian));
+                let if_id = if block_type == 6 {
+                    read_u32(body, 0, big_endian)
+                } else {
+                    u32::from(read_u16(body, 0, big_endian))
+                };
                 let ts = (u64::from(read_u32(body, 4, big_endian)) << 32)
                     | u64::from(read_u32(body, 8, big_endian));
                 let caplen = read_u32(body, 12, big_endian) as usize;
