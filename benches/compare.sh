@@ -7,7 +7,7 @@
 # runs each tool that is installed (it installs nothing: it says what is
 # missing) and prints wall seconds, CPU seconds, MB/s per CPU-second and peak
 # RSS (/usr/bin/time -v), the median of 3 runs. Peers: tshark (package
-# tshark), ndpiReader (package libndpi-bin).
+# tshark), ndpiReader (package libndpi-bin); PEERS=0 runs telltale alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size=${1:-512}
@@ -45,6 +45,7 @@ measure() { # label, command...
 printf '%-44s %8s %8s %10s %9s\n' "tool ($((bytes>>20)) MiB, seed $seed)" "wall s" "cpu s" "MB/s/core" "RSS MiB"
 measure "telltale -j 1 (jsonl, identifiers on)" target/release/telltale analyze -q -f jsonl -j 1 -o /dev/null "$corpus"
 measure "telltale -j 2" target/release/telltale analyze -q -f jsonl -j 2 -o /dev/null "$corpus"
+[ "${PEERS:-1}" = 0 ] && exit 0
 if command -v ndpiReader >/dev/null; then
   measure "ndpiReader -v 2" ndpiReader -q -v 2 -i "$corpus"
 else
