@@ -2,11 +2,11 @@
 //! (read in place, never copied). When `../shared` is absent the tests say
 //! so and pass.
 
-use std::collections::HashMap;
+mod common;
+
 use std::path::{Path, PathBuf};
 
-use telltale_decode::{CaptureReader, Decoder};
-use telltale_flow::{Dir, FlowEvent, FlowEventKind, FlowId, FlowInfo, FlowTable};
+use telltale_flow::{Dir, FlowEventKind, FlowInfo};
 use telltale_proto::tls::{Certificate, TlsError, TlsEvent, TlsReader};
 
 fn shared_captures() -> Option<PathBuf> {
@@ -28,17 +28,7 @@ struct Conn {
 /// Runs every TCP flow of a capture, both directions, through a
 /// [`TlsReader`] each, in capture order as the dissectors would.
 fn tls_flows(path: &Path) -> Vec<Conn> {
-    let mut reader = CaptureReader::open(path).expect("open capture");
-    let mut decoder = Decoder::default();
-    let mut table = FlowTable::default();
-    let mut conns: HashMap<FlowId, Conn> = HashMap::new();
-    let mut order = Vec::new();
-    let mut sink = |e: FlowEvent<'_>| {
-        let id = e.flow.id;
-        let conn = conns.entry(id).or_insert_with(|| {
-            order.push(id);
-            Conn::default()
-        });
+    common::per_flow(path, Conn::default, |conn, e| {
         conn.info = Some(*e.flow);
         match e.kind {
             FlowEventKind::Data { dir, bytes, .. } => {
@@ -66,17 +56,7 @@ fn tls_flows(path: &Path) -> Vec<Conn> {
             FlowEventKind::Gap { dir, len, .. } => conn.readers[dir.index()].gap(len),
             _ => {}
         }
-    };
-    while let Some(frame) = reader.next_frame().expect("read capture") {
-        if let Some(packet) = decoder.decode(&frame) {
-            table.push(&packet, &mut sink);
-        }
-    }
-    table.finish(&mut sink);
-    order
-        .into_iter()
-        .filter_map(|id| conns.remove(&id))
-        .collect()
+    })
 }
 
 #[test]

@@ -6,11 +6,12 @@
 //! is what tshark shows with the same key logs. When `../shared` is absent
 //! the tests say so and pass.
 
-use std::collections::HashMap;
+mod common;
+
 use std::path::{Path, PathBuf};
 
-use telltale_decode::{CaptureReader, Decoder};
-use telltale_flow::{Dir, FlowEvent, FlowEventKind, FlowId, FlowTable};
+use telltale_decode::CaptureReader;
+use telltale_flow::{Dir, FlowEventKind};
 use telltale_proto::keylog::KeyLog;
 use telltale_proto::tls_decrypt::{DecryptStatus, TlsDecryptor};
 
@@ -45,43 +46,21 @@ fn decrypt(path: &Path, keys: Option<KeyLog>) -> Vec<Conn> {
         KeyLog::from_capture_secrets(reader.secrets())
     });
     assert!(!keys.is_empty(), "{}: no key log", path.display());
-    let mut reader = CaptureReader::open(path).expect("open capture");
-    let mut decoder = Decoder::default();
-    let mut table = FlowTable::default();
-
-    let mut conns: HashMap<FlowId, Conn> = HashMap::new();
-    let mut order = Vec::new();
-    let mut sink = |e: FlowEvent<'_>| {
-        let id = e.flow.id;
-        let conn = conns.entry(id).or_insert_with(|| {
-            order.push(id);
-            Conn {
-                tls: TlsDecryptor::new(),
-                plain: Default::default(),
-                chunks: [0; 2],
-            }
-        });
-        match e.kind {
-            FlowEventKind::Data { dir, bytes, .. } => {
-                for p in conn.tls.feed(&keys, dir, bytes) {
-                    conn.chunks[p.dir.index()] += 1;
-                    conn.plain[p.dir.index()].extend(p.bytes);
-                }
-            }
-            FlowEventKind::Gap { dir, .. } => conn.tls.gap(dir),
-            _ => {}
-        }
+    let new = || Conn {
+        tls: TlsDecryptor::new(),
+        plain: Default::default(),
+        chunks: [0; 2],
     };
-    while let Some(frame) = reader.next_frame().expect("read capture") {
-        if let Some(packet) = decoder.decode(&frame) {
-            table.push(&packet, &mut sink);
+    common::per_flow(path, new, |conn, e| match e.kind {
+        FlowEventKind::Data { dir, bytes, .. } => {
+            for p in conn.tls.feed(&keys, dir, bytes) {
+                conn.chunks[p.dir.index()] += 1;
+                conn.plain[p.dir.index()].extend(p.bytes);
+            }
         }
-    }
-    table.finish(&mut sink);
-    order
-        .into_iter()
-        .filter_map(|id| conns.remove(&id))
-        .collect()
+        FlowEventKind::Gap { dir, .. } => conn.tls.gap(dir),
+        _ => {}
+    })
 }
 
 #[test]
