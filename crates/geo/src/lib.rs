@@ -6,7 +6,13 @@
 //!   since no database can say where a `10.x` address is.
 //! - [`GeoResolver`] is what any source of locations implements, giving a
 //!   [`GeoInfo`] (country, AS number and organisation, city where known).
-//!   Databases come with the GeoIP issue; the trait is the seam.
+//! - [`MmdbDb`] reads any MaxMind-format `.mmdb` (GeoLite2/GeoIP2 City,
+//!   Country and ASN, DB-IP lite, IPinfo lite, `@ip-location-db`), choosing
+//!   the schema from the file's `database_type`; [`EmbeddedDb`] is the
+//!   country/ASN/organisation table compiled into the binary; [`GeoDb`]
+//!   stacks several of them and merges their answers field by field.
+//! - [`writer::MmdbWriter`] writes small `.mmdb` files (for tests, fixtures
+//!   and a lab's own address plans).
 //!
 //! ```
 //! use telltale_geo::{scope, Scope};
@@ -18,6 +24,19 @@
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+mod countries;
+mod db;
+mod embedded;
+mod mmdb;
+pub mod writer;
+
+pub use countries::country_name;
+pub use db::GeoDb;
+pub use embedded::EmbeddedDb;
+pub use mmdb::MmdbDb;
 
 /// What kind of address an endpoint has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -150,6 +169,111 @@ pub struct GeoInfo {
     pub asn: Option<u32>,
     /// Organisation that runs the autonomous system.
     pub as_org: Option<String>,
+    /// Names of the databases whose answers make up this one, in the order
+    /// they were consulted ([`DatabaseInfo::name`]). Single databases leave
+    /// it empty; [`GeoDb`] fills it.
+    pub sources: Vec<Arc<str>>,
+}
+
+impl GeoInfo {
+    /// Whether the answer says nothing at all.
+    pub fn is_empty(&self) -> bool {
+        self.country_code.is_none()
+            && self.city.is_none()
+            && self.latitude.is_none()
+            && self.asn.is_none()
+            && self.as_org.is_none()
+    }
+}
+
+/// Where an address is: its scope, and for a public address what the
+/// databases say about it (shared: one answer serves every flow to it).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Location {
+    /// The address's scope.
+    pub scope: Scope,
+    /// The databases' answer; `None` for special addresses, when nothing
+    /// is known, or when enrichment is off.
+    pub geo: Option<Arc<GeoInfo>>,
+}
+
+impl Location {
+    /// The scope alone, with no database consulted.
+    pub fn unlocated(addr: IpAddr) -> Location {
+        Location {
+            scope: scope(addr),
+            geo: None,
+        }
+    }
+}
+
+/// What a database is: recorded in every report, so that a reader can say
+/// which database's opinion a location was, and of what date.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DatabaseInfo {
+    /// Short name: the file's `database_type` (e.g. `GeoLite2-City`), or
+    /// `telltale-default` for the embedded table.
+    pub name: Arc<str>,
+    /// Build date, `YYYY-MM-DD` (UTC), from the database's metadata.
+    pub build_date: String,
+    /// Where it was read from: a path, or `embedded`.
+    pub origin: String,
+    /// The database's own description (English), if it has one.
+    pub description: Option<String>,
+    /// Which fields it can answer.
+    pub provides: Provides,
+    /// The credit its licence asks outputs to give, when it asks one.
+    pub attribution: Option<String>,
+}
+
+/// Which parts of a [`GeoInfo`] a database can fill.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Provides {
+    /// Country code and name.
+    pub country: bool,
+    /// City and coordinates.
+    pub city: bool,
+    /// AS number and organisation.
+    pub asn: bool,
+}
+
+/// Why a database could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GeoError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The file is not a MaxMind database, or not one this reader can use.
+    #[error("{path}: not a usable MaxMind database: {message}")]
+    Format {
+        /// The file (or `embedded`).
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+/// A build date as `YYYY-MM-DD` from seconds since the Unix epoch (UTC).
+pub fn epoch_to_date(epoch: u64) -> String {
+    // Civil-from-days (Howard Hinnant's algorithm): no date crate for one
+    // conversion.
+    let days = (epoch / 86_400) as i64;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
 }
 
 /// A source of locations for addresses: a MaxMind-format database, an
@@ -195,6 +319,13 @@ mod tests {
         ] {
             assert_eq!(s(a), want, "{a}");
         }
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(epoch_to_date(0), "1970-01-01");
+        assert_eq!(epoch_to_date(951_782_400), "2000-02-29");
+        assert_eq!(epoch_to_date(1_781_654_400), "2026-06-17");
     }
 
     #[test]
