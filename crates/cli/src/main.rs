@@ -6,12 +6,14 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use telltale::detect::DeviceProfile;
+use telltale::geo::{GeoDb, Location};
 use telltale::proto::keylog::KeyLog;
 use telltale::report::Redactor;
 use telltale::report::{
@@ -37,7 +39,8 @@ enum Command {
     /// every flow went.
     Analyze(AnalyzeArgs),
     /// Say what is known about addresses: their scope (private, CGNAT,
-    /// documentation, ...; country and network come with GeoIP databases).
+    /// documentation, ...) and, for public ones, country, AS number and
+    /// organisation from the GeoIP databases.
     Geo(GeoArgs),
 }
 
@@ -49,6 +52,31 @@ struct GeoArgs {
     /// Print JSON Lines instead of a table.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    geo: GeoOptions,
+}
+
+/// Where locations come from.
+#[derive(clap::Args)]
+struct GeoOptions {
+    /// A MaxMind-format database (GeoLite2/GeoIP2 City, Country or ASN,
+    /// DB-IP lite, IPinfo lite, ip-location-db); repeatable, first wins.
+    /// The embedded default still answers what these files cannot (AS
+    /// numbers next to a City file, say).
+    #[arg(long = "geoip", value_name = "FILE")]
+    geoip: Vec<PathBuf>,
+    /// No GeoIP at all: endpoints keep only their scope.
+    #[arg(long, conflicts_with = "geoip")]
+    no_geo: bool,
+}
+
+impl GeoOptions {
+    fn db(&self) -> anyhow::Result<Option<GeoDb>> {
+        if self.no_geo {
+            return Ok(None);
+        }
+        Ok(Some(GeoDb::standard(&self.geoip)?))
+    }
 }
 
 #[derive(clap::Args)]
@@ -91,6 +119,8 @@ struct AnalyzeArgs {
     /// those of every capture given (`batch`: one device in several files).
     #[arg(long, value_enum, default_value_t = Scope::File)]
     dns_scope: Scope,
+    #[command(flatten)]
+    geo: GeoOptions,
     /// Do not print warnings about damaged captures.
     #[arg(short, long)]
     quiet: bool,
@@ -150,6 +180,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let mut builder = Analyzer::builder().identifiers(profile.as_ref());
+    builder = match args.geo.db()? {
+        Some(db) => builder.geo(db),
+        None => builder.no_geo(),
+    };
     if args.no_identifiers {
         builder = builder.no_identifiers();
     }
@@ -203,24 +237,120 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn geo(args: &GeoArgs) -> anyhow::Result<ExitCode> {
-    let mut out = String::new();
+    let mut addrs = Vec::new();
     for text in &args.addresses {
-        let addr: std::net::IpAddr = match text.parse() {
-            Ok(a) => a,
+        match text.trim().parse::<IpAddr>() {
+            Ok(a) => addrs.push(a),
             Err(_) => {
                 eprintln!("telltale: error: {text:?} is not an IP address");
                 return Ok(ExitCode::from(2));
             }
-        };
-        let scope = telltale::geo::scope(addr);
-        if args.json {
-            out.push_str(&format!("{{\"ip\":\"{addr}\",\"scope\":\"{scope}\"}}\n"));
-        } else {
-            out.push_str(&format!("{addr:<40} {scope}\n"));
+        }
+    }
+    let db = args.geo.db()?.unwrap_or_else(GeoDb::empty);
+    let found: Vec<(IpAddr, Location)> = addrs.iter().map(|&a| (a, db.locate(a))).collect();
+    let mut out = String::new();
+    if args.json {
+        for (addr, here) in &found {
+            let g = here.geo.as_deref();
+            let line = GeoLine {
+                ip: *addr,
+                scope: here.scope.as_str(),
+                country_code: g.and_then(|g| g.country_code.as_deref()),
+                country_name: g.and_then(|g| g.country_name.as_deref()),
+                city: g.and_then(|g| g.city.as_deref()),
+                latitude: g.and_then(|g| g.latitude),
+                longitude: g.and_then(|g| g.longitude),
+                asn: g.and_then(|g| g.asn),
+                as_org: g.and_then(|g| g.as_org.as_deref()),
+                db: g
+                    .map(|g| g.sources.iter().map(|s| s.as_ref()).collect())
+                    .unwrap_or_default(),
+            };
+            out.push_str(&serde_json::to_string(&line)?);
+            out.push('\n');
+        }
+    } else {
+        let mut rows = vec![
+            [
+                "ADDRESS",
+                "SCOPE",
+                "COUNTRY",
+                "CITY",
+                "ASN",
+                "ORGANISATION",
+                "DATABASES",
+            ]
+            .map(String::from),
+        ];
+        for (addr, here) in &found {
+            let g = here.geo.as_deref();
+            let text = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+            rows.push([
+                addr.to_string(),
+                here.scope.as_str().to_owned(),
+                text(g.and_then(|g| {
+                    let cc = g.country_code.as_deref()?;
+                    Some(match &g.country_name {
+                        Some(n) => format!("{cc} {n}"),
+                        None => cc.to_owned(),
+                    })
+                })),
+                text(g.and_then(|g| g.city.clone())),
+                text(g.and_then(|g| g.asn.map(|a| format!("AS{a}")))),
+                text(g.and_then(|g| g.as_org.clone())),
+                text(g.map(|g| g.sources.join(","))),
+            ]);
+        }
+        let mut widths = [0usize; 7];
+        for row in &rows {
+            for (w, c) in widths.iter_mut().zip(row) {
+                *w = (*w).max(c.chars().count());
+            }
+        }
+        for row in &rows {
+            let mut line = String::new();
+            for (c, w) in row.iter().zip(widths) {
+                line.push_str(&format!("{c:<w$}  "));
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        for d in db.databases() {
+            out.push_str(&format!(
+                "GeoIP database: {} built {} ({})\n",
+                d.name, d.build_date, d.origin
+            ));
+        }
+        for credit in db.databases().filter_map(|d| d.attribution.as_deref()) {
+            out.push_str(&format!("Data: {credit}.\n"));
         }
     }
     print!("{out}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// One line of `telltale geo --json`.
+#[derive(serde::Serialize)]
+struct GeoLine<'a> {
+    ip: IpAddr,
+    scope: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    country_code: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    country_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    city: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    latitude: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    longitude: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    asn: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    as_org: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    db: Vec<&'a str>,
 }
 
 fn write_report(report: &Report, format: Format, out: &mut impl Write) -> io::Result<()> {

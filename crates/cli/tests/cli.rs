@@ -182,21 +182,114 @@ fn redaction_masks_identifiers_everywhere() {
     assert_ne!(a, run("two"));
 }
 
+/// The issue's own example: Google's resolver over both families, and a
+/// private address that is classified, not looked up.
 #[test]
-fn geo_scopes() {
-    let out = telltale(&[
-        "geo",
-        "8.8.8.8",
-        "2001:4860:4860::8888",
-        "10.0.0.1",
-        "::ffff:100.64.0.9",
-    ]);
+fn geo_table_names_country_and_network() {
+    let out = telltale(&["geo", "8.8.8.8", "2001:4860:4860::8888", "10.0.0.1"]);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    let scopes: Vec<&str> = text
+    let rows: Vec<Vec<&str>> = text
         .lines()
-        .map(|l| l.split_whitespace().last().unwrap())
+        .skip(1)
+        .take(3)
+        .map(|l| l.split_whitespace().collect())
         .collect();
-    assert_eq!(scopes, ["public", "public", "private", "cgnat"]);
+    for row in &rows[..2] {
+        assert_eq!(&row[1..4], ["public", "US", "United"], "{text}");
+        assert!(row.contains(&"AS15169"), "{text}");
+    }
+    assert_eq!(&rows[2][..3], ["10.0.0.1", "private", "-"], "{text}");
+    assert!(text.contains("telltale-default built 2026-06-17"), "{text}");
+    assert!(text.contains("DB-IP"), "attribution: {text}");
     assert_eq!(telltale(&["geo", "not-an-ip"]).status.code(), Some(2));
+}
+
+#[test]
+fn geo_json_scopes_and_answers() {
+    let out = telltale(&[
+        "geo",
+        "--json",
+        "8.8.8.8",
+        "::ffff:8.8.8.8",
+        "10.0.0.1",
+        "::ffff:100.64.0.9",
+        "52.74.0.1",
+    ]);
+    assert!(out.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let scopes: Vec<&str> = lines.iter().map(|l| l["scope"].as_str().unwrap()).collect();
+    assert_eq!(scopes, ["public", "public", "private", "cgnat", "public"]);
+    for l in &lines[..2] {
+        assert_eq!(l["asn"], 15169);
+        assert_eq!(l["country_code"], "US");
+        assert_eq!(l["db"][0], "telltale-default");
+    }
+    assert!(lines[2].get("country_code").is_none());
+    // An AWS address in Singapore.
+    assert_eq!(lines[4]["country_code"], "SG");
+    assert_eq!(lines[4]["asn"], 16509);
+    assert!(lines[4]["as_org"].as_str().unwrap().contains("Amazon"));
+    // With GeoIP off, only the scope.
+    let out = telltale(&["geo", "--json", "--no-geo", "8.8.8.8"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v, serde_json::json!({"ip": "8.8.8.8", "scope": "public"}));
+}
+
+/// A City database given with `--geoip` adds the city and coordinates to
+/// `dest_geo`; the embedded default still gives the network.
+#[test]
+fn user_city_database_adds_the_city() {
+    let out = telltale(&[
+        "analyze",
+        "-f",
+        "jsonl",
+        "--geoip",
+        "fixtures/geoip-test-city.mmdb",
+        "fixtures/redmi-1s-2014.pcap",
+    ]);
+    assert!(out.status.success());
+    let flows: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["event_type"] == "flow" && v["dest_ip"] == "220.181.90.14")
+        .collect();
+    assert_eq!(flows.len(), 1);
+    let geo = &flows[0]["flow"]["dest_geo"];
+    assert_eq!(geo["city"], "Beijing");
+    assert_eq!(geo["latitude"], 39.9042);
+    assert_eq!(geo["country_code"], "CN");
+    assert_eq!(geo["asn"], 23724);
+    assert_eq!(
+        geo["db"],
+        serde_json::json!(["Telltale-Test-City", "telltale-default"])
+    );
+
+    // Without GeoIP, the scope alone.
+    let out = telltale(&[
+        "analyze",
+        "-f",
+        "jsonl",
+        "--no-geo",
+        "fixtures/redmi-1s-2014.pcap",
+    ]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains(r#""dest_geo":{"scope":"public"}"#), "{text}");
+    assert!(!text.contains("as_org"));
+
+    // A file that is not a database is a clear error naming it.
+    let out = telltale(&[
+        "analyze",
+        "--geoip",
+        "README.md",
+        "fixtures/redmi-1s-2014.pcap",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("README.md"), "{err}");
 }

@@ -90,7 +90,7 @@ fn eth() -> Framing {
     Framing::ethernet(HOST_MAC, GATEWAY_MAC)
 }
 
-/// Every fixture, in a fixed order.
+/// Every fixture capture, in a fixed order.
 pub fn all() -> Vec<Fixture> {
     let mut v = vec![Fixture {
         name: "redmi-1s-2014.pcap",
@@ -109,12 +109,23 @@ pub fn all() -> Vec<Fixture> {
     v
 }
 
+/// Every file the generator writes: the captures of [`all`], then the
+/// GeoIP test database.
+pub fn all_files() -> Vec<Fixture> {
+    let mut v = all();
+    v.push(Fixture {
+        name: "geoip-test-city.mmdb",
+        bytes: crate::geoip::city_mmdb(),
+    });
+    v
+}
+
 /// Writes every fixture into `dir` (created if missing) and returns each
 /// file name with its size.
 pub fn write_all(dir: &Path) -> io::Result<Vec<(&'static str, usize)>> {
     fs::create_dir_all(dir)?;
     let mut out = Vec::new();
-    for f in all() {
+    for f in all_files() {
         fs::write(dir.join(f.name), &f.bytes)?;
         out.push((f.name, f.bytes.len()));
     }

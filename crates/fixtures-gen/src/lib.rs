@@ -34,6 +34,7 @@
 
 pub mod captures;
 pub mod dns;
+pub mod geoip;
 pub mod http;
 pub mod ip;
 pub mod link;

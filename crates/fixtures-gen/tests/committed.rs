@@ -7,7 +7,7 @@ use std::path::Path;
 #[test]
 fn committed_fixtures_match_the_generator() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
-    for fixture in telltale_fixtures::captures::all() {
+    for fixture in telltale_fixtures::captures::all_files() {
         let path = dir.join(fixture.name);
         let on_disk = std::fs::read(&path)
             .unwrap_or_else(|e| panic!("{}: {e}; regenerate the fixtures", path.display()));

@@ -3,7 +3,8 @@
 use std::io::{self, Write};
 
 use crate::eve::eve_flow_id;
-use crate::model::Report;
+use crate::model::{FlowRecord, Report};
+use telltale_geo::GeoInfo;
 
 /// Columns of the flows CSV, in order (documented in `docs/OUTPUT.md`).
 pub const FLOW_COLUMNS: &[&str] = &[
@@ -32,6 +33,11 @@ pub const FLOW_COLUMNS: &[&str] = &[
     "dns_resolver",
     "gap_bytes_toserver",
     "gap_bytes_toclient",
+    "dest_scope",
+    "dest_country",
+    "dest_city",
+    "dest_asn",
+    "dest_as_org",
 ];
 
 /// Writes one row per flow, every capture in order.
@@ -69,10 +75,24 @@ pub fn write_flows_csv(report: &Report, out: impl Write) -> io::Result<()> {
                 dns.map_or_else(String::new, |d| d.resolver.to_string()),
                 s.to_server.stream.gap_bytes.to_string(),
                 s.to_client.stream.gap_bytes.to_string(),
+                f.server_location.scope.as_str().to_owned(),
+                geo_cell(f, |g| g.country_code.clone()),
+                geo_cell(f, |g| g.city.as_deref().map(cell)),
+                geo_cell(f, |g| g.asn.map(|a| a.to_string())),
+                geo_cell(f, |g| g.as_org.as_deref().map(cell)),
             ])?;
         }
     }
     w.flush()
+}
+
+/// A cell from the server's GeoIP answer, empty when there is none.
+fn geo_cell(f: &FlowRecord, field: impl Fn(&GeoInfo) -> Option<String>) -> String {
+    f.server_location
+        .geo
+        .as_deref()
+        .and_then(field)
+        .unwrap_or_default()
 }
 
 /// A cell holding text that came from a capture. Spreadsheets run cells
@@ -108,6 +128,9 @@ pub const IDENTIFIER_COLUMNS: &[&str] = &[
     "confidence",
     "device",
     "note",
+    "dest_country",
+    "dest_asn",
+    "dest_as_org",
 ];
 
 /// Writes one row per identifier finding, every capture in order.
@@ -141,6 +164,9 @@ pub fn write_identifiers_csv(report: &Report, out: impl Write) -> io::Result<()>
                 i.confidence.as_str().to_owned(),
                 cell(i.device.as_deref().unwrap_or("")),
                 i.note.unwrap_or("").to_owned(),
+                geo_cell(f, |g| g.country_code.clone()),
+                geo_cell(f, |g| g.asn.map(|a| a.to_string())),
+                geo_cell(f, |g| g.as_org.as_deref().map(cell)),
             ])?;
         }
     }

@@ -23,6 +23,11 @@ pub struct Destination {
     pub sources: BTreeSet<&'static str>,
     /// Server addresses.
     pub addresses: BTreeSet<IpAddr>,
+    /// Countries of the server addresses (ISO codes), as the GeoIP
+    /// databases say.
+    pub countries: BTreeSet<String>,
+    /// Networks of the server addresses: AS number and organisation.
+    pub networks: BTreeSet<(u32, String)>,
     /// Server ports with transport, e.g. `443/tcp`.
     pub ports: BTreeSet<String>,
     /// Application protocols seen.
@@ -43,6 +48,19 @@ pub struct Destination {
     pub first_seen: Timestamp,
     /// Last packet of the last flow.
     pub last_seen: Timestamp,
+}
+
+impl Destination {
+    /// The organisations of its networks, without repeats, in AS order.
+    pub fn organisations(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = Vec::new();
+        for (_, org) in &self.networks {
+            if !org.is_empty() && !v.contains(&org.as_str()) {
+                v.push(org);
+            }
+        }
+        v
+    }
 }
 
 /// Groups every flow of every capture by destination; busiest first (bytes
@@ -66,6 +84,8 @@ pub fn destinations(report: &Report) -> Vec<Destination> {
                 named,
                 sources: BTreeSet::new(),
                 addresses: BTreeSet::new(),
+                countries: BTreeSet::new(),
+                networks: BTreeSet::new(),
                 ports: BTreeSet::new(),
                 app_protos: BTreeSet::new(),
                 identifier_kinds: BTreeSet::new(),
@@ -78,6 +98,15 @@ pub fn destinations(report: &Report) -> Vec<Destination> {
             });
             d.sources.insert(f.server_name.source.as_str());
             d.addresses.insert(s.info.server.ip());
+            if let Some(g) = f.server_location.geo.as_deref() {
+                if let Some(cc) = &g.country_code {
+                    d.countries.insert(cc.clone());
+                }
+                if g.asn.is_some() || g.as_org.is_some() {
+                    d.networks
+                        .insert((g.asn.unwrap_or(0), g.as_org.clone().unwrap_or_default()));
+                }
+            }
             d.ports.insert(format!(
                 "{}/{}",
                 s.info.server.port(),
@@ -112,6 +141,9 @@ pub const DESTINATION_COLUMNS: &[&str] = &[
     "registrable_domain",
     "named_by",
     "addresses",
+    "countries",
+    "asns",
+    "organisations",
     "ports",
     "app_protos",
     "identifier_kinds",
@@ -131,9 +163,13 @@ pub fn write_destinations_csv(report: &Report, out: impl Write) -> io::Result<()
         let join = |it: &mut dyn Iterator<Item = String>| it.collect::<Vec<_>>().join(" ");
         w.write_record([
             cell(&d.name),
-            cell(&d.registrable_domain.unwrap_or_default()),
+            cell(d.registrable_domain.as_deref().unwrap_or_default()),
             join(&mut d.sources.iter().map(|s| s.to_string())),
             join(&mut d.addresses.iter().map(|a| a.to_string())),
+            join(&mut d.countries.iter().cloned()),
+            join(&mut d.networks.iter().map(|(a, _)| a.to_string())),
+            // Organisation names hold spaces and commas: "; " between them.
+            cell(&d.organisations().join("; ")),
             join(&mut d.ports.iter().cloned()),
             join(&mut d.app_protos.iter().map(|s| s.to_string())),
             join(&mut d.identifier_kinds.iter().map(|s| s.to_string())),

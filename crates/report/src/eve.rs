@@ -16,6 +16,7 @@ use telltale_proto::{
 use crate::model::{CaptureReport, FlowRecord, Report};
 use crate::names::{rcode_name, rrtype_name, tls_version_name};
 use telltale_detect::Finding;
+use telltale_geo::Location;
 
 /// A stable, JSON-safe (below 2^53) flow id for EVE: the same capture path
 /// and flow give the same id on every run and with any thread count.
@@ -104,16 +105,49 @@ struct Flow<'a> {
     limits: Option<LimitsHit>,
     #[serde(skip_serializing_if = "Option::is_none")]
     identifiers: Option<FlowIdentifiers>,
-    dest_geo: Geo,
+    dest_geo: Geo<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    src_geo: Option<Geo>,
+    src_geo: Option<Geo<'a>>,
 }
 
-/// Where an endpoint is. For now its scope; country and network come with
-/// the GeoIP databases.
+/// Where an endpoint is: its scope, and for public addresses what the
+/// GeoIP databases (named in `db`) say.
 #[derive(Serialize)]
-struct Geo {
+struct Geo<'a> {
     scope: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    country_code: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    country_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    city: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    latitude: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    longitude: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    asn: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    as_org: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    db: Vec<&'a str>,
+}
+
+impl<'a> Geo<'a> {
+    fn new(l: &'a Location) -> Geo<'a> {
+        let g = l.geo.as_deref();
+        Geo {
+            scope: l.scope.as_str(),
+            country_code: g.and_then(|g| g.country_code.as_deref()),
+            country_name: g.and_then(|g| g.country_name.as_deref()),
+            city: g.and_then(|g| g.city.as_deref()),
+            latitude: g.and_then(|g| g.latitude),
+            longitude: g.and_then(|g| g.longitude),
+            asn: g.and_then(|g| g.asn),
+            as_org: g.and_then(|g| g.as_org.as_deref()),
+            db: g.map_or_else(Vec::new, |g| g.sources.iter().map(|s| s.as_ref()).collect()),
+        }
+    }
 }
 
 /// Per-flow limits that were reached, so a reader knows the flow was not
@@ -377,15 +411,12 @@ fn flow_record<'a>(name: &'a str, f: &'a FlowRecord, capture: &'a CaptureReport)
                 capped_bytes_toserver: ts.capped_bytes,
                 capped_bytes_toclient: tc.capped_bytes,
             }),
-        dest_geo: Geo {
-            scope: telltale_geo::scope(s.info.server.ip()).as_str(),
-        },
-        src_geo: {
-            let scope = telltale_geo::scope(s.info.client.ip());
-            scope.is_public().then_some(Geo {
-                scope: scope.as_str(),
-            })
-        },
+        dest_geo: Geo::new(&f.server_location),
+        src_geo: f
+            .client_location
+            .scope
+            .is_public()
+            .then(|| Geo::new(&f.client_location)),
         identifiers: {
             let mut kinds: Vec<&'static str> = Vec::new();
             let mut count = 0;

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use telltale_decode::{CaptureFormat, CaptureWarning, DecodeStats, LinkType, Timestamp};
 use telltale_detect::{Finding, ServerName};
 use telltale_flow::{FlowSummary, FlowTableStats};
+use telltale_geo::{DatabaseInfo, Location};
 use telltale_proto::{AppEvent, AppProto};
 
 /// The result of analysing a set of captures.
@@ -18,6 +19,9 @@ pub struct Report {
     pub captures: Vec<CaptureReport>,
     /// Inputs that could not be read at all.
     pub failures: Vec<InputFailure>,
+    /// The GeoIP databases consulted, in order (empty when enrichment was
+    /// off): which database's opinion each location is, and of what date.
+    pub geo_databases: Vec<DatabaseInfo>,
 }
 
 /// An input that could not be read.
@@ -69,6 +73,10 @@ pub struct FlowRecord {
     pub app_proto: AppProto,
     /// The destination's name and how it was learnt.
     pub server_name: ServerName,
+    /// Where the server is.
+    pub server_location: Location,
+    /// Where the client is (usually a private address: the device).
+    pub client_location: Location,
 }
 
 impl CaptureReport {

@@ -16,6 +16,8 @@ pub fn write_destinations_table(report: &Report, out: &mut impl Write) -> io::Re
         "DOMAIN",
         "NAMED BY",
         "ADDRESSES",
+        "COUNTRY",
+        "NETWORK",
         "PORTS",
         "APP",
         "FLOWS",
@@ -23,7 +25,7 @@ pub fn write_destinations_table(report: &Report, out: &mut impl Write) -> io::Re
         "RECEIVED",
         "IDENTIFIERS",
     ];
-    let mut cells: Vec<[String; 10]> = Vec::with_capacity(rows.len());
+    let mut cells: Vec<[String; 12]> = Vec::with_capacity(rows.len());
     for r in &rows {
         cells.push([
             printable(&r.name, 60),
@@ -35,6 +37,17 @@ pub fn write_destinations_table(report: &Report, out: &mut impl Write) -> io::Re
                     .filter(|s| *s != "none" || r.sources.len() == 1),
             ),
             list(r.addresses.iter().map(|a| a.to_string()), 2),
+            or_dash(join(r.countries.iter().map(String::as_str))),
+            or_dash(list(
+                r.networks
+                    .iter()
+                    .map(|(asn, org)| match (asn, org.as_str()) {
+                        (0, org) => printable(org, 30),
+                        (asn, "") => format!("AS{asn}"),
+                        (asn, org) => format!("AS{asn} {}", printable(org, 30)),
+                    }),
+                1,
+            )),
             list(r.ports.iter().cloned(), 3),
             join(r.app_protos.iter().copied()),
             r.flows.to_string(),
@@ -54,7 +67,7 @@ pub fn write_destinations_table(report: &Report, out: &mut impl Write) -> io::Re
         for (i, c) in row.iter().enumerate() {
             let pad = widths[i].saturating_sub(c.chars().count());
             // Numbers right-aligned, text left-aligned.
-            if (6..9).contains(&i) {
+            if (8..11).contains(&i) {
                 let _ = write!(text, "{}{}", " ".repeat(pad), c);
             } else if i + 1 < row.len() {
                 let _ = write!(text, "{}{}", c, " ".repeat(pad));
@@ -77,6 +90,21 @@ pub fn write_destinations_table(report: &Report, out: &mut impl Write) -> io::Re
         report.captures.len(),
         if report.captures.len() == 1 { "" } else { "s" }
     );
+    if !report.geo_databases.is_empty() {
+        let dbs: Vec<String> = report
+            .geo_databases
+            .iter()
+            .map(|d| format!("{} ({})", d.name, d.build_date))
+            .collect();
+        let _ = writeln!(text, "GeoIP: {}", dbs.join(", "));
+        for credit in report
+            .geo_databases
+            .iter()
+            .filter_map(|d| d.attribution.as_deref())
+        {
+            let _ = writeln!(text, "GeoIP data: {credit}.");
+        }
+    }
     let text: String = text
         .lines()
         .map(|l| format!("{}\n", l.trim_end()))
@@ -86,6 +114,10 @@ pub fn write_destinations_table(report: &Report, out: &mut impl Write) -> io::Re
 
 fn join<'a>(items: impl Iterator<Item = &'a str>) -> String {
     items.collect::<Vec<_>>().join(",")
+}
+
+fn or_dash(s: String) -> String {
+    if s.is_empty() { "-".into() } else { s }
 }
 
 fn list(items: impl Iterator<Item = String>, max: usize) -> String {

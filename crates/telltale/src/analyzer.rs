@@ -8,9 +8,11 @@ use telltale_flow::FlowConfig;
 use telltale_report::{InputFailure, Redactor, Report};
 
 use crate::inputs::expand_inputs;
+use crate::locate::Locator;
 use crate::pipeline::analyze_capture_named;
 use std::sync::Arc;
 use telltale_detect::{DeviceProfile, Resolutions, Scanner};
+use telltale_geo::GeoDb;
 use telltale_proto::keylog::KeyLog;
 
 /// Errors of the analyzer itself (an unreadable capture is not one: it is
@@ -53,6 +55,8 @@ pub struct Analyzer {
     pub(crate) dns_scope: DnsScope,
     pub(crate) decoder: DecoderConfig,
     pub(crate) flows: FlowConfig,
+    /// GeoIP databases (`None`: enrichment off).
+    pub(crate) geo: Option<Arc<GeoDb>>,
 }
 
 /// Options of an [`Analyzer`].
@@ -102,6 +106,20 @@ impl AnalyzerBuilder {
         self
     }
 
+    /// GeoIP databases for every endpoint. By default the embedded table
+    /// (country, AS number, organisation); see [`GeoDb::standard`] to put
+    /// `.mmdb` files in front of it.
+    pub fn geo(mut self, db: GeoDb) -> Self {
+        self.inner.geo = Some(Arc::new(db));
+        self
+    }
+
+    /// Turns GeoIP enrichment off: endpoints keep only their scope.
+    pub fn no_geo(mut self) -> Self {
+        self.inner.geo = None;
+        self
+    }
+
     /// Flow table limits and timeouts.
     pub fn flow_config(mut self, config: FlowConfig) -> Self {
         self.inner.flows = config;
@@ -123,10 +141,16 @@ impl AnalyzerBuilder {
 impl Analyzer {
     /// Starts configuring an analyzer.
     pub fn builder() -> AnalyzerBuilder {
-        AnalyzerBuilder {
+        let builder = AnalyzerBuilder {
             inner: Analyzer::default(),
         }
-        .identifiers(None)
+        .identifiers(None);
+        // The embedded table is part of the binary; it fails to load only
+        // if the build is broken, and then analysis goes on without it.
+        match GeoDb::standard::<&Path>(&[]) {
+            Ok(db) => builder.geo(db),
+            Err(_) => builder,
+        }
     }
 
     /// Analyses every capture under `paths` (files, or folders searched
@@ -137,6 +161,7 @@ impl Analyzer {
         paths: impl IntoIterator<Item = P>,
     ) -> Result<Report, Error> {
         let (files, walk_errors) = expand_inputs(paths);
+        let locator = Locator::new(self.geo.clone());
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(self.threads)
             .build()
@@ -147,11 +172,16 @@ impl Analyzer {
         let results: Vec<(PathBuf, Result<_, _>)> = pool.install(|| {
             files
                 .par_iter()
-                .map(|p| (p.clone(), analyze_capture_named(p, self)))
+                .map(|p| (p.clone(), analyze_capture_named(p, self, &locator)))
                 .collect()
         });
         let mut report = Report {
             tool_version: crate::VERSION.to_owned(),
+            geo_databases: self
+                .geo
+                .iter()
+                .flat_map(|db| db.databases().cloned())
+                .collect(),
             ..Report::default()
         };
         for (path, e) in walk_errors {

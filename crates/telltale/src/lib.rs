@@ -28,6 +28,7 @@
 
 mod analyzer;
 mod inputs;
+mod locate;
 mod pipeline;
 
 pub use analyzer::{Analyzer, AnalyzerBuilder, DnsScope, Error};

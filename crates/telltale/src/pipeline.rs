@@ -11,6 +11,7 @@ use telltale_proto::{AppEvent, AppEventKind, AppProto, AppSink, Dissectors};
 use telltale_report::{CaptureReport, FlowRecord};
 
 use crate::Analyzer;
+use crate::locate::Locator;
 
 #[derive(Default)]
 struct Collect {
@@ -48,7 +49,8 @@ impl AppSink for Collect {
 /// dissectors, destination naming. `Err` only when the file cannot be opened
 /// or is not a capture; damage inside it becomes warnings in the result.
 pub fn analyze_capture(path: &Path, analyzer: &Analyzer) -> Result<CaptureReport, DecodeError> {
-    analyze_capture_named(path, analyzer).map(|(c, _)| c)
+    let locator = Locator::new(analyzer.geo.clone());
+    analyze_capture_named(path, analyzer, &locator).map(|(c, _)| c)
 }
 
 /// As [`analyze_capture`], keeping the namer so a batch can name flows again
@@ -56,6 +58,7 @@ pub fn analyze_capture(path: &Path, analyzer: &Analyzer) -> Result<CaptureReport
 pub(crate) fn analyze_capture_named(
     path: &Path,
     analyzer: &Analyzer,
+    locator: &Locator,
 ) -> Result<(CaptureReport, DestinationNamer), DecodeError> {
     let mut reader = CaptureReader::open(path)?;
     let mut decoder = Decoder::new(analyzer.decoder);
@@ -106,6 +109,8 @@ pub(crate) fn analyze_capture_named(
         .into_iter()
         .map(|(summary, app_proto)| FlowRecord {
             server_name: namer.name(&summary.info, summary.first_ts),
+            server_location: locator.locate(summary.info.server.ip()),
+            client_location: locator.locate(summary.info.client.ip()),
             summary,
             app_proto,
         })
