@@ -344,7 +344,10 @@ mod tests {
         assert_eq!(g.asn, Some(15169));
         // An AWS address in Singapore (ap-southeast-1).
         let g = look("52.74.0.1");
-        assert_eq!((g.country_code.as_deref(), g.asn), (Some("SG"), Some(16509)));
+        assert_eq!(
+            (g.country_code.as_deref(), g.asn),
+            (Some("SG"), Some(16509))
+        );
         assert!(g.as_org.as_deref().unwrap().contains("Amazon"), "{g:?}");
         // Cloudflare's resolver, and a Chinese backbone address.
         assert_eq!(look("1.1.1.1").asn, Some(13335));
