@@ -4,7 +4,9 @@ use std::io::{self, Write};
 
 use crate::eve::eve_flow_id;
 use crate::model::{FlowRecord, Report};
+use crate::names::{rcode_name, rrtype_name};
 use telltale_geo::GeoInfo;
+use telltale_proto::{AppEventKind, DnsFlavor};
 
 /// Columns of the flows CSV, in order (documented in `docs/OUTPUT.md`).
 pub const FLOW_COLUMNS: &[&str] = &[
@@ -98,11 +100,31 @@ fn geo_cell(f: &FlowRecord, field: impl Fn(&GeoInfo) -> Option<String>) -> Strin
 /// A cell holding text that came from a capture. Spreadsheets run cells
 /// that start with `=`, `+`, `-`, `@`, tab or CR as formulas; a leading
 /// apostrophe makes them plain text (OWASP's advice for CSV injection).
+/// Bidirectional controls (U+202A–U+202E, U+2066–U+2069, U+200E/F) are
+/// written visibly as `\u{202e}`: a name like `evil\u{202e}moc.example`
+/// would otherwise show reversed, as `evilelpmaxe.com`, in a spreadsheet.
 pub fn cell(text: &str) -> String {
+    let text = if text.chars().any(is_bidi_control) {
+        let mut out = String::with_capacity(text.len() + 8);
+        for ch in text.chars() {
+            if is_bidi_control(ch) {
+                out.push_str(&format!("\\u{{{:x}}}", ch as u32));
+            } else {
+                out.push(ch);
+            }
+        }
+        std::borrow::Cow::Owned(out)
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    };
     match text.as_bytes().first() {
         Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{text}"),
-        _ => text.to_owned(),
+        _ => text.into_owned(),
     }
+}
+
+fn is_bidi_control(ch: char) -> bool {
+    matches!(ch, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Columns of the identifiers CSV, in order (documented in `docs/OUTPUT.md`).
@@ -173,6 +195,82 @@ pub fn write_identifiers_csv(report: &Report, out: impl Write) -> io::Result<()>
     w.flush()
 }
 
+/// Columns of the DNS CSV, in order (documented in `docs/OUTPUT.md`).
+pub const DNS_COLUMNS: &[&str] = &[
+    "pcap_filename",
+    "flow_id",
+    "timestamp",
+    "frame",
+    "src_ip",
+    "src_port",
+    "dest_ip",
+    "dest_port",
+    "protocol",
+    "type",
+    "id",
+    "rrname",
+    "rrtype",
+    "rcode",
+    "answers",
+    "partial",
+];
+
+/// Writes one row per DNS, mDNS or LLMNR message, every capture in order:
+/// the DNS timeline. `answers` holds `TYPE data` per answer record, joined
+/// by `; `.
+pub fn write_dns_csv(report: &Report, out: impl Write) -> io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(DNS_COLUMNS)?;
+    for c in &report.captures {
+        let name = c.path.to_string_lossy();
+        for ev in &c.events {
+            let AppEventKind::Dns(d) = &ev.kind else {
+                continue;
+            };
+            let Some(f) = c.flow(ev.flow) else { continue };
+            let info = &f.summary.info;
+            let m = &d.message;
+            let q = m.questions.first();
+            let answers: Vec<String> = m
+                .answers
+                .iter()
+                .map(|a| {
+                    let data = crate::eve::rdata(&a.data).unwrap_or_default();
+                    format!("{} {}", rrtype_name(a.rtype), data)
+                })
+                .collect();
+            w.write_record([
+                cell(&name),
+                eve_flow_id(&name, info.id).to_string(),
+                ev.ts.to_rfc3339_micros(),
+                ev.frame.to_string(),
+                info.client.ip().to_string(),
+                info.client.port().to_string(),
+                info.server.ip().to_string(),
+                info.server.port().to_string(),
+                match d.flavor {
+                    DnsFlavor::Dns => "dns",
+                    DnsFlavor::Mdns => "mdns",
+                    DnsFlavor::Llmnr => "llmnr",
+                }
+                .to_owned(),
+                if m.response { "answer" } else { "query" }.to_owned(),
+                m.id.to_string(),
+                cell(q.map_or("", |q| q.name.as_str())),
+                q.map_or_else(String::new, |q| rrtype_name(q.rtype)),
+                if m.response {
+                    rcode_name(m.full_rcode()).to_owned()
+                } else {
+                    String::new()
+                },
+                cell(&answers.join("; ")),
+                m.partial.to_string(),
+            ])?;
+        }
+    }
+    w.flush()
+}
+
 #[cfg(test)]
 mod tests {
     use super::cell;
@@ -183,5 +281,7 @@ mod tests {
         assert_eq!(cell("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(cell("example.com"), "example.com");
         assert_eq!(cell(""), "");
+        assert_eq!(cell("evil\u{202e}moc.example"), "evil\\u{202e}moc.example");
+        assert_eq!(cell("=\u{2066}x"), "'=\\u{2066}x");
     }
 }

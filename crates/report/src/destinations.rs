@@ -66,8 +66,15 @@ impl Destination {
 /// Groups every flow of every capture by destination; busiest first (bytes
 /// both ways), then by name, so the order is stable.
 pub fn destinations(report: &Report) -> Vec<Destination> {
+    let all: Vec<usize> = (0..report.captures.len()).collect();
+    destinations_of(report, &all)
+}
+
+/// As [`destinations`], over the captures at the given indexes only (a
+/// section of a batch report).
+pub fn destinations_of(report: &Report, captures: &[usize]) -> Vec<Destination> {
     let mut map: BTreeMap<String, Destination> = BTreeMap::new();
-    for c in &report.captures {
+    for c in captures.iter().filter_map(|&i| report.captures.get(i)) {
         for f in &c.flows {
             let s = &f.summary;
             let (key, named) = match &f.server_name.name {

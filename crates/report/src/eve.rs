@@ -31,7 +31,7 @@ pub fn eve_flow_id(pcap_filename: &str, flow: telltale_flow::FlowId) -> u64 {
 }
 
 #[derive(Serialize)]
-struct Record<'a> {
+pub(crate) struct Record<'a> {
     timestamp: String,
     flow_id: u64,
     pcap_cnt: u64,
@@ -377,7 +377,11 @@ fn base<'a>(
     }
 }
 
-fn flow_record<'a>(name: &'a str, f: &'a FlowRecord, capture: &'a CaptureReport) -> Record<'a> {
+pub(crate) fn flow_record<'a>(
+    name: &'a str,
+    f: &'a FlowRecord,
+    capture: &'a CaptureReport,
+) -> Record<'a> {
     let s = &f.summary;
     let mut r = base(name, f, s.first_ts, s.info.id.0, "flow");
     let (ts, tc) = (&s.to_server.stream, &s.to_client.stream);
@@ -433,7 +437,11 @@ fn flow_record<'a>(name: &'a str, f: &'a FlowRecord, capture: &'a CaptureReport)
     r
 }
 
-fn identifier_record<'a>(name: &'a str, flow: &FlowRecord, i: &'a Finding) -> Record<'a> {
+pub(crate) fn identifier_record<'a>(
+    name: &'a str,
+    flow: &FlowRecord,
+    i: &'a Finding,
+) -> Record<'a> {
     let mut r = base(name, flow, i.ts, i.frame, "identifier");
     r.identifier = Some(Identifier {
         kind: i.kind.as_str(),
@@ -452,7 +460,11 @@ fn identifier_record<'a>(name: &'a str, flow: &FlowRecord, i: &'a Finding) -> Re
     r
 }
 
-fn event_record<'a>(name: &'a str, f: &FlowRecord, ev: &'a AppEvent) -> Option<Record<'a>> {
+pub(crate) fn event_record<'a>(
+    name: &'a str,
+    f: &FlowRecord,
+    ev: &'a AppEvent,
+) -> Option<Record<'a>> {
     Some(match &ev.kind {
         AppEventKind::Dns(d) => {
             let mut r = base(name, f, ev.ts, ev.frame, "dns");
@@ -513,7 +525,7 @@ fn dns(d: &DnsEvent) -> Dns<'_> {
 }
 
 /// Record data as text, in the presentation form `dig` would show.
-fn rdata(d: &RData) -> Option<String> {
+pub(crate) fn rdata(d: &RData) -> Option<String> {
     Some(match d {
         RData::A(a) => a.to_string(),
         RData::Aaaa(a) => a.to_string(),

@@ -22,6 +22,9 @@ pub struct Report {
     /// The GeoIP databases consulted, in order (empty when enrichment was
     /// off): which database's opinion each location is, and of what date.
     pub geo_databases: Vec<DatabaseInfo>,
+    /// The options the report was made with, as (name, value) pairs for
+    /// people (filled by the program that ran the analysis).
+    pub options: Vec<(String, String)>,
 }
 
 /// An input that could not be read.
@@ -42,6 +45,11 @@ pub struct CaptureReport {
     pub format: CaptureFormat,
     /// Whether it was gzip-compressed.
     pub gzip: bool,
+    /// SHA-256 of the file as stored (hex), when asked for
+    /// (`AnalyzerBuilder::hash_inputs`) and the input is a file.
+    pub sha256: Option<String>,
+    /// Size of the file as stored, in bytes (`None` for standard input).
+    pub file_size: Option<u64>,
     /// Frames read.
     pub packets: u64,
     /// Bytes of the (decompressed) capture read.

@@ -57,6 +57,19 @@ pub struct Analyzer {
     pub(crate) flows: FlowConfig,
     /// GeoIP databases (`None`: enrichment off).
     pub(crate) geo: Option<Arc<GeoDb>>,
+    pub(crate) hash_inputs: bool,
+    pub(crate) progress: Option<Progress>,
+}
+
+/// A caller's hook, called as each capture is finished (from worker
+/// threads, in completion order).
+#[derive(Clone)]
+pub(crate) struct Progress(pub(crate) Arc<dyn Fn(&Path) + Send + Sync>);
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress(..)")
+    }
 }
 
 /// Options of an [`Analyzer`].
@@ -111,6 +124,21 @@ impl AnalyzerBuilder {
     /// `.mmdb` files in front of it.
     pub fn geo(mut self, db: GeoDb) -> Self {
         self.inner.geo = Some(Arc::new(db));
+        self
+    }
+
+    /// Records each capture file's SHA-256 in its report (a second read of
+    /// every file: off by default, on for reports people publish).
+    pub fn hash_inputs(mut self, yes: bool) -> Self {
+        self.inner.hash_inputs = yes;
+        self
+    }
+
+    /// Calls `done` with each capture's path when its analysis is finished,
+    /// from the worker threads, in completion order: for progress bars.
+    /// The report itself stays in input order.
+    pub fn on_capture_done(mut self, done: impl Fn(&Path) + Send + Sync + 'static) -> Self {
+        self.inner.progress = Some(Progress(Arc::new(done)));
         self
     }
 
@@ -172,7 +200,13 @@ impl Analyzer {
         let results: Vec<(PathBuf, Result<_, _>)> = pool.install(|| {
             files
                 .par_iter()
-                .map(|p| (p.clone(), analyze_capture_named(p, self, &locator)))
+                .map(|p| {
+                    let r = analyze_capture_named(p, self, &locator);
+                    if let Some(Progress(done)) = &self.progress {
+                        done(p);
+                    }
+                    (p.clone(), r)
+                })
                 .collect()
         });
         let mut report = Report {

@@ -122,6 +122,14 @@ pub(crate) fn analyze_capture_named(
         path: path.to_path_buf(),
         format: reader.format(),
         gzip: reader.is_gzip(),
+        sha256: if analyzer.hash_inputs {
+            sha256_file(path)
+        } else {
+            None
+        },
+        file_size: (path != Path::new("-"))
+            .then(|| std::fs::metadata(path).ok().map(|m| m.len()))
+            .flatten(),
         packets,
         bytes: reader.bytes_read(),
         span,
@@ -134,4 +142,33 @@ pub(crate) fn analyze_capture_named(
         identifiers,
     };
     Ok((report, namer))
+}
+
+/// The SHA-256 of a file as stored, for the record of what was analysed; a
+/// second read, so the hot path pays nothing when it is not asked for.
+/// `None` for standard input or when the file cannot be read again.
+fn sha256_file(path: &Path) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    if path == Path::new("-") {
+        return None;
+    }
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => hasher.update(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return None,
+        }
+    }
+    Some(
+        hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    )
 }
