@@ -20,7 +20,9 @@ use telltale::report::{
     write_destinations_csv, write_destinations_table, write_flows_csv, write_identifiers_csv,
     write_jsonl,
 };
-use telltale::{Analyzer, DnsScope, Report};
+use telltale::{Analyzer, AnalyzerBuilder, DnsScope, Report};
+
+mod report;
 
 #[derive(Parser)]
 #[command(
@@ -38,6 +40,10 @@ enum Command {
     /// Analyse captures (pcap, pcapng, gzip-compressed or not) and list where
     /// every flow went.
     Analyze(AnalyzeArgs),
+    /// Write a report a person can read and publish from: index.html (one
+    /// self-contained file), report.md, report.json, CSVs and the EVE JSON
+    /// Lines, into one folder.
+    Report(ReportArgs),
     /// Say what is known about addresses: their scope (private, CGNAT,
     /// documentation, ...) and, for public ones, country, AS number and
     /// organisation from the GeoIP databases.
@@ -91,14 +97,6 @@ struct AnalyzeArgs {
     /// Write the output to this file instead of standard output.
     #[arg(short, long)]
     output: Option<PathBuf>,
-    /// Worker threads (0: one per CPU). The output is the same for any value.
-    #[arg(short = 'j', long = "threads", default_value_t = 0)]
-    threads: usize,
-    /// A device profile (TOML: `[[device]]` tables with the device's IMEI,
-    /// IMSI, phone numbers, MACs, ...) whose values are searched for in
-    /// every encoding apps use. See docs/device-profile.example.toml.
-    #[arg(long = "device", value_name = "PROFILE")]
-    device: Option<PathBuf>,
     /// Mask identifier values everywhere in the output with keyed pseudonyms
     /// (`imei~3f9a0c41d2e7`): the same value keeps the same pseudonym within
     /// a run, or across runs with the same --redact-key.
@@ -108,6 +106,59 @@ struct AnalyzeArgs {
     /// it a random key is used and pseudonyms differ between runs.
     #[arg(long, value_name = "SECRET", requires = "redact")]
     redact_key: Option<String>,
+    #[command(flatten)]
+    analysis: AnalysisArgs,
+    /// Do not print warnings about damaged captures.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+#[derive(clap::Args)]
+struct ReportArgs {
+    /// Capture files, or folders searched recursively for captures.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// The folder to write the report into (created if missing). Files
+    /// already there with the report's names are replaced.
+    #[arg(short, long, value_name = "DIR")]
+    output: PathBuf,
+    /// Show identifier values as captured. By default they are masked with
+    /// keyed pseudonyms (`imei~3f9a0c41d2e7`): kind, encoding and location
+    /// stay visible, the value does not.
+    #[arg(long)]
+    show_values: bool,
+    /// The key for the pseudonyms (any text; keep it secret): the same
+    /// value then gets the same pseudonym in every report made with it.
+    #[arg(long, value_name = "SECRET", conflicts_with = "show_values")]
+    redact_key: Option<String>,
+    /// How sections are formed: one per capture file, or one per folder of
+    /// captures (one app, device or day per folder).
+    #[arg(long, value_enum, default_value_t = GroupByArg::File)]
+    group_by: GroupByArg,
+    #[command(flatten)]
+    analysis: AnalysisArgs,
+    /// No progress bar and no warnings on standard error.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum GroupByArg {
+    File,
+    Folder,
+}
+
+/// What analyses the captures, for `analyze` and `report` alike.
+#[derive(clap::Args)]
+struct AnalysisArgs {
+    /// Worker threads (0: one per CPU). The output is the same for any value.
+    #[arg(short = 'j', long = "threads", default_value_t = 0)]
+    threads: usize,
+    /// A device profile (TOML: `[[device]]` tables with the device's IMEI,
+    /// IMSI, phone numbers, MACs, ...) whose values are searched for in
+    /// every encoding apps use. See docs/device-profile.example.toml.
+    #[arg(long = "device", value_name = "PROFILE")]
+    device: Option<PathBuf>,
     /// Do not look for device identifiers at all.
     #[arg(long, conflicts_with = "device")]
     no_identifiers: bool,
@@ -121,9 +172,65 @@ struct AnalyzeArgs {
     dns_scope: Scope,
     #[command(flatten)]
     geo: GeoOptions,
-    /// Do not print warnings about damaged captures.
-    #[arg(short, long)]
-    quiet: bool,
+}
+
+impl AnalysisArgs {
+    /// The analyzer these options describe, and the options as people
+    /// should read them in a report.
+    fn builder(&self) -> anyhow::Result<(AnalyzerBuilder, Vec<(String, String)>)> {
+        let mut described = Vec::new();
+        let mut keys = KeyLog::new();
+        for path in &self.keylogs {
+            let text = std::fs::read(path)
+                .with_context(|| format!("cannot read key log {}", path.display()))?;
+            keys.add(&text);
+            described.push(("key log".into(), path.display().to_string()));
+        }
+        let profile = match &self.device {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read device profile {}", path.display()))?;
+                described.push(("device profile".into(), path.display().to_string()));
+                Some(
+                    DeviceProfile::from_toml(&text)
+                        .with_context(|| format!("device profile {}", path.display()))?,
+                )
+            }
+            None => None,
+        };
+        let mut builder = Analyzer::builder().identifiers(profile.as_ref());
+        if self.no_identifiers {
+            builder = builder.no_identifiers();
+            described.push(("identifiers".into(), "not searched".into()));
+        }
+        builder = match self.geo.db()? {
+            Some(db) => {
+                for f in &self.geo.geoip {
+                    described.push(("GeoIP database".into(), f.display().to_string()));
+                }
+                builder.geo(db)
+            }
+            None => {
+                described.push(("GeoIP".into(), "off".into()));
+                builder.no_geo()
+            }
+        };
+        let scope = match self.dns_scope {
+            Scope::File => DnsScope::File,
+            Scope::Batch => DnsScope::Batch,
+        };
+        described.push((
+            "DNS answers".into(),
+            match scope {
+                DnsScope::Batch => "from every capture of the batch".into(),
+                _ => "from the same capture only".into(),
+            },
+        ));
+        Ok((
+            builder.threads(self.threads).key_log(keys).dns_scope(scope),
+            described,
+        ))
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -161,52 +268,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let args = match cli.command {
         Command::Analyze(args) => args,
         Command::Geo(args) => return geo(&args),
+        Command::Report(args) => return report::run(&args),
     };
-    let mut keys = KeyLog::new();
-    for path in &args.keylogs {
-        let text = std::fs::read(path)
-            .with_context(|| format!("cannot read key log {}", path.display()))?;
-        keys.add(&text);
-    }
-    let profile = match &args.device {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read device profile {}", path.display()))?;
-            Some(
-                DeviceProfile::from_toml(&text)
-                    .with_context(|| format!("device profile {}", path.display()))?,
-            )
-        }
-        None => None,
-    };
-    let mut builder = Analyzer::builder().identifiers(profile.as_ref());
-    builder = match args.geo.db()? {
-        Some(db) => builder.geo(db),
-        None => builder.no_geo(),
-    };
-    if args.no_identifiers {
-        builder = builder.no_identifiers();
-    }
+    let (mut builder, _) = args.analysis.builder()?;
     if args.redact {
-        let key = match &args.redact_key {
-            Some(k) => k.clone().into_bytes(),
-            None => {
-                let mut k = vec![0u8; 32];
-                getrandom::fill(&mut k)
-                    .map_err(|e| anyhow::anyhow!("no randomness for --redact: {e}"))?;
-                k
-            }
-        };
-        builder = builder.redact(Redactor::new(&key));
+        builder = builder.redact(Redactor::new(&redaction_key(args.redact_key.as_deref())?));
     }
-    let analyzer = builder
-        .threads(args.threads)
-        .key_log(keys)
-        .dns_scope(match args.dns_scope {
-            Scope::File => DnsScope::File,
-            Scope::Batch => DnsScope::Batch,
-        })
-        .build();
+    let analyzer = builder.build();
     let report = analyzer.analyze(&args.paths)?;
     if !args.quiet {
         print_warnings(&report);
@@ -234,6 +302,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The pseudonym key: the given text, or 32 random bytes.
+fn redaction_key(given: Option<&str>) -> anyhow::Result<Vec<u8>> {
+    match given {
+        Some(k) => Ok(k.as_bytes().to_vec()),
+        None => {
+            let mut k = vec![0u8; 32];
+            getrandom::fill(&mut k)
+                .map_err(|e| anyhow::anyhow!("no randomness for pseudonyms: {e}"))?;
+            Ok(k)
+        }
+    }
 }
 
 fn geo(args: &GeoArgs) -> anyhow::Result<ExitCode> {
