@@ -106,6 +106,10 @@ pub fn all() -> Vec<Fixture> {
         name: "naming-disagreements.pcap",
         bytes: pcap_of(&naming_trace()),
     });
+    v.push(Fixture {
+        name: "hostile-names.pcap",
+        bytes: pcap_of(&hostile_trace()),
+    });
     v
 }
 
@@ -1301,6 +1305,123 @@ fn naming_trace() -> Trace {
     t
 }
 
+// ---------------------------------------------------------------- hostile names
+
+/// Start of `hostile-names.pcap`, 2024-01-01T02:00:00Z: two hours after the
+/// other fixtures begin, an hour after `naming-disagreements.pcap`.
+pub const HOSTILE_TS: u64 = BASE_TS + 2 * 3600 * SEC;
+/// The phone in `hostile-names.pcap`.
+pub const HOSTILE_CLIENT: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 66);
+/// Its Wi-Fi router, which is also its resolver.
+pub const HOSTILE_RESOLVER: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 1);
+
+/// HTTP `Host` of the cleartext request that carries the IMEI: breaks out of
+/// a double-quoted attribute and adds an element with an event handler.
+pub const HOSTILE_HOST: &str =
+    "\"><img src=x onerror=\"document.documentElement.dataset.pwned='host'\">.example";
+/// `User-Agent` of that request: closes a script element and opens another.
+pub const HOSTILE_USER_AGENT: &str =
+    "</script><script>document.documentElement.dataset.pwned=\"ua\"</script>";
+/// SNI that is a whole script element.
+pub const HOSTILE_SNI_SCRIPT: &str =
+    "<script>document.documentElement.dataset.pwned=\"sni\"</script>.evil.example";
+/// SNI with a right-to-left override (U+202E): displayed unescaped it
+/// reads `secureelpmaxe.live.paypal.com`.
+pub const HOSTILE_SNI_RLO: &str = "secure\u{202e}moc.lapyap.evil.example";
+/// SNI with both quote characters: breaks out of an attribute whichever
+/// quote it uses.
+pub const HOSTILE_SNI_QUOTES: &str =
+    "q'\"><svg onload='document.documentElement.dataset.pwned=\"quote\"'>.example";
+/// DNS names (questions answered with an address a connection then goes
+/// to), each starting with a character spreadsheets run as a formula, then
+/// one with a right-to-left override, with the address each resolves to.
+pub const HOSTILE_DNS: [(&str, Ipv4Addr); 5] = [
+    (
+        "=HYPERLINK(\"http://x.example\",\"click\").example",
+        Ipv4Addr::new(8, 8, 8, 61),
+    ),
+    ("+cmd.example", Ipv4Addr::new(8, 8, 8, 62)),
+    ("@SUM(1+1).example", Ipv4Addr::new(8, 8, 8, 63)),
+    ("-2+3.example", Ipv4Addr::new(8, 8, 8, 64)),
+    ("evil\u{202e}moc.example", Ipv4Addr::new(8, 8, 8, 65)),
+];
+
+/// `hostile-names.pcap`: names an attacker controls, in every place a name
+/// reaches the outputs. 32 packets, 10 ms apart:
+///
+/// - for each of [`HOSTILE_DNS`] (i = 0..5): a DNS A lookup from port
+///   40700 + 2i (id 0x0700 + i) answered with its address, then a SYN from
+///   port 40701 + 2i to that address, port 443, that nobody answers: 3
+///   packets each, 15 in all;
+/// - an HTTP/1.1 GET to `220.181.90.80:80` with `Host` [`HOSTILE_HOST`],
+///   `User-Agent` [`HOSTILE_USER_AGENT`] and the RedMi's IMEI in the query
+///   string: handshake, request, response (5 packets);
+/// - three TLS 1.3 ClientHellos to `220.181.90.81`, `.82`, `.83` port 443
+///   with SNI [`HOSTILE_SNI_SCRIPT`], [`HOSTILE_SNI_RLO`] and
+///   [`HOSTILE_SNI_QUOTES`]: handshake and ClientHello (4 packets each).
+fn hostile_trace() -> Trace {
+    let mut rng = SplitMix64::new(0x0bad_5eed);
+    let mut t = Trace::new(HOSTILE_TS, 10 * MS);
+    let phone: IpAddr = HOSTILE_CLIENT.into();
+    let resolver = sa(HOSTILE_RESOLVER, 53);
+
+    for (i, (name, addr)) in (0u16..).zip(HOSTILE_DNS) {
+        let (q, r) = dns_answer(0x0700 + i, name, addr.into());
+        dns_udp(
+            &mut t,
+            sa(phone, 40700 + 2 * i),
+            resolver,
+            0x0700 + i,
+            &q,
+            &r,
+        );
+        let mut c = TcpConversation::new(
+            sa(phone, 40701 + 2 * i),
+            sa(addr, 443),
+            0x0700_0000 + 0x0010_0000 * u32::from(i),
+            0x4700_0000,
+        );
+        t.segment(&c.syn());
+        t.wait(50 * MS);
+    }
+
+    let req = http::request(
+        "GET",
+        &format!("/collect?imei={}&v=1", redmi_imei()),
+        HOSTILE_HOST,
+        &[("User-Agent", HOSTILE_USER_AGENT), ("Accept", "*/*")],
+        b"",
+    );
+    let mut c = TcpConversation::new(
+        sa(phone, 40720),
+        sa(Ipv4Addr::new(220, 181, 90, 80), 80),
+        0x0720_0000,
+        0x4720_0000,
+    );
+    t.segments(&c.handshake());
+    t.segment(&c.client_data(&req));
+    t.segment(&c.server_data(&http::ok_text("ok\n")));
+    t.wait(50 * MS);
+
+    for (i, (sni, last)) in (0u16..).zip([
+        (HOSTILE_SNI_SCRIPT, 81),
+        (HOSTILE_SNI_RLO, 82),
+        (HOSTILE_SNI_QUOTES, 83),
+    ]) {
+        let ch = ClientHello::tls13(Some(sni), &mut rng);
+        let mut c = TcpConversation::new(
+            sa(phone, 40730 + i),
+            sa(Ipv4Addr::new(220, 181, 90, last), 443),
+            0x0730_0000 + 0x0010_0000 * u32::from(i),
+            0x4730_0000 + 0x0010_0000 * u32::from(i),
+        );
+        t.segments(&c.handshake());
+        t.segment(&c.client_data(&ch.record_bytes()));
+        t.wait(50 * MS);
+    }
+    t
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1434,6 +1555,31 @@ mod tests {
                     ));
                 }
             }
+        }
+    }
+
+    #[test]
+    fn hostile_names_are_on_the_wire_as_given() {
+        let t = hostile_trace();
+        assert_eq!(t.len(), 32);
+        let wire: Vec<u8> = t.packets.iter().flat_map(|p| p.ip.clone()).collect();
+        let has = |needle: &[u8]| wire.windows(needle.len()).any(|w| w == needle);
+        for s in [
+            HOSTILE_HOST,
+            HOSTILE_USER_AGENT,
+            HOSTILE_SNI_SCRIPT,
+            HOSTILE_SNI_RLO,
+            HOSTILE_SNI_QUOTES,
+        ] {
+            assert!(has(s.as_bytes()), "{s:?} not on the wire");
+        }
+        assert!(has(format!("imei={}&", redmi_imei()).as_bytes()));
+        // DNS names travel as labels: the first label of each is there.
+        for (name, _) in HOSTILE_DNS {
+            let first = name.split('.').next().unwrap().as_bytes();
+            let mut label = vec![u8::try_from(first.len()).unwrap()];
+            label.extend_from_slice(first);
+            assert!(has(&label), "{name:?} not on the wire");
         }
     }
 

@@ -206,6 +206,7 @@ const EXPECTED: &[(&str, usize, &[i32])] = &[
     ("quic-reordered-crypto.pcap", 3, &[1]),
     ("quic-v2.pcap", 2, &[1]),
     ("naming-disagreements.pcap", 46, &[1]),
+    ("hostile-names.pcap", 32, &[1]),
 ];
 
 #[test]
