@@ -37,7 +37,7 @@ impl Default for DefragLimits {
 }
 
 /// Counters of the reassembly pool.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct DefragStats {
     /// Fragments received.
     pub fragments: u64,

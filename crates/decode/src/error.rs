@@ -39,7 +39,8 @@ pub enum DecodeError {
 }
 
 /// What kind of damage a [`CaptureWarning`] reports.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum WarningKind {
     /// The file ends inside a packet record or block: normal for a capture
@@ -60,7 +61,7 @@ pub enum WarningKind {
 /// A problem inside a capture that did not stop it from being read up to that
 /// point. Names the byte offset and, where there is one, the packet number, so
 /// an analyst can open the same spot in another tool.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct CaptureWarning {
     /// What kind of problem.
     pub kind: WarningKind,

@@ -13,20 +13,37 @@
 //! Both are zero-copy: a frame borrows the reader's buffer, a packet borrows
 //! the frame, and memory stays bounded on any capture size.
 //!
-//! ```no_run
+//! Read the RedMi 1S fixture, count its packets and look at the request in
+//! packet 6:
+//!
+//! ```
 //! use telltale_decode::{CaptureReader, Decoder, Transport};
 //!
-//! let mut reader = CaptureReader::open("fixtures/redmi-1s-2014.pcap")?;
+//! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/redmi-1s-2014.pcap");
+//! let mut reader = CaptureReader::open(path)?;
 //! let mut decoder = Decoder::default();
+//! let (mut frames, mut tcp, mut udp) = (0, 0, 0);
 //! while let Some(frame) = reader.next_frame()? {
-//!     if let Some(p) = decoder.decode(&frame) {
-//!         if let Transport::Tcp(t) = p.transport {
-//!             println!("#{} {}:{} -> {}:{}", p.frame, p.src, t.src_port, p.dst, t.dst_port);
+//!     frames += 1;
+//!     let Some(p) = decoder.decode(&frame) else { continue };
+//!     match p.transport {
+//!         Transport::Tcp(t) => {
+//!             tcp += 1;
+//!             if p.frame == 6 {
+//!                 // The phone's activation request, in one segment.
+//!                 assert_eq!((t.dst_port, t.payload.len()), (80, 427));
+//!                 assert!(t.payload.starts_with(b"POST /pass/v3/device/activate"));
+//!             }
 //!         }
+//!         Transport::Udp(_) => udp += 1,
 //!     }
 //! }
+//! assert_eq!((frames, tcp, udp), (48, 36, 12));
+//! assert_eq!(decoder.stats().malformed, 0);
 //! # Ok::<(), telltale_decode::DecodeError>(())
 //! ```
+
+#![deny(missing_docs)]
 
 mod defrag;
 mod error;

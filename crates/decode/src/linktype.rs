@@ -88,3 +88,11 @@ impl fmt::Display for LinkType {
         }
     }
 }
+
+/// Serialised as its [`Display`](fmt::Display) form (`ETHERNET (1)`, or the
+/// bare number when unnamed), so it can key a JSON object.
+impl serde::Serialize for LinkType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}

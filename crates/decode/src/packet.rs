@@ -115,7 +115,7 @@ pub struct UdpDatagram<'a> {
 
 /// Counters of what the decoder saw and set aside. Malformed traffic is
 /// counted, never raised as an error.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct DecodeStats {
     /// Frames given to the decoder.
     pub frames: u64,

@@ -32,8 +32,9 @@ impl Frame<'_> {
     }
 }
 
-/// Which container format a capture uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Which container format a capture uses: `pcap` or `pcapng` in JSON.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum CaptureFormat {
     /// Classic libpcap.
     Pcap,

@@ -83,6 +83,13 @@ impl fmt::Display for Timestamp {
     }
 }
 
+/// Serialised as [`Timestamp::to_rfc3339_micros`], the form EVE writes.
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_rfc3339_micros())
+    }
+}
+
 /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
 /// algorithm), so no calendar crate is needed for one conversion.
 fn civil_from_days(z: i64) -> (i64, u32, u32) {

@@ -9,7 +9,7 @@ use crate::identifiers::{Confidence, Encoding, IdKind, IdentifierMatch, Scanner,
 use crate::pieces::pieces;
 
 /// An identifier found in a flow: the unit a report is built from.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Finding {
     /// The flow that carried it.
     pub flow: FlowId,

@@ -17,23 +17,32 @@
 //! Everything here is pure and deterministic: no I/O, no threads.
 //!
 //! ```
-//! use telltale_detect::{DeviceProfile, Scanner};
+//! use telltale_detect::{DeviceProfile, Encoding, IdKind, Scanner};
 //! let profile = DeviceProfile::from_toml("[[device]]\nname = \"phone\"\nimei = [\"865123456789019\"]\n").unwrap();
-//! let found = Scanner::new(Some(&profile)).scan(b"POST /a HTTP/1.1\r\n\r\nimei=865123456789019");
-//! assert_eq!(found[0].value, "865123456789019");
+//! let scanner = Scanner::new(Some(&profile));
+//! let found = scanner.scan(b"POST /a HTTP/1.1\r\n\r\nimei=865123456789019");
+//! assert_eq!((found[0].kind, found[0].value.as_str()), (IdKind::Imei, "865123456789019"));
+//! // The same IMEI hashed, as analytics SDKs often send it.
+//! let found = scanner.scan(b"did=1f07a096686e798f4e6c69fed6b93265");
+//! assert_eq!((found[0].value.as_str(), found[0].encoding), ("865123456789019", Encoding::Md5));
 //! ```
 
+#![deny(missing_docs)]
+
+mod custom;
 mod domain;
 mod findings;
 pub mod identifiers;
 mod naming;
 pub mod pieces;
 
+pub use custom::{Detector, PatternDetector};
 pub use domain::registrable_domain;
 pub use findings::{Finding, findings};
 pub use identifiers::{
     Confidence, DeviceProfile, Encoding, IdKind, IdentifierMatch, ProfileError, Scanner, Source,
 };
 pub use naming::{
-    DestinationNamer, DnsAttribution, NameFlags, NameSource, Resolutions, ServerName,
+    DestinationNamer, DnsAttribution, MAX_RESOLUTIONS_PER_ADDRESS, NameFlags, NameSource,
+    Resolutions, ServerName,
 };

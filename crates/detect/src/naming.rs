@@ -43,14 +43,22 @@ impl NameSource {
     }
 }
 
+/// Serialised as [`NameSource::as_str`].
+impl serde::Serialize for NameSource {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// The DNS answer that resolved a flow's server address, for auditing.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct DnsAttribution {
     /// The name the client asked for (CNAME chains followed back to it).
     pub query: String,
     /// When the answer was seen.
     pub answer_ts: Timestamp,
-    /// Packet number of the answer.
+    /// Packet number of the answer (`answer_pcap_cnt` in JSON, as in EVE).
+    #[serde(rename = "answer_pcap_cnt")]
     pub answer_frame: u64,
     /// The resolver that answered.
     pub resolver: IpAddr,
@@ -59,7 +67,7 @@ pub struct DnsAttribution {
 /// Inconsistencies between the ways a flow's destination can be named. Each
 /// is worth a look; none is proof of anything (CDNs serve many names from one
 /// address; resolvers outside the capture exist).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct NameFlags {
     /// The SNI is none of the names DNS answers gave for the server address
     /// (while some DNS answer did resolve it).
@@ -68,6 +76,8 @@ pub struct NameFlags {
     pub sni_not_in_cert: bool,
     /// A TLS, QUIC or HTTP flow went to an address no DNS answer in scope
     /// resolved before the flow (hard-coded address, or a resolver not seen).
+    /// `not_resolved_by_dns` in JSON, as in [`names`](Self::names).
+    #[serde(rename = "not_resolved_by_dns")]
     pub not_resolved: bool,
 }
 
@@ -89,7 +99,7 @@ impl NameFlags {
 }
 
 /// A flow's destination name.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct ServerName {
     /// The name, if any.
     pub name: Option<String>,
@@ -119,7 +129,25 @@ pub struct Resolutions {
     by_addr: HashMap<IpAddr, Vec<Resolution>>,
 }
 
+/// Answers kept per address by a [`DestinationNamer::bounded`] namer: the
+/// latest decide the name, and a CDN address answered millions of times in
+/// a long capture must not grow without end.
+pub const MAX_RESOLUTIONS_PER_ADDRESS: usize = 1024;
+
 impl Resolutions {
+    /// Adds one answer in time order, keeping the latest `cap` per address.
+    fn add(&mut self, addr: IpAddr, r: Resolution, cap: usize) {
+        let list = self.by_addr.entry(addr).or_default();
+        let at = list.partition_point(|x| x <= &r);
+        if at > 0 && list[at - 1] == r {
+            return;
+        }
+        list.insert(at, r);
+        if list.len() > cap {
+            list.remove(0);
+        }
+    }
+
     /// Adds every resolution of `other`.
     pub fn merge(&mut self, other: &Resolutions) {
         for (addr, list) in &other.by_addr {
@@ -181,6 +209,8 @@ struct Direct {
 pub struct DestinationNamer {
     direct: HashMap<FlowId, Direct>,
     resolutions: Resolutions,
+    /// Answers kept per address (unbounded for a whole capture's events).
+    cap: usize,
 }
 
 impl DestinationNamer {
@@ -189,65 +219,94 @@ impl DestinationNamer {
     pub fn new(events: &[AppEvent], flows: &[FlowInfo]) -> Self {
         let servers: HashMap<FlowId, IpAddr> =
             flows.iter().map(|f| (f.id, f.server.ip())).collect();
-        let mut direct: HashMap<FlowId, Direct> = HashMap::new();
-        let mut by_addr: HashMap<IpAddr, Vec<Resolution>> = HashMap::new();
+        let mut namer = DestinationNamer::empty();
         for ev in events {
-            match &ev.kind {
-                AppEventKind::Tls(t) => {
-                    let d = direct.entry(ev.flow).or_default();
-                    d.named_protocol = true;
-                    if let Some(leaf) = t.certificates.first()
-                        && leaf.parse_error.is_none()
-                    {
-                        d.cert.get_or_insert_with(|| leaf.clone());
-                    }
-                    if let Some(sni) = t.sni().filter(|s| !s.is_empty()) {
-                        d.sni
-                            .get_or_insert_with(|| (sni.to_owned(), NameSource::TlsSni));
-                    }
+            namer.observe(ev, servers.get(&ev.flow).copied());
+        }
+        namer
+    }
+
+    /// A namer that has seen nothing yet, to feed event by event with
+    /// [`observe`](Self::observe). It keeps every DNS answer.
+    pub fn empty() -> Self {
+        DestinationNamer {
+            direct: HashMap::new(),
+            resolutions: Resolutions::default(),
+            cap: usize::MAX,
+        }
+    }
+
+    /// As [`empty`](Self::empty), keeping at most
+    /// [`MAX_RESOLUTIONS_PER_ADDRESS`] answers per address, for captures
+    /// streamed without end: a flow started long after many answers for its
+    /// address is still named by the latest ones.
+    pub fn bounded() -> Self {
+        DestinationNamer {
+            cap: MAX_RESOLUTIONS_PER_ADDRESS,
+            ..DestinationNamer::empty()
+        }
+    }
+
+    /// Learns what one event says: a flow's SNI, Host or certificate, or
+    /// the addresses a DNS answer resolved. `server` is the server address
+    /// of the event's flow (for a DNS answer, the resolver).
+    pub fn observe(&mut self, ev: &AppEvent, server: Option<IpAddr>) {
+        match &ev.kind {
+            AppEventKind::Tls(t) => {
+                let d = self.direct.entry(ev.flow).or_default();
+                d.named_protocol = true;
+                if let Some(leaf) = t.certificates.first()
+                    && leaf.parse_error.is_none()
+                {
+                    d.cert.get_or_insert_with(|| leaf.clone());
                 }
-                AppEventKind::Quic(q) => {
-                    let d = direct.entry(ev.flow).or_default();
-                    d.named_protocol = true;
-                    if let Some(sni) = q.sni().filter(|s| !s.is_empty()) {
-                        d.sni
-                            .get_or_insert_with(|| (sni.to_owned(), NameSource::QuicSni));
-                    }
+                if let Some(sni) = t.sni().filter(|s| !s.is_empty()) {
+                    d.sni
+                        .get_or_insert_with(|| (sni.to_owned(), NameSource::TlsSni));
                 }
-                AppEventKind::Http(h) => {
-                    let d = direct.entry(ev.flow).or_default();
-                    d.named_protocol = true;
-                    if let Some(host) = h.host.as_deref().map(|h| split_host_port(h).0)
-                        && !host.is_empty()
-                        && host.parse::<IpAddr>().is_err()
-                    {
-                        d.host.get_or_insert_with(|| host.to_owned());
-                    }
+            }
+            AppEventKind::Quic(q) => {
+                let d = self.direct.entry(ev.flow).or_default();
+                d.named_protocol = true;
+                if let Some(sni) = q.sni().filter(|s| !s.is_empty()) {
+                    d.sni
+                        .get_or_insert_with(|| (sni.to_owned(), NameSource::QuicSni));
                 }
-                AppEventKind::Dns(d) if d.message.response && d.flavor == DnsFlavor::Dns => {
-                    let resolver = servers
-                        .get(&ev.flow)
-                        .copied()
-                        .unwrap_or(IpAddr::from([0, 0, 0, 0]));
-                    for (addr, query) in resolutions(&d.message) {
-                        by_addr.entry(addr).or_default().push(Resolution {
+            }
+            AppEventKind::Http(h) => {
+                let d = self.direct.entry(ev.flow).or_default();
+                d.named_protocol = true;
+                if let Some(host) = h.host.as_deref().map(|h| split_host_port(h).0)
+                    && !host.is_empty()
+                    && host.parse::<IpAddr>().is_err()
+                {
+                    d.host.get_or_insert_with(|| host.to_owned());
+                }
+            }
+            AppEventKind::Dns(d) if d.message.response && d.flavor == DnsFlavor::Dns => {
+                let resolver = server.unwrap_or(IpAddr::from([0, 0, 0, 0]));
+                for (addr, query) in resolutions(&d.message) {
+                    self.resolutions.add(
+                        addr,
+                        Resolution {
                             ts: ev.ts,
                             frame: ev.frame,
                             query,
                             resolver,
-                        });
-                    }
+                        },
+                        self.cap,
+                    );
                 }
-                _ => {}
             }
+            _ => {}
         }
-        for list in by_addr.values_mut() {
-            list.sort();
-        }
-        DestinationNamer {
-            direct,
-            resolutions: Resolutions { by_addr },
-        }
+    }
+
+    /// Drops what was learnt about one flow (its SNI, Host, certificate):
+    /// a streaming caller calls this once the flow is named, so memory
+    /// follows the open flows, not all flows seen.
+    pub fn forget(&mut self, flow: FlowId) {
+        self.direct.remove(&flow);
     }
 
     /// The DNS answers of this capture, to share across a batch.

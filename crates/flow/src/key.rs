@@ -28,6 +28,13 @@ impl fmt::Display for Proto {
     }
 }
 
+/// Serialised as [`Proto::as_str`].
+impl serde::Serialize for Proto {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// A direction-free flow key: both packets of a conversation map to the same
 /// key, whichever way they travel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -67,12 +74,15 @@ impl FlowKey {
 
 /// Identifies a flow within one capture: the packet number of its first
 /// packet. Stable whatever the order flows are processed in, so results are
-/// identical however the work is split.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// identical however the work is split. Serialised as the bare number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(transparent)]
 pub struct FlowId(pub u64);
 
-/// Which way a packet or byte travels within a flow.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// Which way a packet or byte travels within a flow: `toserver` or
+/// `toclient` in JSON, as EVE spells them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Dir {
     /// From the client (originator) to the server (responder).
     ToServer,
@@ -96,7 +106,7 @@ impl Dir {
 }
 
 /// The identity of a flow as later stages see it: who is client and server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct FlowInfo {
     /// The flow's id.
     pub id: FlowId,

@@ -10,16 +10,21 @@
 //! Memory is bounded by [`FlowConfig`]: the table size, the out-of-order
 //! buffer per direction, and timeouts. Every limit that bites is counted.
 //!
-//! ```no_run
-//! use telltale_decode::{CaptureReader, Decoder};
-//! use telltale_flow::{FlowEvent, FlowEventKind, FlowTable};
+//! Push the RedMi 1S fixture's packets through a table and look at the flows
+//! it ends:
 //!
-//! let mut reader = CaptureReader::open("fixtures/redmi-1s-2014.pcap")?;
+//! ```
+//! use telltale_decode::{CaptureReader, Decoder};
+//! use telltale_flow::{FlowEvent, FlowEventKind, FlowSummary, FlowTable, Proto};
+//!
+//! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/redmi-1s-2014.pcap");
+//! let mut reader = CaptureReader::open(path)?;
 //! let mut decoder = Decoder::default();
 //! let mut table = FlowTable::default();
+//! let mut closed: Vec<FlowSummary> = Vec::new();
 //! let mut sink = |e: FlowEvent<'_>| {
 //!     if let FlowEventKind::Close(s) = e.kind {
-//!         println!("{} -> {}: {} bytes to server", s.info.client, s.info.server, s.to_server.bytes);
+//!         closed.push(s.clone());
 //!     }
 //! };
 //! while let Some(frame) = reader.next_frame()? {
@@ -28,8 +33,18 @@
 //!     }
 //! }
 //! table.finish(&mut sink);
+//!
+//! // 5 TCP connections and 6 DNS exchanges over UDP.
+//! assert_eq!(closed.len(), 11);
+//! assert_eq!(closed.iter().filter(|s| s.info.proto == Proto::Tcp).count(), 5);
+//! // The HTTP activation request: the phone is the client, 427 bytes went up.
+//! let http = closed.iter().find(|s| s.info.server.port() == 80).unwrap();
+//! assert_eq!(http.info.client.to_string(), "192.168.1.23:41822");
+//! assert_eq!(http.to_server.payload_bytes, 427);
 //! # Ok::<(), telltale_decode::DecodeError>(())
 //! ```
+
+#![deny(missing_docs)]
 
 mod key;
 mod reassembly;

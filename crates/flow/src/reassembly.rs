@@ -38,7 +38,7 @@ struct Chunk {
 }
 
 /// Counters one direction adds to its flow's summary.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct StreamStats {
     /// Bytes delivered in order.
     pub delivered: u64,

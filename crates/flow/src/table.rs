@@ -98,6 +98,13 @@ impl TcpState {
     }
 }
 
+/// Serialised as [`TcpState::as_str`].
+impl serde::Serialize for TcpState {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// Why a flow was ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EndReason {
@@ -126,8 +133,15 @@ impl EndReason {
     }
 }
 
+/// Serialised as [`EndReason::as_str`].
+impl serde::Serialize for EndReason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// Per-direction counters of a flow.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct DirStats {
     /// Packets.
     pub packets: u64,
@@ -140,24 +154,31 @@ pub struct DirStats {
 }
 
 /// Everything known about a flow when it ends.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// In JSON the fields EVE's `flow` object also has take its names: `start`,
+/// `end`, `state` and `reason`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct FlowSummary {
     /// Identity and endpoints.
     pub info: FlowInfo,
     /// Time of the first packet.
+    #[serde(rename = "start")]
     pub first_ts: Timestamp,
     /// Time of the last packet.
+    #[serde(rename = "end")]
     pub last_ts: Timestamp,
     /// Client-to-server counters.
     pub to_server: DirStats,
     /// Server-to-client counters.
     pub to_client: DirStats,
     /// TCP state at the end (`None` for UDP).
+    #[serde(rename = "state")]
     pub tcp_state: Option<TcpState>,
     /// Whether the client was known from the handshake (`false`: guessed by
     /// the port rule).
     pub client_from_handshake: bool,
     /// Why it ended.
+    #[serde(rename = "reason")]
     pub end_reason: EndReason,
 }
 
@@ -194,7 +215,7 @@ impl Default for FlowConfig {
 }
 
 /// Counters of the table as a whole.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct FlowTableStats {
     /// Flows created.
     pub flows: u64,

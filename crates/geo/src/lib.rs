@@ -21,6 +21,20 @@
 //! assert_eq!(scope("::ffff:192.168.1.1".parse().unwrap()), Scope::Private);
 //! assert_eq!(scope("8.8.8.8".parse().unwrap()), Scope::Public);
 //! ```
+//!
+//! Where the RedMi 1S fixture's activation server is, from the embedded
+//! default:
+//!
+//! ```
+//! use telltale_geo::{EmbeddedDb, GeoResolver};
+//! let db = EmbeddedDb::shared()?;
+//! let info = db.lookup("220.181.90.14".parse().unwrap()).unwrap();
+//! assert_eq!(info.country_code.as_deref(), Some("CN"));
+//! assert_eq!(info.asn, Some(23724));
+//! # Ok::<(), telltale_geo::GeoError>(())
+//! ```
+
+#![deny(missing_docs)]
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -93,6 +107,13 @@ impl Scope {
     }
 }
 
+/// Serialised as [`Scope::as_str`].
+impl serde::Serialize for Scope {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 impl fmt::Display for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -153,7 +174,7 @@ fn scope_v6(a: Ipv6Addr) -> Scope {
 
 /// What a database says about an address. Fields a database does not have
 /// stay `None`.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct GeoInfo {
     /// ISO 3166-1 alpha-2 country code.
     pub country_code: Option<String>,
@@ -171,7 +192,8 @@ pub struct GeoInfo {
     pub as_org: Option<String>,
     /// Names of the databases whose answers make up this one, in the order
     /// they were consulted ([`DatabaseInfo::name`]). Single databases leave
-    /// it empty; [`GeoDb`] fills it.
+    /// it empty; [`GeoDb`] fills it. `db` in JSON, as in EVE output.
+    #[serde(rename = "db")]
     pub sources: Vec<Arc<str>>,
 }
 
@@ -188,7 +210,7 @@ impl GeoInfo {
 
 /// Where an address is: its scope, and for a public address what the
 /// databases say about it (shared: one answer serves every flow to it).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Location {
     /// The address's scope.
     pub scope: Scope,
@@ -209,7 +231,7 @@ impl Location {
 
 /// What a database is: recorded in every report, so that a reader can say
 /// which database's opinion a location was, and of what date.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct DatabaseInfo {
     /// Short name: the file's `database_type` (e.g. `GeoLite2-City`), or
     /// `telltale-default` for the embedded table.
@@ -227,7 +249,7 @@ pub struct DatabaseInfo {
 }
 
 /// Which parts of a [`GeoInfo`] a database can fill.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Provides {
     /// Country code and name.
     pub country: bool,

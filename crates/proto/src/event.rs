@@ -5,7 +5,7 @@ use telltale_flow::FlowId;
 
 /// One thing a dissector found in a flow: a DNS message, a TLS handshake, an
 /// HTTP exchange. Owned, so it outlives the packet buffers it came from.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct AppEvent {
     /// The flow it was found in.
     pub flow: FlowId,
@@ -17,8 +17,10 @@ pub struct AppEvent {
     pub kind: AppEventKind,
 }
 
-/// The kinds of [`AppEvent`].
-#[derive(Clone, Debug, PartialEq)]
+/// The kinds of [`AppEvent`]. In JSON an object with one member named after
+/// the kind (`{"dns": {...}}`), as EVE names its event objects.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum AppEventKind {
     /// A DNS, mDNS or LLMNR message.
@@ -77,8 +79,17 @@ impl AppProto {
     }
 }
 
-/// Which name-resolution protocol a DNS-format message belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Serialised as [`AppProto::as_str`].
+impl serde::Serialize for AppProto {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// Which name-resolution protocol a DNS-format message belongs to: `dns`,
+/// `mdns` or `llmnr` in JSON, as in `app_proto`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum DnsFlavor {
     /// Unicast DNS.
     Dns,
@@ -89,7 +100,7 @@ pub enum DnsFlavor {
 }
 
 /// A DNS-format message and which protocol carried it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct DnsEvent {
     /// DNS, mDNS or LLMNR.
     pub flavor: DnsFlavor,
@@ -98,7 +109,7 @@ pub struct DnsEvent {
 }
 
 /// A TLS handshake as seen from its cleartext hellos.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct TlsHandshake {
     /// The ClientHello, when seen.
     pub client: Option<crate::tls::ClientHello>,
@@ -135,7 +146,7 @@ impl TlsHandshake {
 
 /// A QUIC handshake: the version and the ClientHello carried in the
 /// client's Initial packets (decrypted with the version's public keys).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct QuicHandshake {
     /// QUIC version (1, 0x6b3343cf for v2, 0xff00001d for draft-29, ...).
     pub version: u32,
@@ -153,18 +164,20 @@ impl QuicHandshake {
 }
 
 /// Bytes of a flow whose protocol is not dissected.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct OpaquePayload {
     /// TCP (stream bytes, in order) or UDP (one datagram).
     pub proto: telltale_flow::Proto,
     /// Which way they went.
     pub dir: telltale_flow::Dir,
-    /// The bytes.
+    /// The bytes (serialised as their number only).
+    #[serde(serialize_with = "ser_len")]
     pub bytes: Vec<u8>,
 }
 
-/// A DHCP message, either version.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A DHCP message, either version: `{"v4": {...}}` or `{"v6": {...}}` in JSON.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum DhcpEvent {
     /// DHCP for IPv4 (and BOOTP).
@@ -174,34 +187,64 @@ pub enum DhcpEvent {
 }
 
 /// An HTTP/1.x request and its response.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+///
+/// In JSON the fields EVE's `http` object also has take its names
+/// (`http_method`, `url`, `hostname`, `http_user_agent`,
+/// `http_content_type`); header values are lossy UTF-8 strings, and the
+/// bodies are left out (their lengths stay).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct HttpTransaction {
     /// Request method.
+    #[serde(rename = "http_method")]
     pub method: String,
     /// Request target as sent.
+    #[serde(rename = "url")]
     pub uri: String,
     /// `HTTP/1.0` or `HTTP/1.1`.
     pub protocol: String,
     /// The Host header as sent (may include a port).
+    #[serde(rename = "hostname")]
     pub host: Option<String>,
     /// The User-Agent header.
+    #[serde(rename = "http_user_agent")]
     pub user_agent: Option<String>,
     /// Response status, when a response was seen.
     pub status: Option<u16>,
     /// Content-Type of the response.
+    #[serde(rename = "http_content_type")]
     pub response_content_type: Option<String>,
     /// Request body length on the wire.
     pub request_body_len: u64,
     /// Response body length on the wire.
     pub response_body_len: u64,
     /// Request headers as sent, in order (names as written).
+    #[serde(serialize_with = "ser_headers")]
     pub request_headers: Vec<(String, Vec<u8>)>,
     /// The request body, de-chunked and content-decoded within the body
     /// limits; `None` when there was none. Large: consumers that keep events
     /// should drop it once they have looked at it.
+    #[serde(skip)]
     pub request_body: Option<crate::body::Body>,
     /// The response body, likewise.
+    #[serde(skip)]
     pub response_body: Option<crate::body::Body>,
     /// Read from inside TLS, decrypted with a key log.
     pub decrypted: bool,
+}
+
+/// Bytes as their number.
+fn ser_len<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(bytes.len() as u64)
+}
+
+/// Header fields as `[name, value]` pairs, values as lossy UTF-8.
+fn ser_headers<S: serde::Serializer>(
+    headers: &[(String, Vec<u8>)],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_seq(
+        headers
+            .iter()
+            .map(|(name, value)| (name, String::from_utf8_lossy(value))),
+    )
 }

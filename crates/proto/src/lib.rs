@@ -13,6 +13,67 @@
 //!   DHCPv6), [`fingerprint`] (JA3, JA3S, JA4). Each takes hostile bytes: no
 //!   input panics, every buffer is capped.
 //!
+//! Dissect the flows of the RedMi 1S fixture and look at its DNS answers, its
+//! HTTP request and a TLS server name:
+//!
+//! ```
+//! use telltale_decode::{CaptureReader, Decoder};
+//! use telltale_flow::{FlowSummary, FlowTable};
+//! use telltale_proto::{AppEvent, AppEventKind, AppProto, AppSink, Dissectors};
+//!
+//! #[derive(Default)]
+//! struct Collect(Vec<AppEvent>);
+//! impl AppSink for Collect {
+//!     fn app_event(&mut self, event: AppEvent) {
+//!         self.0.push(event);
+//!     }
+//!     fn flow_end(&mut self, _flow: &FlowSummary, _app: AppProto) {}
+//! }
+//!
+//! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/redmi-1s-2014.pcap");
+//! let mut reader = CaptureReader::open(path)?;
+//! let mut decoder = Decoder::default();
+//! let mut table = FlowTable::default();
+//! let mut dissectors = Dissectors::new(Collect::default());
+//! while let Some(frame) = reader.next_frame()? {
+//!     if let Some(packet) = decoder.decode(&frame) {
+//!         table.push(&packet, &mut dissectors);
+//!     }
+//! }
+//! table.finish(&mut dissectors);
+//! let events = dissectors.into_sink().0;
+//!
+//! let answered: Vec<&str> = events
+//!     .iter()
+//!     .filter_map(|e| match &e.kind {
+//!         AppEventKind::Dns(d) if d.message.response => Some(d.message.questions[0].name.as_str()),
+//!         _ => None,
+//!     })
+//!     .collect();
+//! assert_eq!(answered.len(), 6);
+//! assert!(answered.contains(&"api.account.xiaomi.com"));
+//!
+//! let http = events
+//!     .iter()
+//!     .find_map(|e| match &e.kind {
+//!         AppEventKind::Http(h) => Some(h),
+//!         _ => None,
+//!     })
+//!     .unwrap();
+//! assert_eq!((http.method.as_str(), http.uri.as_str()), ("POST", "/pass/v3/device/activate"));
+//! assert_eq!(http.host.as_deref(), Some("api.account.xiaomi.com"));
+//! assert_eq!(http.status, Some(200));
+//!
+//! let sni = events.iter().find_map(|e| match &e.kind {
+//!     AppEventKind::Tls(t) => t.sni(),
+//!     _ => None,
+//! });
+//! assert_eq!(sni, Some("sdkconfig.ad.xiaomi.com"));
+//! # Ok::<(), telltale_decode::DecodeError>(())
+//! ```
+//!
+//! Or parse one message directly:
+//!
 //! ```
 //! use telltale_proto::dns;
 //! // A query for example.com, type A.
@@ -21,6 +82,8 @@
 //! assert_eq!(m.questions[0].name, "example.com");
 //! assert!(!m.response);
 //! ```
+
+#![deny(missing_docs)]
 
 pub mod body;
 pub mod dhcp;

@@ -4,11 +4,35 @@
 //!   ([`FlowRecord`]: counters, application protocol, server name) and
 //!   application events, with what was damaged or set aside.
 //! - Writers: [`write_jsonl`] (Suricata EVE-shaped JSON Lines),
-//!   [`write_flows_csv`] (one row per flow) and [`write_destinations_table`]
-//!   (a terminal table, one row per destination). Every field is described in
-//!   `docs/OUTPUT.md`.
+//!   [`write_report_json`] (the whole report as one document), CSV
+//!   ([`write_flows_csv`] one row per flow, [`write_identifiers_csv`],
+//!   [`write_dns_csv`], [`write_destinations_csv`]),
+//!   [`write_destinations_table`] (a terminal table, one row per
+//!   destination), and the publishable [`write_markdown`] and [`write_html`].
+//!   Every field is described in `docs/OUTPUT.md`.
 //!
-//! Output is deterministic: the same report gives the same bytes.
+//! Output is deterministic: the same report gives the same bytes. Reports
+//! are made by `telltale::Analyzer`; a writer only needs a [`Report`]:
+//!
+//! ```
+//! use std::path::PathBuf;
+//! use telltale_report::{FLOW_COLUMNS, InputFailure, Report, write_flows_csv, write_report_json};
+//!
+//! let report = Report {
+//!     tool_version: "0.1.0".into(),
+//!     failures: vec![InputFailure { path: PathBuf::from("lost.pcap"), error: "not found".into() }],
+//!     ..Report::default()
+//! };
+//! let mut csv = Vec::new();
+//! write_flows_csv(&report, &mut csv)?;
+//! assert_eq!(String::from_utf8(csv).unwrap(), FLOW_COLUMNS.join(",") + "\n");
+//! let mut json = Vec::new();
+//! write_report_json(&report, &mut json)?;
+//! assert!(String::from_utf8(json).unwrap().contains(r#""path": "lost.pcap""#));
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+#![deny(missing_docs)]
 
 mod csv_out;
 mod destinations;

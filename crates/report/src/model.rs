@@ -1,7 +1,7 @@
 //! The report model: everything an analysis found, ready for any writer.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use telltale_decode::{CaptureFormat, CaptureWarning, DecodeStats, LinkType, Timestamp};
 use telltale_detect::{Finding, ServerName};
@@ -10,7 +10,10 @@ use telltale_geo::{DatabaseInfo, Location};
 use telltale_proto::{AppEvent, AppProto};
 
 /// The result of analysing a set of captures.
-#[derive(Clone, Debug, Default)]
+///
+/// Serialisable with serde as the whole model (bodies and raw bytes left
+/// out); for the documented, EVE-shaped documents use the writers instead.
+#[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct Report {
     /// Version of the tool that made the report.
     pub tool_version: String,
@@ -23,23 +26,27 @@ pub struct Report {
     /// off): which database's opinion each location is, and of what date.
     pub geo_databases: Vec<DatabaseInfo>,
     /// The options the report was made with, as (name, value) pairs for
-    /// people (filled by the program that ran the analysis).
+    /// people (filled by the program that ran the analysis). In JSON
+    /// `{"name", "value"}` objects, as in `report.json`.
+    #[serde(serialize_with = "ser_options")]
     pub options: Vec<(String, String)>,
 }
 
 /// An input that could not be read.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct InputFailure {
     /// The path as given or found.
+    #[serde(serialize_with = "ser_path")]
     pub path: PathBuf,
     /// Why, for people.
     pub error: String,
 }
 
 /// What one capture held.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct CaptureReport {
     /// The path as given or found.
+    #[serde(serialize_with = "ser_path")]
     pub path: PathBuf,
     /// pcap or pcapng.
     pub format: CaptureFormat,
@@ -73,7 +80,7 @@ pub struct CaptureReport {
 }
 
 /// One flow with what later stages learnt about it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct FlowRecord {
     /// Counters, endpoints, state.
     pub summary: FlowSummary,
@@ -85,6 +92,24 @@ pub struct FlowRecord {
     pub server_location: Location,
     /// Where the client is (usually a private address: the device).
     pub client_location: Location,
+}
+
+/// A path as lossy UTF-8, as the writers print it (serde's own impl fails
+/// on a name that is not UTF-8).
+fn ser_path<S: serde::Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&path.to_string_lossy())
+}
+
+fn ser_options<S: serde::Serializer>(
+    options: &[(String, String)],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    #[derive(serde::Serialize)]
+    struct Opt<'a> {
+        name: &'a str,
+        value: &'a str,
+    }
+    s.collect_seq(options.iter().map(|(name, value)| Opt { name, value }))
 }
 
 impl CaptureReport {

@@ -11,7 +11,7 @@ use crate::inputs::expand_inputs;
 use crate::locate::Locator;
 use crate::pipeline::analyze_capture_named;
 use std::sync::Arc;
-use telltale_detect::{DeviceProfile, Resolutions, Scanner};
+use telltale_detect::{Detector, DeviceProfile, Resolutions, Scanner};
 use telltale_geo::GeoDb;
 use telltale_proto::keylog::KeyLog;
 
@@ -59,6 +59,17 @@ pub struct Analyzer {
     pub(crate) geo: Option<Arc<GeoDb>>,
     pub(crate) hash_inputs: bool,
     pub(crate) progress: Option<Progress>,
+    pub(crate) detectors: Detectors,
+}
+
+/// The caller's own detectors, run after the built-in identifier search.
+#[derive(Clone, Default)]
+pub(crate) struct Detectors(pub(crate) Vec<Arc<dyn Detector>>);
+
+impl std::fmt::Debug for Detectors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Detectors({})", self.0.len())
+    }
 }
 
 /// A caller's hook, called as each capture is finished (from worker
@@ -110,6 +121,17 @@ impl AnalyzerBuilder {
     /// pseudonyms (see [`Redactor`]).
     pub fn redact(mut self, redactor: Redactor) -> Self {
         self.inner.redactor = Some(redactor);
+        self
+    }
+
+    /// Adds a detector of the caller's own (a [`PatternDetector`] for a new
+    /// identifier kind, or any [`Detector`] over application events). It
+    /// runs on every event after the built-in search, also when that is
+    /// turned off with [`no_identifiers`](Self::no_identifiers).
+    ///
+    /// [`PatternDetector`]: telltale_detect::PatternDetector
+    pub fn detector(mut self, detector: impl Detector + 'static) -> Self {
+        self.inner.detectors.0.push(Arc::new(detector));
         self
     }
 

@@ -4,9 +4,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use std::sync::Arc;
-use telltale_decode::{CaptureReader, DecodeError, Decoder};
-use telltale_detect::{DestinationNamer, Finding, Scanner, findings};
-use telltale_flow::{FlowSummary, FlowTable};
+use telltale_decode::{
+    CaptureReader, CaptureWarning, DecodeError, DecodeStats, Decoder, LinkType, Timestamp,
+};
+use telltale_detect::{DestinationNamer, Detector, Finding, Scanner, findings};
+use telltale_flow::{FlowSummary, FlowTable, FlowTableStats};
 use telltale_proto::{AppEvent, AppEventKind, AppProto, AppSink, Dissectors};
 use telltale_report::{CaptureReport, FlowRecord};
 
@@ -17,15 +19,39 @@ use crate::locate::Locator;
 struct Collect {
     events: Vec<AppEvent>,
     flows: Vec<(FlowSummary, AppProto)>,
-    scanner: Option<Arc<Scanner>>,
+    detect: Detection,
     identifiers: Vec<Finding>,
+}
+
+/// The identifier search one capture runs on every event: the built-in
+/// scanner, then the caller's detectors.
+#[derive(Clone, Default)]
+pub(crate) struct Detection {
+    pub(crate) scanner: Option<Arc<Scanner>>,
+    pub(crate) detectors: Vec<Arc<dyn Detector>>,
+}
+
+impl Detection {
+    pub(crate) fn of(analyzer: &Analyzer) -> Detection {
+        Detection {
+            scanner: analyzer.scanner.clone(),
+            detectors: analyzer.detectors.0.clone(),
+        }
+    }
+
+    pub(crate) fn run(&self, event: &AppEvent, out: &mut Vec<Finding>) {
+        if let Some(scanner) = &self.scanner {
+            out.extend(findings(scanner, event));
+        }
+        for d in &self.detectors {
+            d.detect(event, out);
+        }
+    }
 }
 
 impl AppSink for Collect {
     fn app_event(&mut self, mut event: AppEvent) {
-        if let Some(scanner) = &self.scanner {
-            self.identifiers.extend(findings(scanner, &event));
-        }
+        self.detect.run(&event, &mut self.identifiers);
         // Bodies are for the detectors that look at them as they pass; the
         // report keeps the event without them, so memory follows the number
         // of events, not the bytes carried.
@@ -60,45 +86,17 @@ pub(crate) fn analyze_capture_named(
     analyzer: &Analyzer,
     locator: &Locator,
 ) -> Result<(CaptureReport, DestinationNamer), DecodeError> {
-    let mut reader = CaptureReader::open(path)?;
-    let mut decoder = Decoder::new(analyzer.decoder);
-    let mut table = FlowTable::new(analyzer.flows);
     let collect = Collect {
-        scanner: analyzer.scanner.clone(),
+        detect: Detection::of(analyzer),
         ..Collect::default()
     };
-    let mut dissectors = Dissectors::with_keys(collect, analyzer.keys.clone());
-    let mut secrets_seen = 0;
-    let mut link_types = BTreeMap::new();
-    let mut packets = 0u64;
-    let mut span = None;
-    loop {
-        // Secrets found in the capture serve the flows that start after them
-        // (a Decryption Secrets Block precedes the packets it is for).
-        if reader.secrets().len() > secrets_seen {
-            dissectors.add_capture_secrets(&reader.secrets()[secrets_seen..]);
-            secrets_seen = reader.secrets().len();
-        }
-        let Some(frame) = reader.next_frame()? else {
-            break;
-        };
-        packets += 1;
-        *link_types.entry(frame.link).or_insert(0u64) += 1;
-        span = Some(match span {
-            None => (frame.ts, frame.ts),
-            Some((lo, hi)) => (frame.ts.min(lo), frame.ts.max(hi)),
-        });
-        if let Some(packet) = decoder.decode(&frame) {
-            table.push(&packet, &mut dissectors);
-        }
-    }
-    table.finish(&mut dissectors);
+    let (collect, run) = drive(path, analyzer, collect, |_| {})?;
     let Collect {
         mut events,
         flows,
         mut identifiers,
         ..
-    } = dissectors.into_sink();
+    } = collect;
     identifiers.sort_by(|a, b| {
         (a.ts, a.frame, &a.location, a.offset).cmp(&(b.ts, b.frame, &b.location, b.offset))
     });
@@ -119,17 +117,106 @@ pub(crate) fn analyze_capture_named(
     events.sort_by_key(|e| (e.ts, e.frame, e.flow));
 
     let report = CaptureReport {
-        path: path.to_path_buf(),
+        flows,
+        events,
+        identifiers,
+        ..run.into_report(path, analyzer)
+    };
+    Ok((report, namer))
+}
+
+/// What reading a capture left besides its events.
+pub(crate) struct CaptureRun {
+    format: telltale_decode::CaptureFormat,
+    gzip: bool,
+    packets: u64,
+    bytes: u64,
+    span: Option<(Timestamp, Timestamp)>,
+    link_types: BTreeMap<LinkType, u64>,
+    warnings: Vec<CaptureWarning>,
+    decode: DecodeStats,
+    flow_table: FlowTableStats,
+}
+
+impl CaptureRun {
+    /// A capture report with no flows, events or identifiers yet.
+    pub(crate) fn into_report(self, path: &Path, analyzer: &Analyzer) -> CaptureReport {
+        CaptureReport {
+            path: path.to_path_buf(),
+            format: self.format,
+            gzip: self.gzip,
+            sha256: if analyzer.hash_inputs {
+                sha256_file(path)
+            } else {
+                None
+            },
+            file_size: (path != Path::new("-"))
+                .then(|| std::fs::metadata(path).ok().map(|m| m.len()))
+                .flatten(),
+            packets: self.packets,
+            bytes: self.bytes,
+            span: self.span,
+            link_types: self.link_types,
+            warnings: self.warnings,
+            decode: self.decode,
+            flow_table: self.flow_table,
+            flows: Vec::new(),
+            events: Vec::new(),
+            identifiers: Vec::new(),
+        }
+    }
+}
+
+/// Reads one capture through decode, flows and dissectors into `sink`;
+/// `on_warning` hears of each damage warning as the reader finds it.
+pub(crate) fn drive<S: AppSink>(
+    path: &Path,
+    analyzer: &Analyzer,
+    sink: S,
+    mut on_warning: impl FnMut(&CaptureWarning),
+) -> Result<(S, CaptureRun), DecodeError> {
+    let mut reader = CaptureReader::open(path)?;
+    let mut decoder = Decoder::new(analyzer.decoder);
+    let mut table = FlowTable::new(analyzer.flows);
+    let mut dissectors = Dissectors::with_keys(sink, analyzer.keys.clone());
+    let mut secrets_seen = 0;
+    let mut warnings_seen = 0;
+    let mut link_types = BTreeMap::new();
+    let mut packets = 0u64;
+    let mut span = None;
+    loop {
+        // Secrets found in the capture serve the flows that start after them
+        // (a Decryption Secrets Block precedes the packets it is for).
+        if reader.secrets().len() > secrets_seen {
+            dissectors.add_capture_secrets(&reader.secrets()[secrets_seen..]);
+            secrets_seen = reader.secrets().len();
+        }
+        if reader.warnings().len() > warnings_seen {
+            for w in &reader.warnings()[warnings_seen..] {
+                on_warning(w);
+            }
+            warnings_seen = reader.warnings().len();
+        }
+        let Some(frame) = reader.next_frame()? else {
+            break;
+        };
+        packets += 1;
+        *link_types.entry(frame.link).or_insert(0u64) += 1;
+        span = Some(match span {
+            None => (frame.ts, frame.ts),
+            Some((lo, hi)) => (frame.ts.min(lo), frame.ts.max(hi)),
+        });
+        if let Some(packet) = decoder.decode(&frame) {
+            table.push(&packet, &mut dissectors);
+        }
+    }
+    table.finish(&mut dissectors);
+    for w in &reader.warnings()[warnings_seen..] {
+        on_warning(w);
+    }
+    let run = CaptureRun {
         format: reader.format(),
         gzip: reader.is_gzip(),
-        sha256: if analyzer.hash_inputs {
-            sha256_file(path)
-        } else {
-            None
-        },
-        file_size: (path != Path::new("-"))
-            .then(|| std::fs::metadata(path).ok().map(|m| m.len()))
-            .flatten(),
         packets,
         bytes: reader.bytes_read(),
         span,
@@ -137,11 +224,8 @@ pub(crate) fn analyze_capture_named(
         warnings: reader.warnings().to_vec(),
         decode: decoder.stats(),
         flow_table: table.stats(),
-        flows,
-        events,
-        identifiers,
     };
-    Ok((report, namer))
+    Ok((dissectors.into_sink(), run))
 }
 
 /// The SHA-256 of a file as stored, for the record of what was analysed; a

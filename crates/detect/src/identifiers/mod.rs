@@ -197,6 +197,18 @@ impl Confidence {
     }
 }
 
+// Serialised as their `as_str` names, the values EVE output writes.
+macro_rules! serialize_as_str {
+    ($($t:ty),*) => {$(
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+    )*};
+}
+serialize_as_str!(IdKind, Encoding, Source, Confidence);
+
 /// One identifier found in a scanned buffer.
 #[derive(Clone, Debug, PartialEq)]
 pub struct IdentifierMatch {

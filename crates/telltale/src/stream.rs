@@ -1,0 +1,259 @@
+//! Streaming analysis: typed events handed to the caller as each capture
+//! produces them, so a 50 GB capture never becomes a 50 GB report.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::Path;
+
+use telltale_decode::{CaptureWarning, DecodeError, Decoder, Frame, Timestamp};
+use telltale_detect::{DestinationNamer, Finding};
+use telltale_flow::{FlowId, FlowInfo, FlowSummary, FlowTable};
+use telltale_proto::{
+    AppEvent, AppEventKind, AppProto, AppSink, DhcpEvent, Dissectors, DnsEvent, HttpTransaction,
+    QuicHandshake, TlsHandshake,
+};
+use telltale_report::{CaptureReport, FlowRecord};
+
+use crate::Analyzer;
+use crate::locate::Locator;
+use crate::pipeline::{Detection, drive};
+
+/// Where an event happened: its capture, its flow's endpoints, its time and
+/// packet number.
+#[derive(Clone, Copy, Debug)]
+pub struct Context<'a> {
+    /// The capture being read.
+    pub capture: &'a Path,
+    /// The flow the event belongs to (client = the side that started it).
+    pub flow: FlowInfo,
+    /// Capture time of the message.
+    pub ts: Timestamp,
+    /// Packet number of the message (1-based, as Wireshark counts).
+    pub frame: u64,
+}
+
+/// One thing a streaming analysis found, handed over as soon as it is
+/// known: application events and identifier findings as their message is
+/// read, a flow when it ends (with its destination name and location),
+/// damage warnings when the capture has been read.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// A flow ended: counters, protocol, destination name, locations.
+    Flow(&'a FlowRecord),
+    /// A DNS, mDNS or LLMNR message.
+    Dns(Context<'a>, &'a DnsEvent),
+    /// A TLS handshake (hellos, certificates).
+    Tls(Context<'a>, &'a TlsHandshake),
+    /// A QUIC connection's decrypted Initial packets.
+    Quic(Context<'a>, &'a QuicHandshake),
+    /// An HTTP/1.x request with its response, bodies included.
+    Http(Context<'a>, &'a HttpTransaction),
+    /// A DHCP or DHCPv6 message.
+    Dhcp(Context<'a>, &'a DhcpEvent),
+    /// A device identifier found in the message at `Context`.
+    Identifier(Context<'a>, &'a Finding),
+    /// Damage in the capture file (everything readable around it is still
+    /// reported).
+    Warning(&'a CaptureWarning),
+}
+
+/// Receives a streaming analysis's events. Any `FnMut(Event<'_>)` is one.
+pub trait EventSink {
+    /// One event; called in the order events are produced (application
+    /// events by capture order, a flow when it ends).
+    fn event(&mut self, event: Event<'_>);
+}
+
+impl<F: FnMut(Event<'_>)> EventSink for F {
+    fn event(&mut self, event: Event<'_>) {
+        self(event)
+    }
+}
+
+/// The dissectors' sink for a streaming run: names, locates and forwards,
+/// holding only what open flows need.
+struct Streamer<'s, 'p, E: EventSink> {
+    sink: &'s mut E,
+    path: &'p Path,
+    detect: Detection,
+    namer: DestinationNamer,
+    open: HashMap<FlowId, FlowInfo>,
+    locator: Locator,
+    findings: Vec<Finding>,
+}
+
+impl<'s, 'p, E: EventSink> Streamer<'s, 'p, E> {
+    fn new(analyzer: &Analyzer, path: &'p Path, sink: &'s mut E) -> Self {
+        Streamer {
+            sink,
+            path,
+            detect: Detection::of(analyzer),
+            namer: DestinationNamer::bounded(),
+            open: HashMap::new(),
+            locator: Locator::new(analyzer.geo.clone()),
+            findings: Vec::new(),
+        }
+    }
+}
+
+impl<E: EventSink> AppSink for Streamer<'_, '_, E> {
+    fn flow_start(&mut self, flow: &FlowInfo) {
+        self.open.insert(flow.id, *flow);
+    }
+
+    fn app_event(&mut self, event: AppEvent) {
+        let server: Option<IpAddr> = self.open.get(&event.flow).map(|f| f.server.ip());
+        self.namer.observe(&event, server);
+        self.findings.clear();
+        self.detect.run(&event, &mut self.findings);
+        let Some(&flow) = self.open.get(&event.flow) else {
+            return;
+        };
+        let ctx = Context {
+            capture: self.path,
+            flow,
+            ts: event.ts,
+            frame: event.frame,
+        };
+        let typed = match &event.kind {
+            AppEventKind::Dns(d) => Some(Event::Dns(ctx, d)),
+            AppEventKind::Tls(t) => Some(Event::Tls(ctx, t)),
+            AppEventKind::Quic(q) => Some(Event::Quic(ctx, q)),
+            AppEventKind::Http(h) => Some(Event::Http(ctx, h)),
+            AppEventKind::Dhcp(d) => Some(Event::Dhcp(ctx, d)),
+            _ => None,
+        };
+        if let Some(e) = typed {
+            self.sink.event(e);
+        }
+        for f in &self.findings {
+            self.sink.event(Event::Identifier(ctx, f));
+        }
+    }
+
+    fn flow_end(&mut self, summary: &FlowSummary, app: AppProto) {
+        let info = summary.info;
+        let record = FlowRecord {
+            server_name: self.namer.name(&info, summary.first_ts),
+            server_location: self.locator.locate(info.server.ip()),
+            client_location: self.locator.locate(info.client.ip()),
+            summary: summary.clone(),
+            app_proto: app,
+        };
+        self.namer.forget(info.id);
+        self.open.remove(&info.id);
+        self.sink.event(Event::Flow(&record));
+    }
+}
+
+impl Analyzer {
+    /// Analyses one capture, handing every event to `sink` as it is
+    /// produced instead of collecting a report: memory follows the flows
+    /// open at once (and the DNS answers kept to name them), not the size
+    /// of the capture. Returns the capture's summary (counters, warnings,
+    /// link types; no flows or events: those went to the sink).
+    ///
+    /// Names are the same as [`analyze`](Self::analyze) gives when capture
+    /// order follows time (a flow is named when it ends, from the answers
+    /// read so far, at most [`MAX_RESOLUTIONS_PER_ADDRESS`] per address);
+    /// redaction is not applied (the caller holds the values); the DNS scope
+    /// is always the file.
+    ///
+    /// [`MAX_RESOLUTIONS_PER_ADDRESS`]: telltale_detect::MAX_RESOLUTIONS_PER_ADDRESS
+    ///
+    /// ```
+    /// use telltale::{Analyzer, Event};
+    /// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/redmi-1s-2014.pcap");
+    /// let mut names = Vec::new();
+    /// let summary = Analyzer::builder()
+    ///     .build()
+    ///     .stream(path.as_ref(), &mut |e: Event<'_>| {
+    ///         if let Event::Flow(f) = e {
+    ///             names.extend(f.server_name.name.clone());
+    ///         }
+    ///     })
+    ///     .unwrap();
+    /// assert_eq!(summary.packets, 48);
+    /// assert!(names.iter().any(|n| n == "api.account.xiaomi.com"));
+    /// ```
+    pub fn stream(
+        &self,
+        path: &Path,
+        sink: &mut impl EventSink,
+    ) -> Result<CaptureReport, DecodeError> {
+        let mut warnings: Vec<CaptureWarning> = Vec::new();
+        let streamer = Streamer::new(self, path, &mut *sink);
+        let (_, run) = drive(path, self, streamer, |w| warnings.push(w.clone()))?;
+        for w in &warnings {
+            sink.event(Event::Warning(w));
+        }
+        Ok(run.into_report(path, self))
+    }
+}
+
+/// Packets the caller already has (from a live capture library, another
+/// reader, a network tap), analysed as one capture with events streamed to
+/// a sink as with [`Analyzer::stream`]. Frames must come in capture order.
+///
+/// ```
+/// use telltale::decode::CaptureReader;
+/// use telltale::{Analyzer, Event};
+/// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/redmi-1s-2014.pcap");
+/// let mut reader = CaptureReader::open(path).unwrap();
+/// let mut flows = 0;
+/// let analyzer = Analyzer::builder().build();
+/// let mut sink = |e: Event<'_>| {
+///     if let Event::Flow(_) = e {
+///         flows += 1;
+///     }
+/// };
+/// let mut feed = analyzer.feed("live".as_ref(), &mut sink);
+/// while let Some(frame) = reader.next_frame().unwrap() {
+///     feed.push(&frame);
+/// }
+/// let packets = feed.finish();
+/// assert_eq!(packets, 48);
+/// assert_eq!(flows, 11);
+/// ```
+pub struct PacketFeed<'s, 'p, E: EventSink> {
+    decoder: Decoder,
+    table: FlowTable,
+    dissectors: Dissectors<Streamer<'s, 'p, E>>,
+    packets: u64,
+}
+
+impl<E: EventSink> PacketFeed<'_, '_, E> {
+    /// Analyses one frame: decoded, put in its flow, dissected; events
+    /// reach the sink as they are found.
+    pub fn push(&mut self, frame: &Frame<'_>) {
+        self.packets += 1;
+        if let Some(packet) = self.decoder.decode(frame) {
+            self.table.push(&packet, &mut self.dissectors);
+        }
+    }
+
+    /// Ends every open flow (their records reach the sink) and returns how
+    /// many frames were pushed.
+    pub fn finish(mut self) -> u64 {
+        self.table.finish(&mut self.dissectors);
+        self.packets
+    }
+}
+
+impl Analyzer {
+    /// Starts analysing packets the caller pushes one at a time (see
+    /// [`PacketFeed`]); `name` stands for the capture in events' context.
+    pub fn feed<'s, 'p, E: EventSink>(
+        &self,
+        name: &'p Path,
+        sink: &'s mut E,
+    ) -> PacketFeed<'s, 'p, E> {
+        PacketFeed {
+            decoder: Decoder::new(self.decoder),
+            table: FlowTable::new(self.flows),
+            dissectors: Dissectors::with_keys(Streamer::new(self, name, sink), self.keys.clone()),
+            packets: 0,
+        }
+    }
+}
