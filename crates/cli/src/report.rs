@@ -55,17 +55,11 @@ pub(crate) fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
             },
         ));
     }
-    let group_by = match args.group_by {
-        GroupByArg::File => GroupBy::File,
-        GroupByArg::Folder => GroupBy::Folder,
+    let (group_by, sections) = match args.group_by {
+        GroupByArg::File => (GroupBy::File, "one per capture file"),
+        GroupByArg::Folder => (GroupBy::Folder, "one per folder"),
     };
-    options.push((
-        "sections".into(),
-        match group_by {
-            GroupBy::File => "one per capture file".into(),
-            GroupBy::Folder => "one per folder".into(),
-        },
-    ));
+    options.push(("sections".into(), sections.into()));
 
     let bar = progress_bar(inputs.len() as u64, args.quiet);
     let ticker = bar.clone();

@@ -29,7 +29,9 @@ pub struct Packet<'a> {
     pub transport: Transport<'a>,
 }
 
-/// Transport-layer view of a [`Packet`].
+/// Transport-layer view of a [`Packet`]. Deliberately exhaustive: the flow
+/// stage matches it per packet, and a new transport would need flow support
+/// anyway (a breaking change either way).
 #[derive(Clone, Copy, Debug)]
 pub enum Transport<'a> {
     /// A TCP segment.

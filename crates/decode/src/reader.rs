@@ -35,11 +35,22 @@ impl Frame<'_> {
 /// Which container format a capture uses: `pcap` or `pcapng` in JSON.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum CaptureFormat {
     /// Classic libpcap.
     Pcap,
     /// pcapng.
     PcapNg,
+}
+
+impl CaptureFormat {
+    /// The name written in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaptureFormat::Pcap => "pcap",
+            CaptureFormat::PcapNg => "pcapng",
+        }
+    }
 }
 
 /// Secrets carried inside a capture (pcapng Decryption Secrets Block).

@@ -107,6 +107,7 @@ impl serde::Serialize for TcpState {
 
 /// Why a flow was ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum EndReason {
     /// TCP closed by FIN or RST.
     Closed,

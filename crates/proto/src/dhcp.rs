@@ -92,6 +92,7 @@ pub const FQDN_FLAG_N: u8 = 0x08;
 
 /// Why a payload is not a DHCP message, or why the rest of one did not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[non_exhaustive]
 pub enum DhcpError {
     /// Fewer bytes than the fixed header (or, recorded in a partial message,
     /// than the magic cookie or a relayed message's header) needs.

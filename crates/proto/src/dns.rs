@@ -50,6 +50,7 @@ const TYPE_OPT: u16 = 41;
 
 /// Why a message, or the rest of one, could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[non_exhaustive]
 pub enum DnsError {
     /// Fewer than the 12 header bytes.
     #[error("message of {len} bytes is shorter than the DNS header")]
@@ -199,6 +200,7 @@ pub struct Record {
 
 /// Record data, decoded for the types a forensic reader needs.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub enum RData {
     /// IPv4 address.
     A(Ipv4Addr),

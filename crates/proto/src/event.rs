@@ -90,6 +90,7 @@ impl serde::Serialize for AppProto {
 /// `mdns` or `llmnr` in JSON, as in `app_proto`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum DnsFlavor {
     /// Unicast DNS.
     Dns,
@@ -97,6 +98,17 @@ pub enum DnsFlavor {
     Mdns,
     /// LLMNR (RFC 4795), port 5355.
     Llmnr,
+}
+
+impl DnsFlavor {
+    /// The name written in reports (`app_proto`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DnsFlavor::Dns => "dns",
+            DnsFlavor::Mdns => "mdns",
+            DnsFlavor::Llmnr => "llmnr",
+        }
+    }
 }
 
 /// A DNS-format message and which protocol carried it.

@@ -89,6 +89,7 @@ const METHODS: &[&[u8]] = &[
 
 /// Why an HTTP reader gave up on its stream.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum HttpError {
     /// The head did not parse.
     #[error("malformed HTTP head at stream offset {offset}: {reason}")]

@@ -530,6 +530,7 @@ pub fn decode_packet_number(largest_pn: Option<u64>, truncated: u64, bits: usize
 /// A frame of a decrypted Initial packet. Only the frames an Initial may
 /// carry are decoded (RFC 9000 §12.4).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Frame<'a> {
     /// A run of PADDING bytes.
     Padding {
@@ -716,6 +717,7 @@ fn handshake_message(s: &CryptoStream, start: usize, typ: u8) -> Result<Option<&
 
 /// Why a [`QuicInitialReader`] gave up on the client's side.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum QuicError {
     /// A client datagram started with a short-header packet before the
     /// hello was complete: the handshake is over (or was never seen).

@@ -78,6 +78,7 @@ const HRR_RANDOM: [u8; 32] = [
 
 /// Why a [`TlsReader`] gave up on its stream.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TlsError {
     /// The bytes at this stream offset are not a TLS record header.
     #[error("not a TLS record at stream offset {offset}")]
@@ -125,6 +126,7 @@ pub enum TlsError {
 // One event per hello or chain, short-lived in a small Vec: boxing would
 // cost an allocation for nothing.
 #[allow(clippy::large_enum_variant)]
+#[non_exhaustive]
 pub enum TlsEvent {
     /// The client's first hello.
     ClientHello(ClientHello),

@@ -6,7 +6,7 @@ use crate::eve::eve_flow_id;
 use crate::model::{FlowRecord, Report};
 use crate::names::{rcode_name, rrtype_name};
 use telltale_geo::GeoInfo;
-use telltale_proto::{AppEventKind, DnsFlavor};
+use telltale_proto::AppEventKind;
 
 /// Columns of the flows CSV, in order (documented in `docs/OUTPUT.md`).
 pub const FLOW_COLUMNS: &[&str] = &[
@@ -248,12 +248,7 @@ pub fn write_dns_csv(report: &Report, out: impl Write) -> io::Result<()> {
                 info.client.port().to_string(),
                 info.server.ip().to_string(),
                 info.server.port().to_string(),
-                match d.flavor {
-                    DnsFlavor::Dns => "dns",
-                    DnsFlavor::Mdns => "mdns",
-                    DnsFlavor::Llmnr => "llmnr",
-                }
-                .to_owned(),
+                d.flavor.as_str().to_owned(),
                 if m.response { "answer" } else { "query" }.to_owned(),
                 m.id.to_string(),
                 cell(q.map_or("", |q| q.name.as_str())),

@@ -9,8 +9,7 @@ use telltale_proto::dns::RData;
 use telltale_proto::fingerprint::{self, Transport};
 use telltale_proto::tls::ClientHello;
 use telltale_proto::{
-    AppEvent, AppEventKind, DhcpEvent, DnsEvent, DnsFlavor, HttpTransaction, QuicHandshake,
-    TlsHandshake,
+    AppEvent, AppEventKind, DhcpEvent, DnsEvent, HttpTransaction, QuicHandshake, TlsHandshake,
 };
 
 use crate::model::{CaptureReport, FlowRecord, Report};
@@ -468,11 +467,7 @@ pub(crate) fn event_record<'a>(
     Some(match &ev.kind {
         AppEventKind::Dns(d) => {
             let mut r = base(name, f, ev.ts, ev.frame, "dns");
-            r.app_proto = match d.flavor {
-                DnsFlavor::Dns => "dns",
-                DnsFlavor::Mdns => "mdns",
-                DnsFlavor::Llmnr => "llmnr",
-            };
+            r.app_proto = d.flavor.as_str();
             r.dns = Some(dns(d));
             r
         }

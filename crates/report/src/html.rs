@@ -15,7 +15,7 @@ use std::io::{self, Write};
 
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
-use telltale_decode::{CaptureFormat, Timestamp};
+use telltale_decode::Timestamp;
 use telltale_detect::Confidence;
 use telltale_flow::FlowId;
 use telltale_proto::{AppEventKind, AppProto, DnsFlavor};
@@ -183,10 +183,7 @@ fn capture_name(c: &CaptureReport) -> String {
 }
 
 fn format_name(c: &CaptureReport) -> String {
-    let f = match c.format {
-        CaptureFormat::Pcap => "pcap",
-        CaptureFormat::PcapNg => "pcapng",
-    };
+    let f = c.format.as_str();
     if c.gzip {
         format!("{f} (gzip)")
     } else {
@@ -204,11 +201,7 @@ fn network_label(asn: Option<u32>, org: Option<&str>) -> String {
 }
 
 fn dns_flavor(f: DnsFlavor) -> &'static str {
-    match f {
-        DnsFlavor::Dns => "dns",
-        DnsFlavor::Mdns => "mdns",
-        DnsFlavor::Llmnr => "llmnr",
-    }
+    f.as_str()
 }
 
 // ---------------------------------------------------------------------------

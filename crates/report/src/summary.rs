@@ -15,6 +15,7 @@ use crate::model::{FlowRecord, Report};
 
 /// How an identifier travelled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum Wire {
     /// Readable by anyone on the path: plain HTTP, DNS, the SNI of a TLS or
     /// QUIC hello, an unknown protocol's bytes.
@@ -298,6 +299,7 @@ fn tally(
 
 /// How a batch report forms its sections.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum GroupBy {
     /// One section per capture file.
     #[default]
