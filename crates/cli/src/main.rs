@@ -13,7 +13,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use telltale::detect::DeviceProfile;
+use telltale::flow::FlowConfig;
 use telltale::geo::{GeoDb, Location};
+use telltale::proto::body::BodyLimits;
 use telltale::proto::keylog::KeyLog;
 use telltale::report::Redactor;
 use telltale::report::{
@@ -172,6 +174,44 @@ struct AnalysisArgs {
     dns_scope: Scope,
     #[command(flatten)]
     geo: GeoOptions,
+    /// Flows held at once; past it the least recently active are ended
+    /// early (counted in the notices). Default 1000000.
+    #[arg(long, value_name = "N")]
+    max_flows: Option<usize>,
+    /// Out-of-order bytes buffered per TCP direction before a hole is
+    /// given up (a gap, counted in flow.limits). Sizes take K, M, G
+    /// (binary). Default 1M.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_flow_buffer: Option<u64>,
+    /// Bytes one HTTP body may decode to (gzip, deflate, brotli); beyond it
+    /// the body is cut, counted in http.body_limit_hit. Default 4M.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_decompressed: Option<u64>,
+}
+
+/// A byte size: digits with an optional binary suffix (`64K`, `1M`, `2G`).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => t.split_at(i),
+        None => (t, ""),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size (e.g. 1048576, 64K, 1M, 2G)"))?;
+    let shift = match unit
+        .trim_end_matches(['B', 'b', 'i'])
+        .to_ascii_uppercase()
+        .as_str()
+    {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        _ => return Err(format!("{text:?}: unknown unit (use K, M or G)")),
+    };
+    n.checked_mul(1 << shift)
+        .ok_or_else(|| format!("{text:?} is too large"))
 }
 
 impl AnalysisArgs {
@@ -226,8 +266,30 @@ impl AnalysisArgs {
                 _ => "from the same capture only".into(),
             },
         ));
+        let mut flows = FlowConfig::default();
+        if let Some(n) = self.max_flows {
+            flows.max_flows = n.max(1);
+            described.push(("flow table limit".into(), n.to_string()));
+        }
+        if let Some(n) = self.max_flow_buffer {
+            flows.max_buffer = usize::try_from(n).unwrap_or(usize::MAX);
+            described.push((
+                "out-of-order buffer per direction".into(),
+                format!("{n} bytes"),
+            ));
+        }
+        let mut bodies = BodyLimits::default();
+        if let Some(n) = self.max_decompressed {
+            bodies.max_decoded = usize::try_from(n).unwrap_or(usize::MAX);
+            described.push(("decoded body limit".into(), format!("{n} bytes")));
+        }
         Ok((
-            builder.threads(self.threads).key_log(keys).dns_scope(scope),
+            builder
+                .threads(self.threads)
+                .key_log(keys)
+                .dns_scope(scope)
+                .flow_config(flows)
+                .body_limits(bodies),
             described,
         ))
     }
@@ -456,5 +518,23 @@ fn print_warnings(report: &Report) {
         for note in c.notices() {
             eprintln!("telltale: warning: {name}: {note}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("1048576"), Ok(1 << 20));
+        assert_eq!(parse_size("64K"), Ok(64 << 10));
+        assert_eq!(parse_size("1M"), Ok(1 << 20));
+        assert_eq!(parse_size("2GiB"), Ok(2 << 30));
+        assert_eq!(parse_size("3mb"), Ok(3 << 20));
+        assert!(parse_size("").is_err());
+        assert!(parse_size("1T").is_err());
+        assert!(parse_size("-1").is_err());
+        assert!(parse_size("99999999999999G").is_err());
     }
 }

@@ -293,3 +293,31 @@ fn user_city_database_adds_the_city() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("README.md"), "{err}");
 }
+
+/// Limits are options; hitting one is said, and the rest is still read.
+#[test]
+fn limit_options_are_applied_and_reported() {
+    let out = telltale(&[
+        "analyze",
+        "-f",
+        "csv",
+        "--max-flows",
+        "2",
+        "fixtures/redmi-1s-2014.pcap",
+    ]);
+    assert!(out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("flow table full"), "{err}");
+    // Every flow is still reported, the evicted ones ended early.
+    let csv = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 11, "{csv}");
+    assert!(csv.contains("api.account.xiaomi.com"));
+
+    let bad = telltale(&[
+        "analyze",
+        "--max-decompressed",
+        "lots",
+        "fixtures/redmi-1s-2014.pcap",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+}

@@ -7,7 +7,7 @@ use telltale_flow::{
     Dir, FlowEvent, FlowEventKind, FlowId, FlowInfo, FlowSink, FlowSummary, Proto,
 };
 
-use crate::body::{BodyBuf, BodyLimits};
+use crate::body::{BodyBuf, BodyLimits, BodyStatus};
 use crate::dhcp;
 use crate::dns::{self, TcpFramer};
 use crate::event::HttpTransaction;
@@ -62,6 +62,8 @@ pub struct Dissectors<S> {
     /// TLS secrets (a user's key log, and Decryption Secrets Blocks of the
     /// capture): TLS flows whose keys are here are decrypted.
     keys: Arc<KeyLog>,
+    /// What one HTTP body may cost.
+    body_limits: BodyLimits,
 }
 
 enum State {
@@ -168,7 +170,14 @@ impl<S: AppSink> Dissectors<S> {
             sink,
             stats: DissectStats::default(),
             keys,
+            body_limits: BodyLimits::default(),
         }
+    }
+
+    /// Sets what one HTTP body may cost (kept raw bytes, decoded bytes,
+    /// decompression ratio); the defaults hold a gzip bomb to 4 MiB.
+    pub fn set_body_limits(&mut self, limits: BodyLimits) {
+        self.body_limits = limits;
     }
 
     /// Adds secrets met in the capture itself (pcapng Decryption Secrets
@@ -361,6 +370,7 @@ impl<S: AppSink> Dissectors<S> {
                         flow.id,
                         d,
                         &self.keys,
+                        &self.body_limits,
                         dir,
                         ts,
                         frame,
@@ -398,6 +408,7 @@ impl<S: AppSink> Dissectors<S> {
                 }
             }
             State::Http(h) => {
+                h.limits = self.body_limits;
                 h.feed(dir, bytes, ts, frame);
                 if h.failed() {
                     self.stats.http_errors += 1;
@@ -496,6 +507,7 @@ fn decrypted(
     flow: FlowId,
     d: &mut Decrypt,
     keys: &KeyLog,
+    limits: &BodyLimits,
     dir: Dir,
     ts: Timestamp,
     frame: u64,
@@ -521,6 +533,7 @@ fn decrypted(
             }
         }
         if let Some(h) = d.http.as_mut() {
+            h.limits = *limits;
             h.feed(plain.dir, &plain.bytes, ts, frame);
             h.drain(flow, false, sink);
         }
@@ -649,6 +662,9 @@ struct HttpState {
     bodies: [(BodyBuf, Option<Vec<u8>>); 2],
     /// This HTTP was read from decrypted TLS.
     decrypted: bool,
+    /// What one body may cost (the dissectors' setting, copied in before
+    /// each feed).
+    limits: BodyLimits,
 }
 
 /// Requests awaiting a response, at most; as many as the response reader
@@ -730,14 +746,15 @@ impl HttpState {
                     self.req_body = Some(self.pending.len());
                     self.pending.push_back((ts, frame, t, false));
                 }
-                HttpEvent::Body(chunk) => self.bodies[0].0.push(chunk, &BodyLimits::default()),
+                HttpEvent::Body(chunk) => self.bodies[0].0.push(chunk, &self.limits),
                 HttpEvent::End { body_len, .. } => {
                     let (buf, coding) = std::mem::take(&mut self.bodies[0]);
                     if let Some(t) = self.req_body.take().and_then(|i| self.pending.get_mut(i)) {
                         t.2.request_body_len = body_len;
                         if !buf.is_empty() {
-                            t.2.request_body =
-                                Some(buf.finish(coding.as_deref(), &BodyLimits::default()));
+                            let body = buf.finish(coding.as_deref(), &self.limits);
+                            t.2.request_body_capped = body.status == BodyStatus::Capped;
+                            t.2.request_body = Some(body);
                         }
                     }
                 }
@@ -767,7 +784,7 @@ impl HttpState {
                             .map(|v| String::from_utf8_lossy(v).into_owned());
                     }
                 }
-                HttpEvent::Body(chunk) => self.bodies[1].0.push(chunk, &BodyLimits::default()),
+                HttpEvent::Body(chunk) => self.bodies[1].0.push(chunk, &self.limits),
                 HttpEvent::End { body_len, .. } => {
                     if std::mem::take(&mut self.interim) {
                         continue;
@@ -776,8 +793,9 @@ impl HttpState {
                     if let Some(t) = self.pending.get_mut(self.resp_at) {
                         t.2.response_body_len = body_len;
                         if !buf.is_empty() {
-                            t.2.response_body =
-                                Some(buf.finish(coding.as_deref(), &BodyLimits::default()));
+                            let body = buf.finish(coding.as_deref(), &self.limits);
+                            t.2.response_body_capped = body.status == BodyStatus::Capped;
+                            t.2.response_body = Some(body);
                         }
                         t.3 = true;
                         self.resp_at += 1;

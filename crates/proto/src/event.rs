@@ -242,6 +242,11 @@ pub struct HttpTransaction {
     pub response_body: Option<crate::body::Body>,
     /// Read from inside TLS, decrypted with a key log.
     pub decrypted: bool,
+    /// The request body hit a body limit (raw bytes, decoded bytes or
+    /// decompression ratio): only its start was kept and scanned.
+    pub request_body_capped: bool,
+    /// The response body hit a body limit, likewise.
+    pub response_body_capped: bool,
 }
 
 /// Bytes as their number.

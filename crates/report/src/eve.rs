@@ -293,6 +293,10 @@ struct Http<'a> {
     length: u64,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     decrypted: bool,
+    /// Which bodies hit a body limit (`request`, `response`): only their
+    /// start was decoded and searched.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    body_limit_hit: Vec<&'static str>,
 }
 
 /// Writes the whole report as EVE-shaped JSON Lines: per capture, one `flow`
@@ -690,5 +694,12 @@ fn http(h: &HttpTransaction) -> Http<'_> {
         http_content_type: h.response_content_type.as_deref(),
         length: h.response_body_len,
         decrypted: h.decrypted,
+        body_limit_hit: [
+            (h.request_body_capped, "request"),
+            (h.response_body_capped, "response"),
+        ]
+        .into_iter()
+        .filter_map(|(hit, which)| hit.then_some(which))
+        .collect(),
     }
 }

@@ -164,6 +164,21 @@ impl CaptureReport {
                 "{capped} flows hit a per-flow buffer or stream limit (flow.limits in JSON output)"
             ));
         }
+        let bodies = self
+            .events
+            .iter()
+            .filter(|e| match &e.kind {
+                telltale_proto::AppEventKind::Http(h) => {
+                    h.request_body_capped || h.response_body_capped
+                }
+                _ => false,
+            })
+            .count();
+        if bodies > 0 {
+            notes.push(format!(
+                "{bodies} HTTP messages had a body cut at the body size or decompression limit (http.body_limit_hit in JSON output)"
+            ));
+        }
         notes
     }
 }

@@ -13,6 +13,7 @@ use crate::pipeline::analyze_capture_named;
 use std::sync::Arc;
 use telltale_detect::{Detector, DeviceProfile, Resolutions, Scanner};
 use telltale_geo::GeoDb;
+use telltale_proto::body::BodyLimits;
 use telltale_proto::keylog::KeyLog;
 
 /// Errors of the analyzer itself (an unreadable capture is not one: it is
@@ -60,6 +61,7 @@ pub struct Analyzer {
     pub(crate) hash_inputs: bool,
     pub(crate) progress: Option<Progress>,
     pub(crate) detectors: Detectors,
+    pub(crate) body_limits: BodyLimits,
 }
 
 /// The caller's own detectors, run after the built-in identifier search.
@@ -173,6 +175,14 @@ impl AnalyzerBuilder {
     /// Flow table limits and timeouts.
     pub fn flow_config(mut self, config: FlowConfig) -> Self {
         self.inner.flows = config;
+        self
+    }
+
+    /// What one HTTP body may cost: raw bytes kept, bytes after content
+    /// decoding, decompression ratio (defaults: 1 MiB, 4 MiB, 100:1; a
+    /// gzip bomb stops there, counted in `http.body_limit_hit`).
+    pub fn body_limits(mut self, limits: BodyLimits) -> Self {
+        self.inner.body_limits = limits;
         self
     }
 

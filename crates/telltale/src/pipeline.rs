@@ -179,6 +179,7 @@ pub(crate) fn drive<S: AppSink>(
     let mut decoder = Decoder::new(analyzer.decoder);
     let mut table = FlowTable::new(analyzer.flows);
     let mut dissectors = Dissectors::with_keys(sink, analyzer.keys.clone());
+    dissectors.set_body_limits(analyzer.body_limits);
     let mut secrets_seen = 0;
     let mut warnings_seen = 0;
     let mut link_types = BTreeMap::new();

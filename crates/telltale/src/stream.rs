@@ -252,7 +252,12 @@ impl Analyzer {
         PacketFeed {
             decoder: Decoder::new(self.decoder),
             table: FlowTable::new(self.flows),
-            dissectors: Dissectors::with_keys(Streamer::new(self, name, sink), self.keys.clone()),
+            dissectors: {
+                let mut d =
+                    Dissectors::with_keys(Streamer::new(self, name, sink), self.keys.clone());
+                d.set_body_limits(self.body_limits);
+                d
+            },
             packets: 0,
         }
     }
