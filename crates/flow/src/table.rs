@@ -194,6 +194,11 @@ pub struct FlowConfig {
     pub max_buffer: usize,
     /// Stream bytes delivered per direction; the rest is counted, not passed on.
     pub max_stream: u64,
+    /// Out-of-order bytes buffered across all flows at once: a capture of
+    /// many flows with holes (or an attacker opening them) cannot make
+    /// `max_flows × max_buffer` real. Past it, the flow whose segment went
+    /// over gives up its holes (gaps, counted in `reassembly_budget_hits`).
+    pub max_buffered_total: usize,
     /// Idle timeout of established TCP flows, seconds of capture time.
     pub tcp_timeout_secs: i64,
     /// Idle timeout of UDP flows and unanswered TCP, seconds.
@@ -208,6 +213,7 @@ impl Default for FlowConfig {
             max_flows: 1_000_000,
             max_buffer: 1 << 20,
             max_stream: 32 << 20,
+            max_buffered_total: 256 << 20,
             tcp_timeout_secs: 600,
             udp_timeout_secs: 120,
             closed_linger_secs: 5,
@@ -231,6 +237,9 @@ pub struct FlowTableStats {
     pub time_jumps: u64,
     /// RSTs ignored because their sequence number was out of the window.
     pub ignored_rsts: u64,
+    /// Times a flow gave up its holes because the out-of-order bytes of all
+    /// flows together reached `max_buffered_total`.
+    pub reassembly_budget_hits: u64,
 }
 
 struct FlowState {
@@ -242,6 +251,32 @@ struct FlowState {
     dirs: [DirStats; 2],
     tcp: Option<Box<TcpConn>>,
     client_from_handshake: bool,
+}
+
+impl FlowState {
+    /// Out-of-order bytes this flow holds, both directions.
+    fn buffered(&self) -> usize {
+        self.tcp
+            .as_ref()
+            .map_or(0, |c| c.streams.iter().map(Stream::buffered).sum())
+    }
+
+    /// Delivers everything buffered past holes now (the holes become gaps),
+    /// as at the flow's end, and goes on reading.
+    fn flush_holes(&mut self, packet: &Packet<'_>, limits: &Limits, sink: &mut impl FlowSink) {
+        let info = self.info;
+        let Some(conn) = self.tcp.as_mut() else {
+            return;
+        };
+        for d in [Dir::ToServer, Dir::ToClient] {
+            if conn.streams[d.index()].buffered() > 0 {
+                conn.streams[d.index()].flush(limits, &mut |o| {
+                    emit_out(sink, &info, packet.ts, packet.frame, d, o)
+                });
+                self.dirs[d.index()].stream = conn.streams[d.index()].stats;
+            }
+        }
+    }
 }
 
 struct TcpConn {
@@ -277,6 +312,8 @@ pub struct FlowTable {
     /// A far-future timestamp waiting for a second packet to confirm it.
     pending_jump: Option<Timestamp>,
     stats: FlowTableStats,
+    /// Out-of-order bytes buffered by all flows now.
+    buffered_total: usize,
 }
 
 impl Default for FlowTable {
@@ -295,6 +332,7 @@ impl FlowTable {
             last_sweep: Timestamp::from_nanos(i64::MIN),
             pending_jump: None,
             stats: FlowTableStats::default(),
+            buffered_total: 0,
         }
     }
 
@@ -344,6 +382,7 @@ impl FlowTable {
             })
         {
             let old = self.flows.remove(&key).expect("present");
+            self.buffered_total -= old.buffered();
             close(old, EndReason::PortReuse, sink);
         }
 
@@ -391,6 +430,7 @@ impl FlowTable {
                     max_buffer: self.config.max_buffer.max(1 << 16),
                     max_stream: self.config.max_stream,
                 };
+                let before = flow.buffered();
                 tcp_segment(
                     flow,
                     dir,
@@ -400,6 +440,15 @@ impl FlowTable {
                     &mut self.stats.ignored_rsts,
                     sink,
                 );
+                self.buffered_total = self.buffered_total - before + flow.buffered();
+                if self.buffered_total > self.config.max_buffered_total {
+                    // The flow that went over the budget gives up its holes:
+                    // cheap to find, and a flood's own flows pay for it.
+                    self.stats.reassembly_budget_hits += 1;
+                    let released = flow.buffered();
+                    flow.flush_holes(packet, &limits, sink);
+                    self.buffered_total -= released - flow.buffered();
+                }
             }
         }
     }
@@ -441,6 +490,7 @@ impl FlowTable {
                 Some(_) => EndReason::Closed,
                 None => EndReason::CaptureEnd,
             };
+            self.buffered_total -= f.buffered();
             close(f, reason, sink);
         }
     }
@@ -474,6 +524,7 @@ impl FlowTable {
                 self.stats.timed_out += 1;
             }
             let f = self.flows.remove(&k).expect("present");
+            self.buffered_total -= f.buffered();
             close(f, r, sink);
         }
     }
@@ -492,6 +543,7 @@ impl FlowTable {
         for (_, _, k) in by_age {
             let f = self.flows.remove(&k).expect("present");
             self.stats.evicted += 1;
+            self.buffered_total -= f.buffered();
             close(f, EndReason::Evicted, sink);
         }
     }
@@ -726,6 +778,59 @@ mod tests {
 
     const SYN: u8 = TcpFlags::SYN;
     const ACK: u8 = TcpFlags::ACK;
+
+    /// Many flows with holes cannot buffer more than the table-wide budget:
+    /// the flow that goes over gives up its holes (gaps) and reading goes on.
+    #[test]
+    fn out_of_order_bytes_of_all_flows_stay_within_the_budget() {
+        static BIG: [u8; 60_000] = [b'x'; 60_000];
+        let config = FlowConfig {
+            max_buffered_total: 200_000,
+            ..FlowConfig::default()
+        };
+        let mut table = FlowTable::new(config);
+        let mut gaps = 0u64;
+        let mut sink = |e: FlowEvent<'_>| {
+            if let FlowEventKind::Gap { .. } = e.kind {
+                gaps += 1;
+            }
+        };
+        let seg = |frame: u64, port: u16, seq: u32, flags: u8, payload: &'static [u8]| Packet {
+            frame,
+            ts: Timestamp::from_nanos(frame as i64 * 1_000_000),
+            wire_len: 60,
+            src: "10.0.0.2".parse().unwrap(),
+            dst: "10.0.0.1".parse().unwrap(),
+            transport: Transport::Tcp(TcpSegment {
+                src_port: port,
+                dst_port: 80,
+                seq,
+                ack: 0,
+                flags: TcpFlags(flags),
+                window: 1000,
+                payload,
+                wire_len: payload.len() as u32,
+            }),
+        };
+        let mut frame = 0;
+        for port in 40_000..40_010u16 {
+            frame += 1;
+            table.push(&seg(frame, port, 1000, SYN, b""), &mut sink);
+            // A hole of 500 bytes, then 60 kB waiting behind it.
+            frame += 1;
+            table.push(&seg(frame, port, 1501, ACK, &BIG), &mut sink);
+            assert!(
+                table.buffered_total <= 200_000,
+                "{} buffered after flow {port}",
+                table.buffered_total
+            );
+        }
+        let stats = table.stats();
+        table.finish(&mut sink);
+        assert_eq!(table.buffered_total, 0);
+        assert!(stats.reassembly_budget_hits >= 3, "{stats:?}");
+        assert!(gaps >= 10, "every hole ends as a gap: {gaps}");
+    }
 
     #[test]
     fn retransmitted_syn_is_not_a_new_flow_but_a_new_isn_is() {

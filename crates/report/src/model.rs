@@ -145,6 +145,12 @@ impl CaptureReport {
                 d.evicted, d.invalid, self.decode.defrag_incomplete
             ));
         }
+        if self.flow_table.reassembly_budget_hits > 0 {
+            notes.push(format!(
+                "TCP reassembly memory limit reached {} times: the flows that went over gave up their holes (flow.gaps in JSON output)",
+                self.flow_table.reassembly_budget_hits
+            ));
+        }
         if self.flow_table.evicted > 0 {
             notes.push(format!(
                 "flow table full: {} flows ended early to stay within the limit",
