@@ -371,6 +371,21 @@ impl FlowTable {
             Transport::Tcp(t) => t.seq,
             Transport::Udp(_) => 0,
         };
+        // A packet on a flow idle past its timeout starts a new flow, as if
+        // a sweep had ended the old one just before (whether one did depends
+        // on other flows' packets; this keeps the outcome a property of the
+        // flow's own packets, so a capture split by flow gives the same).
+        // (At the packet's time, unless that is an unconfirmed jump ahead.)
+        if let Some(old) = self.flows.get(&key)
+            && let Some(r) = expired(&self.config, old, packet.ts.min(self.now))
+        {
+            if r == EndReason::Timeout {
+                self.stats.timed_out += 1;
+            }
+            let old = self.flows.remove(&key).expect("present");
+            self.buffered_total -= old.buffered();
+            close(old, r, sink);
+        }
         // A new SYN on a closed connection's 4-tuple, or after data was
         // exchanged, is a new connection; a retransmitted SYN (same initial
         // sequence number) is not.
@@ -483,16 +498,36 @@ impl FlowTable {
 
     /// Ends every flow still held (end of capture), delivering buffered data.
     pub fn finish(&mut self, sink: &mut impl FlowSink) {
+        let now = self.now;
+        self.finish_at(now, sink);
+    }
+
+    /// As [`finish`](Self::finish), judging idle timeouts at `clock` (the
+    /// capture's last time): for a table that saw only part of a capture
+    /// (one shard of it), so flows end with the reason a table that saw
+    /// the whole capture would give them.
+    pub fn finish_at(&mut self, clock: Timestamp, sink: &mut impl FlowSink) {
         let mut all: Vec<FlowState> = self.flows.drain().map(|(_, f)| f).collect();
         all.sort_by_key(|f| f.info.id);
         for f in all {
-            let reason = match f.tcp.as_ref().and_then(|c| c.closed_at) {
-                Some(_) => EndReason::Closed,
-                None => EndReason::CaptureEnd,
+            let reason = match expired(&self.config, &f, clock) {
+                Some(EndReason::Timeout) => {
+                    self.stats.timed_out += 1;
+                    EndReason::Timeout
+                }
+                _ => match f.tcp.as_ref().and_then(|c| c.closed_at) {
+                    Some(_) => EndReason::Closed,
+                    None => EndReason::CaptureEnd,
+                },
             };
             self.buffered_total -= f.buffered();
             close(f, reason, sink);
         }
+    }
+
+    /// The latest capture time seen (ignoring unconfirmed far-future jumps).
+    pub fn clock(&self) -> Timestamp {
+        self.now
     }
 
     /// Ends idle flows and closed flows past their linger time.
@@ -501,18 +536,11 @@ impl FlowTable {
         let now = self.now;
         let cfg = self.config;
         let mut done: Vec<(FlowId, FlowKey, EndReason)> = Vec::new();
+        // Sweeps only free memory: whether a flow has expired depends on
+        // its own packets and the time asked about, never on when a sweep
+        // happened to run (see `expired`).
         for (k, f) in &self.flows {
-            let idle = now.nanos_since(f.last_ts) / 1_000_000_000;
-            let reason = match &f.tcp {
-                Some(c) if c.closed_at.is_some() => {
-                    (idle >= cfg.closed_linger_secs).then_some(EndReason::Closed)
-                }
-                Some(c) if c.state != TcpState::New => {
-                    (idle >= cfg.tcp_timeout_secs).then_some(EndReason::Timeout)
-                }
-                _ => (idle >= cfg.udp_timeout_secs).then_some(EndReason::Timeout),
-            };
-            if let Some(r) = reason {
+            if let Some(r) = expired(&cfg, f, now) {
                 done.push((f.info.id, *k, r));
             }
         }
@@ -546,6 +574,21 @@ impl FlowTable {
             self.buffered_total -= f.buffered();
             close(f, EndReason::Evicted, sink);
         }
+    }
+}
+
+/// Whether a flow has expired at `now`: closed and past its linger time, or
+/// idle past its timeout. Depends only on the flow and `now`.
+fn expired(cfg: &FlowConfig, f: &FlowState, now: Timestamp) -> Option<EndReason> {
+    let idle = now.nanos_since(f.last_ts) / 1_000_000_000;
+    match &f.tcp {
+        Some(c) if c.closed_at.is_some() => {
+            (idle >= cfg.closed_linger_secs).then_some(EndReason::Closed)
+        }
+        Some(c) if c.state != TcpState::New => {
+            (idle >= cfg.tcp_timeout_secs).then_some(EndReason::Timeout)
+        }
+        _ => (idle >= cfg.udp_timeout_secs).then_some(EndReason::Timeout),
     }
 }
 
@@ -862,6 +905,53 @@ mod tests {
         let mut q = p.to_vec();
         q[3] = tcp(4, 0, false, 501, TcpFlags::RST, b"");
         assert_eq!(run(&q).0[0].tcp_state, Some(TcpState::Reset));
+    }
+
+    /// Whether an idle flow's next packet starts a new flow does not depend
+    /// on when other flows' packets made the table sweep: with a sweep just
+    /// before the timeout, and with none, the outcome is the same.
+    #[test]
+    fn expiry_does_not_depend_on_sweep_timing() {
+        let other = |frame: u64, ms: i64| Packet {
+            frame,
+            ts: Timestamp::from_nanos(ms * 1_000_000),
+            wire_len: 60,
+            src: "10.0.0.3".parse().unwrap(),
+            dst: "10.0.0.1".parse().unwrap(),
+            transport: Transport::Udp(telltale_decode::UdpDatagram {
+                src_port: 5000,
+                dst_port: 53,
+                payload: b"",
+                truncated: false,
+            }),
+        };
+        let own = [
+            tcp(1, 0, true, 100, SYN, b""),
+            tcp(2, 0, false, 500, SYN | ACK, b""),
+            tcp(3, 0, true, 101, ACK, b"GET"),
+        ];
+        // 600.2 s later, the same connection goes on.
+        let mut late = tcp(5, 0, true, 104, ACK, b"x");
+        late.ts = Timestamp::from_nanos(600_200_000_000);
+        let alone: Vec<Packet<'static>> = own.iter().copied().chain([late]).collect();
+        let with_sweep: Vec<Packet<'static>> = own
+            .iter()
+            .copied()
+            .chain([other(4, 599_900), late])
+            .collect();
+        let ends = |p: &[Packet<'static>]| {
+            run(p)
+                .0
+                .iter()
+                .filter(|f| f.info.proto == Proto::Tcp)
+                .map(|f| (f.info.id.0, f.end_reason))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ends(&alone), ends(&with_sweep));
+        assert_eq!(
+            ends(&alone),
+            [(1, EndReason::Timeout), (5, EndReason::CaptureEnd)]
+        );
     }
 
     #[test]
