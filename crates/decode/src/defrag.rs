@@ -54,6 +54,17 @@ pub struct DefragStats {
     pub invalid: u64,
 }
 
+impl DefragStats {
+    /// Adds another pool's counters (a capture decoded in shards).
+    pub fn merge(&mut self, o: &DefragStats) {
+        self.fragments += o.fragments;
+        self.reassembled += o.reassembled;
+        self.timed_out += o.timed_out;
+        self.evicted += o.evicted;
+        self.invalid += o.invalid;
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct FragKey {
     pub src: IpAddr,

@@ -145,6 +145,63 @@ pub struct DecodeStats {
     pub defrag_incomplete: u64,
 }
 
+impl DecodeStats {
+    /// Adds another decoder's counters (a capture decoded in shards).
+    pub fn merge(&mut self, o: &DecodeStats) {
+        self.frames += o.frames;
+        self.bytes += o.bytes;
+        self.truncated_frames += o.truncated_frames;
+        self.tcp += o.tcp;
+        self.udp += o.udp;
+        self.icmp += o.icmp;
+        self.other_ip += o.other_ip;
+        self.not_ip += o.not_ip;
+        self.malformed += o.malformed;
+        for (link, n) in &o.unsupported_links {
+            *self.unsupported_links.entry(*link).or_default() += n;
+        }
+        self.defrag.merge(&o.defrag);
+        self.defrag_incomplete += o.defrag_incomplete;
+    }
+}
+
+/// Which of `shards` workers a frame belongs to, so one capture can be
+/// analysed on several threads: frames between the same two IP addresses
+/// (both directions, every port, every fragment) go to the same shard, so
+/// flows and fragment reassembly stay whole. Frames that are not IP go to
+/// shard 0. Only the link header and the IP addresses are read.
+///
+/// ```
+/// use telltale_decode::{CaptureReader, shard_of};
+/// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/redmi-1s-2014.pcap");
+/// let mut r = CaptureReader::open(path).unwrap();
+/// let f = r.next_frame().unwrap().unwrap();
+/// assert!(shard_of(&f, 4) < 4);
+/// assert_eq!(shard_of(&f, 1), 0);
+/// ```
+pub fn shard_of(frame: &Frame<'_>, shards: usize) -> usize {
+    if shards <= 1 {
+        return 0;
+    }
+    let Network::Ip(ip) = link::network(frame.link, frame.data) else {
+        return 0;
+    };
+    let (a, b): (&[u8], &[u8]) = match ip.first().map(|v| v >> 4) {
+        Some(4) if ip.len() >= 20 => (&ip[12..16], &ip[16..20]),
+        Some(6) if ip.len() >= 40 => (&ip[8..24], &ip[24..40]),
+        _ => return 0,
+    };
+    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+    // FNV-1a: stable across runs and platforms, so shards (and anything
+    // that depends on them) are reproducible.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &byte in lo.iter().chain(hi) {
+        h ^= u64::from(byte);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (h % shards as u64) as usize
+}
+
 /// Limits of a [`Decoder`].
 #[derive(Clone, Copy, Debug, Default)]
 pub struct DecoderConfig {

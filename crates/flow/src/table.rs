@@ -242,6 +242,20 @@ pub struct FlowTableStats {
     pub reassembly_budget_hits: u64,
 }
 
+impl FlowTableStats {
+    /// Adds another table's counters (a capture split across shards);
+    /// `peak_flows` becomes the sum of the shards' peaks, an upper bound.
+    pub fn merge(&mut self, o: &FlowTableStats) {
+        self.flows += o.flows;
+        self.peak_flows += o.peak_flows;
+        self.evicted += o.evicted;
+        self.timed_out += o.timed_out;
+        self.time_jumps += o.time_jumps;
+        self.ignored_rsts += o.ignored_rsts;
+        self.reassembly_budget_hits += o.reassembly_budget_hits;
+    }
+}
+
 struct FlowState {
     info: FlowInfo,
     /// Whether the key's `lo` endpoint is the client.

@@ -229,11 +229,14 @@ impl Analyzer {
                 threads: self.threads,
                 message: e.to_string(),
             })?;
+        // Threads beyond one per file split each file by flow (a reader
+        // and that many shard pipelines), so one big capture uses every core.
+        let shards = (pool.current_num_threads() / files.len().max(1)).max(1);
         let results: Vec<(PathBuf, Result<_, _>)> = pool.install(|| {
             files
                 .par_iter()
                 .map(|p| {
-                    let r = analyze_capture_named(p, self, &locator);
+                    let r = analyze_capture_named(p, self, &locator, shards);
                     if let Some(Progress(done)) = &self.progress {
                         done(p);
                     }

@@ -5,7 +5,8 @@ use std::path::Path;
 
 use std::sync::Arc;
 use telltale_decode::{
-    CaptureReader, CaptureWarning, DecodeError, DecodeStats, Decoder, LinkType, Timestamp,
+    CaptureReader, CaptureSecrets, CaptureWarning, DecodeError, DecodeStats, Decoder, Frame,
+    LinkType, Timestamp, shard_of,
 };
 use telltale_detect::{DestinationNamer, Detector, Finding, Scanner, findings};
 use telltale_flow::{FlowSummary, FlowTable, FlowTableStats};
@@ -76,7 +77,7 @@ impl AppSink for Collect {
 /// or is not a capture; damage inside it becomes warnings in the result.
 pub fn analyze_capture(path: &Path, analyzer: &Analyzer) -> Result<CaptureReport, DecodeError> {
     let locator = Locator::new(analyzer.geo.clone());
-    analyze_capture_named(path, analyzer, &locator).map(|(c, _)| c)
+    analyze_capture_named(path, analyzer, &locator, 1).map(|(c, _)| c)
 }
 
 /// As [`analyze_capture`], keeping the namer so a batch can name flows again
@@ -85,12 +86,27 @@ pub(crate) fn analyze_capture_named(
     path: &Path,
     analyzer: &Analyzer,
     locator: &Locator,
+    shards: usize,
 ) -> Result<(CaptureReport, DestinationNamer), DecodeError> {
-    let collect = Collect {
+    let collect = || Collect {
         detect: Detection::of(analyzer),
         ..Collect::default()
     };
-    let (collect, run) = drive(path, analyzer, collect, |_| {})?;
+    let (collect, run) = if shards > 1 {
+        // Shards hold disjoint flows; their results are merged and then
+        // sorted exactly as one pipeline's would be (the sorts below are
+        // stable, and each flow's events keep their order in its shard).
+        let (parts, run) = drive_sharded(path, analyzer, shards, collect)?;
+        let mut all = Collect::default();
+        for p in parts {
+            all.events.extend(p.events);
+            all.flows.extend(p.flows);
+            all.identifiers.extend(p.identifiers);
+        }
+        (all, run)
+    } else {
+        drive(path, analyzer, collect(), |_| {})?
+    };
     let Collect {
         mut events,
         flows,
@@ -167,19 +183,95 @@ impl CaptureRun {
     }
 }
 
-/// Reads one capture through decode, flows and dissectors into `sink`;
-/// `on_warning` hears of each damage warning as the reader finds it.
-pub(crate) fn drive<S: AppSink>(
+/// Decode, flows and dissectors for one sequence of frames: a whole
+/// capture, or one shard of it.
+pub(crate) struct Stages<S: AppSink> {
+    decoder: Decoder,
+    table: FlowTable,
+    dissectors: Dissectors<S>,
+}
+
+impl<S: AppSink> Stages<S> {
+    pub(crate) fn new(analyzer: &Analyzer, sink: S) -> Self {
+        let mut dissectors = Dissectors::with_keys(sink, analyzer.keys.clone());
+        dissectors.set_body_limits(analyzer.body_limits);
+        Stages {
+            decoder: Decoder::new(analyzer.decoder),
+            table: FlowTable::new(analyzer.flows),
+            dissectors,
+        }
+    }
+
+    pub(crate) fn clock(&self) -> Timestamp {
+        self.table.clock()
+    }
+
+    /// Ends every flow as of `clock` (the capture's last time) and hands
+    /// back the sink with the stages' counters.
+    pub(crate) fn finish_at(mut self, clock: Timestamp) -> (S, DecodeStats, FlowTableStats) {
+        self.table.finish_at(clock, &mut self.dissectors);
+        (
+            self.dissectors.into_sink(),
+            self.decoder.stats(),
+            self.table.stats(),
+        )
+    }
+}
+
+/// Where a capture's frames go as it is read.
+pub(crate) trait FrameConsumer {
+    fn frame(&mut self, frame: &Frame<'_>);
+    /// Decryption secrets met in the capture: for the flows after them.
+    fn secrets(&mut self, secrets: &[CaptureSecrets]);
+}
+
+impl<S: AppSink> FrameConsumer for Stages<S> {
+    fn frame(&mut self, frame: &Frame<'_>) {
+        if let Some(packet) = self.decoder.decode(frame) {
+            self.table.push(&packet, &mut self.dissectors);
+        }
+    }
+
+    fn secrets(&mut self, secrets: &[CaptureSecrets]) {
+        self.dissectors.add_capture_secrets(secrets);
+    }
+}
+
+/// What reading a capture file found, before any stage counters.
+struct ReadRun {
+    format: telltale_decode::CaptureFormat,
+    gzip: bool,
+    packets: u64,
+    bytes: u64,
+    span: Option<(Timestamp, Timestamp)>,
+    link_types: BTreeMap<LinkType, u64>,
+    warnings: Vec<CaptureWarning>,
+}
+
+impl ReadRun {
+    fn with_stats(self, decode: DecodeStats, flow_table: FlowTableStats) -> CaptureRun {
+        CaptureRun {
+            format: self.format,
+            gzip: self.gzip,
+            packets: self.packets,
+            bytes: self.bytes,
+            span: self.span,
+            link_types: self.link_types,
+            warnings: self.warnings,
+            decode,
+            flow_table,
+        }
+    }
+}
+
+/// Reads a capture file into `consumer`; `on_warning` hears of each damage
+/// warning as the reader finds it.
+fn read_capture(
     path: &Path,
-    analyzer: &Analyzer,
-    sink: S,
+    consumer: &mut impl FrameConsumer,
     mut on_warning: impl FnMut(&CaptureWarning),
-) -> Result<(S, CaptureRun), DecodeError> {
+) -> Result<ReadRun, DecodeError> {
     let mut reader = CaptureReader::open(path)?;
-    let mut decoder = Decoder::new(analyzer.decoder);
-    let mut table = FlowTable::new(analyzer.flows);
-    let mut dissectors = Dissectors::with_keys(sink, analyzer.keys.clone());
-    dissectors.set_body_limits(analyzer.body_limits);
     let mut secrets_seen = 0;
     let mut warnings_seen = 0;
     let mut link_types = BTreeMap::new();
@@ -189,7 +281,7 @@ pub(crate) fn drive<S: AppSink>(
         // Secrets found in the capture serve the flows that start after them
         // (a Decryption Secrets Block precedes the packets it is for).
         if reader.secrets().len() > secrets_seen {
-            dissectors.add_capture_secrets(&reader.secrets()[secrets_seen..]);
+            consumer.secrets(&reader.secrets()[secrets_seen..]);
             secrets_seen = reader.secrets().len();
         }
         if reader.warnings().len() > warnings_seen {
@@ -207,15 +299,12 @@ pub(crate) fn drive<S: AppSink>(
             None => (frame.ts, frame.ts),
             Some((lo, hi)) => (frame.ts.min(lo), frame.ts.max(hi)),
         });
-        if let Some(packet) = decoder.decode(&frame) {
-            table.push(&packet, &mut dissectors);
-        }
+        consumer.frame(&frame);
     }
-    table.finish(&mut dissectors);
     for w in &reader.warnings()[warnings_seen..] {
         on_warning(w);
     }
-    let run = CaptureRun {
+    Ok(ReadRun {
         format: reader.format(),
         gzip: reader.is_gzip(),
         packets,
@@ -223,10 +312,167 @@ pub(crate) fn drive<S: AppSink>(
         span,
         link_types,
         warnings: reader.warnings().to_vec(),
-        decode: decoder.stats(),
-        flow_table: table.stats(),
-    };
-    Ok((dissectors.into_sink(), run))
+    })
+}
+
+/// Reads one capture through decode, flows and dissectors into `sink`;
+/// `on_warning` hears of each damage warning as the reader finds it.
+pub(crate) fn drive<S: AppSink>(
+    path: &Path,
+    analyzer: &Analyzer,
+    sink: S,
+    on_warning: impl FnMut(&CaptureWarning),
+) -> Result<(S, CaptureRun), DecodeError> {
+    let mut stages = Stages::new(analyzer, sink);
+    let read = read_capture(path, &mut stages, on_warning)?;
+    let clock = stages.clock();
+    let (sink, decode, flow_table) = stages.finish_at(clock);
+    Ok((sink, read.with_stats(decode, flow_table)))
+}
+
+/// Frames copied out of the reader for one shard, sent as one message so a
+/// channel is crossed once per few hundred frames, not per frame.
+#[derive(Default)]
+struct Batch {
+    data: Vec<u8>,
+    frames: Vec<(u64, Timestamp, LinkType, u32, u32, usize, usize)>,
+}
+
+impl Batch {
+    const FRAMES: usize = 512;
+
+    fn push(&mut self, f: &Frame<'_>) {
+        let start = self.data.len();
+        self.data.extend_from_slice(f.data);
+        self.frames.push((
+            f.index,
+            f.ts,
+            f.link,
+            f.interface,
+            f.orig_len,
+            start,
+            f.data.len(),
+        ));
+    }
+
+    fn replay(&self, consumer: &mut impl FrameConsumer) {
+        for &(index, ts, link, interface, orig_len, start, len) in &self.frames {
+            consumer.frame(&Frame {
+                index,
+                ts,
+                link,
+                interface,
+                data: &self.data[start..start + len],
+                orig_len,
+            });
+        }
+    }
+}
+
+enum ShardMsg {
+    Frames(Batch),
+    Secrets(Vec<CaptureSecrets>),
+}
+
+/// The reader's side of a sharded run: routes each frame to its shard
+/// (`shard_of`: by IP address pair, so flows and fragments stay whole).
+struct Router {
+    senders: Vec<std::sync::mpsc::SyncSender<ShardMsg>>,
+    batches: Vec<Batch>,
+}
+
+impl Router {
+    fn send(&mut self, shard: usize) {
+        let batch = std::mem::take(&mut self.batches[shard]);
+        // A worker that stopped (it panicked) is reported when joined.
+        let _ = self.senders[shard].send(ShardMsg::Frames(batch));
+    }
+
+    fn flush(&mut self) {
+        for shard in 0..self.batches.len() {
+            if !self.batches[shard].frames.is_empty() {
+                self.send(shard);
+            }
+        }
+    }
+}
+
+impl FrameConsumer for Router {
+    fn frame(&mut self, frame: &Frame<'_>) {
+        let shard = shard_of(frame, self.batches.len());
+        self.batches[shard].push(frame);
+        if self.batches[shard].frames.len() >= Batch::FRAMES {
+            self.send(shard);
+        }
+    }
+
+    fn secrets(&mut self, secrets: &[CaptureSecrets]) {
+        // Frames before the secrets must reach each shard before them.
+        self.flush();
+        for tx in &self.senders {
+            let _ = tx.send(ShardMsg::Secrets(secrets.to_vec()));
+        }
+    }
+}
+
+/// Reads one capture on this thread and analyses it on `shards` worker
+/// threads, each a whole pipeline for the flows routed to it; returns each
+/// shard's sink (in shard order) and the capture's counters, summed.
+pub(crate) fn drive_sharded<S: AppSink + Send>(
+    path: &Path,
+    analyzer: &Analyzer,
+    shards: usize,
+    make_sink: impl Fn() -> S + Sync,
+) -> Result<(Vec<S>, CaptureRun), DecodeError> {
+    std::thread::scope(|scope| {
+        let mut senders = Vec::with_capacity(shards);
+        let mut workers = Vec::with_capacity(shards);
+        for _ in 0..shards {
+            // A few batches in flight per shard: the reader stays ahead
+            // without holding the capture in memory.
+            let (tx, rx) = std::sync::mpsc::sync_channel::<ShardMsg>(4);
+            senders.push(tx);
+            let make_sink = &make_sink;
+            workers.push(scope.spawn(move || {
+                let mut stages = Stages::new(analyzer, make_sink());
+                for msg in rx {
+                    match msg {
+                        ShardMsg::Frames(batch) => batch.replay(&mut stages),
+                        ShardMsg::Secrets(s) => stages.secrets(&s),
+                    }
+                }
+                stages
+            }));
+        }
+        let mut router = Router {
+            senders,
+            batches: (0..shards).map(|_| Batch::default()).collect(),
+        };
+        let read = read_capture(path, &mut router, |_| {});
+        router.flush();
+        drop(router);
+        let stages: Vec<Stages<S>> = workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect();
+        let read = read?;
+        // Timeouts are judged at the capture's last time, not each shard's.
+        let clock = stages
+            .iter()
+            .map(Stages::clock)
+            .max()
+            .unwrap_or(Timestamp::from_nanos(i64::MIN));
+        let mut sinks = Vec::with_capacity(shards);
+        let mut decode = DecodeStats::default();
+        let mut flow_table = FlowTableStats::default();
+        for st in stages {
+            let (sink, d, f) = st.finish_at(clock);
+            decode.merge(&d);
+            flow_table.merge(&f);
+            sinks.push(sink);
+        }
+        Ok((sinks, read.with_stats(decode, flow_table)))
+    })
 }
 
 /// The SHA-256 of a file as stored, for the record of what was analysed; a

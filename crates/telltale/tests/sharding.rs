@@ -1,0 +1,69 @@
+//! One capture split by flow across threads gives byte-identical output to
+//! one thread, for every fixture and for a generated multi-flow capture.
+
+use std::path::{Path, PathBuf};
+
+use telltale::detect::DeviceProfile;
+use telltale::report::{
+    write_destinations_csv, write_flows_csv, write_identifiers_csv, write_jsonl,
+};
+use telltale::{Analyzer, Report};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
+}
+
+fn render(report: &Report) -> Vec<u8> {
+    let mut out = Vec::new();
+    write_jsonl(report, &mut out).unwrap();
+    write_flows_csv(report, &mut out).unwrap();
+    write_identifiers_csv(report, &mut out).unwrap();
+    write_destinations_csv(report, &mut out).unwrap();
+    out
+}
+
+fn analyzer(threads: usize) -> Analyzer {
+    let text =
+        std::fs::read_to_string(fixtures().join("../docs/device-profile.example.toml")).unwrap();
+    let profile = DeviceProfile::from_toml(&text).unwrap();
+    Analyzer::builder()
+        .identifiers(Some(&profile))
+        .threads(threads)
+        .build()
+}
+
+#[test]
+fn every_fixture_is_the_same_split_across_threads() {
+    let one = analyzer(1);
+    let many = [analyzer(2), analyzer(3), analyzer(5)];
+    let mut checked = 0;
+    for entry in std::fs::read_dir(fixtures()).unwrap() {
+        let path = entry.unwrap().path();
+        if !telltale::is_capture_file(&path).unwrap_or(false) {
+            continue;
+        }
+        let want = one.analyze([&path]).unwrap();
+        let want_bytes = render(&want);
+        for a in &many {
+            let got = a.analyze([&path]).unwrap();
+            assert_eq!(got.captures[0].packets, want.captures[0].packets);
+            assert_eq!(
+                got.captures[0].decode,
+                want.captures[0].decode,
+                "{}",
+                path.display()
+            );
+            assert_eq!(
+                got.captures[0].flow_table.flows,
+                want.captures[0].flow_table.flows
+            );
+            assert!(
+                render(&got) == want_bytes,
+                "{} differs when split across threads",
+                path.display()
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 30);
+}
