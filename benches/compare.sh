@@ -23,6 +23,7 @@ if [ ! -f "$corpus" ]; then
   python3 "$gen" --size-mb "$size" --seed "$seed" --out "$corpus"
 fi
 cargo build --release -q -p telltale-cli
+cargo build --release -q -p telltale-decode --example floor
 bytes=$(stat -L -c %s "$corpus")
 
 measure() { # label, command...
@@ -44,7 +45,8 @@ measure() { # label, command...
 
 printf '%-44s %8s %8s %10s %9s\n' "tool ($((bytes>>20)) MiB, seed $seed)" "wall s" "cpu s" "MB/s/core" "RSS MiB"
 measure "telltale -j 1 (jsonl, identifiers on)" target/release/telltale analyze -q -f jsonl -j 1 -o /dev/null "$corpus"
-measure "telltale -j 2" target/release/telltale analyze -q -f jsonl -j 2 -o /dev/null "$corpus"
+measure "telltale -j 2 (one file split by flow)" target/release/telltale analyze -q -f jsonl -j 2 -o /dev/null "$corpus"
+measure "floor: read + etherparse + flow map" target/release/examples/floor "$corpus"
 [ "${PEERS:-1}" = 0 ] && exit 0
 if command -v ndpiReader >/dev/null; then
   measure "ndpiReader -v 2" ndpiReader -q -v 2 -i "$corpus"

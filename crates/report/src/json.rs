@@ -74,6 +74,12 @@ struct Capture<'a> {
     link_types: Vec<Link>,
     warnings: Vec<Warning<'a>>,
     notices: Vec<String>,
+    /// Flow table counters: flows, the peak held at once (the memory that
+    /// mattered), evictions, timeouts, reassembly budget hits.
+    flow_table: &'a telltale_flow::FlowTableStats,
+    /// What decoding set aside (not IP, malformed, unsupported links,
+    /// fragments).
+    decode: &'a telltale_decode::DecodeStats,
     flows: Vec<Record<'a>>,
     events: Vec<Record<'a>>,
     identifiers: Vec<Record<'a>>,
@@ -271,6 +277,8 @@ fn capture<'a>(c: &'a CaptureReport, name: &'a str) -> Capture<'a> {
             })
             .collect(),
         notices: c.notices(),
+        flow_table: &c.flow_table,
+        decode: &c.decode,
         flows: c.flows.iter().map(|f| flow_record(name, f, c)).collect(),
         events: c
             .events
