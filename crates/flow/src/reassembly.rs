@@ -56,6 +56,10 @@ pub struct StreamStats {
     pub buffer_cap_hits: u64,
     /// Bytes not delivered because the per-direction stream cap was reached.
     pub capped_bytes: u64,
+    /// Segments dropped because they lay more than 1 GiB from the expected
+    /// byte (another sequence space, a forged or corrupt sequence number, or
+    /// a capture that missed that much): nothing in them was read.
+    pub out_of_window: u64,
 }
 
 pub(crate) struct Stream {
@@ -181,11 +185,15 @@ impl Stream {
     ) {
         let end = off + wire;
         if end <= self.next {
-            self.stats.retransmissions += 1;
+            if self.next - end > MAX_AHEAD {
+                self.stats.out_of_window += 1;
+            } else {
+                self.stats.retransmissions += 1;
+            }
             return;
         }
         if off > self.next.saturating_add(MAX_AHEAD) {
-            self.stats.retransmissions += 1;
+            self.stats.out_of_window += 1;
             return;
         }
         let (off, data, wire) = if off < self.next {

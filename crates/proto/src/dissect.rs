@@ -36,7 +36,7 @@ pub trait AppSink {
 }
 
 /// Counters of the dissectors.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct DissectStats {
     /// DNS messages that did not parse.
     pub dns_errors: u64,
@@ -46,6 +46,16 @@ pub struct DissectStats {
     pub http_errors: u64,
     /// DHCP datagrams that did not parse.
     pub dhcp_errors: u64,
+}
+
+impl DissectStats {
+    /// Adds another set of counters (a capture split across shards).
+    pub fn merge(&mut self, o: &DissectStats) {
+        self.dns_errors += o.dns_errors;
+        self.tls_errors += o.tls_errors;
+        self.http_errors += o.http_errors;
+        self.dhcp_errors += o.dhcp_errors;
+    }
 }
 
 /// Runs the right dissector on every flow and sends what they find to an

@@ -156,6 +156,13 @@ struct LimitsHit {
     buffer_cap_hits: u64,
     capped_bytes_toserver: u64,
     capped_bytes_toclient: u64,
+    /// Segments more than 1 GiB from the expected byte, dropped unread.
+    #[serde(skip_serializing_if = "is_zero")]
+    out_of_window_segments: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Serialize)]
@@ -412,12 +419,19 @@ pub(crate) fn flow_record<'a>(
             bytes_toserver: ts.gap_bytes,
             bytes_toclient: tc.gap_bytes,
         }),
-        limits: (ts.buffer_cap_hits + tc.buffer_cap_hits + ts.capped_bytes + tc.capped_bytes > 0)
-            .then_some(LimitsHit {
-                buffer_cap_hits: ts.buffer_cap_hits + tc.buffer_cap_hits,
-                capped_bytes_toserver: ts.capped_bytes,
-                capped_bytes_toclient: tc.capped_bytes,
-            }),
+        limits: (ts.buffer_cap_hits
+            + tc.buffer_cap_hits
+            + ts.capped_bytes
+            + tc.capped_bytes
+            + ts.out_of_window
+            + tc.out_of_window
+            > 0)
+        .then_some(LimitsHit {
+            buffer_cap_hits: ts.buffer_cap_hits + tc.buffer_cap_hits,
+            capped_bytes_toserver: ts.capped_bytes,
+            capped_bytes_toclient: tc.capped_bytes,
+            out_of_window_segments: ts.out_of_window + tc.out_of_window,
+        }),
         dest_geo: Geo::new(&f.server_location),
         src_geo: f
             .client_location

@@ -7,7 +7,7 @@ use telltale_decode::{CaptureFormat, CaptureWarning, DecodeStats, LinkType, Time
 use telltale_detect::{Finding, ServerName};
 use telltale_flow::{FlowSummary, FlowTableStats};
 use telltale_geo::{DatabaseInfo, Location};
-use telltale_proto::{AppEvent, AppProto};
+use telltale_proto::{AppEvent, AppProto, DissectStats};
 
 /// The result of analysing a set of captures.
 ///
@@ -71,6 +71,8 @@ pub struct CaptureReport {
     pub decode: DecodeStats,
     /// Flow table counters.
     pub flow_table: FlowTableStats,
+    /// Messages and streams the dissectors could not parse.
+    pub dissect: DissectStats,
     /// Flows, ordered by id (the packet number of their first packet).
     pub flows: Vec<FlowRecord>,
     /// Application events, ordered by time then packet number.
@@ -157,6 +159,32 @@ impl CaptureReport {
                 self.flow_table.evicted
             ));
         }
+        let x = &self.dissect;
+        if x.dns_errors + x.tls_errors + x.http_errors + x.dhcp_errors > 0 {
+            notes.push(format!(
+                "could not parse {} DNS messages, {} TLS streams, {} HTTP streams, {} DHCP messages (malformed or hostile; the rest of each capture was read)",
+                x.dns_errors, x.tls_errors, x.http_errors, x.dhcp_errors
+            ));
+        }
+        let d = &self.decode;
+        if d.truncated_frames > 0 {
+            notes.push(format!(
+                "{} packets were cut short by the capture's snapshot length (their missing bytes count as gaps)",
+                d.truncated_frames
+            ));
+        }
+        if d.malformed > 0 {
+            notes.push(format!(
+                "{} packets had malformed or inconsistent headers and were not analysed",
+                d.malformed
+            ));
+        }
+        if self.flow_table.time_jumps > 0 {
+            notes.push(format!(
+                "{} packets were dated more than a day after the capture's clock and not believed for timeouts",
+                self.flow_table.time_jumps
+            ));
+        }
         let capped = self
             .flows
             .iter()
@@ -165,6 +193,19 @@ impl CaptureReport {
                 a.buffer_cap_hits + b.buffer_cap_hits + a.capped_bytes + b.capped_bytes > 0
             })
             .count();
+        let far = self
+            .flows
+            .iter()
+            .filter(|f| {
+                f.summary.to_server.stream.out_of_window + f.summary.to_client.stream.out_of_window
+                    > 0
+            })
+            .count();
+        if far > 0 {
+            notes.push(format!(
+                "{far} TCP flows had segments more than 1 GiB from the expected sequence number, dropped unread (flow.limits.out_of_window_segments)"
+            ));
+        }
         if capped > 0 {
             notes.push(format!(
                 "{capped} flows hit a per-flow buffer or stream limit (flow.limits in JSON output)"

@@ -10,7 +10,7 @@ use telltale_decode::{
 };
 use telltale_detect::{DestinationNamer, Detector, Finding, Scanner, findings};
 use telltale_flow::{FlowSummary, FlowTable, FlowTableStats};
-use telltale_proto::{AppEvent, AppEventKind, AppProto, AppSink, Dissectors};
+use telltale_proto::{AppEvent, AppEventKind, AppProto, AppSink, DissectStats, Dissectors};
 use telltale_report::{CaptureReport, FlowRecord};
 
 use crate::Analyzer;
@@ -152,6 +152,7 @@ pub(crate) struct CaptureRun {
     warnings: Vec<CaptureWarning>,
     decode: DecodeStats,
     flow_table: FlowTableStats,
+    dissect: DissectStats,
 }
 
 impl CaptureRun {
@@ -176,6 +177,7 @@ impl CaptureRun {
             warnings: self.warnings,
             decode: self.decode,
             flow_table: self.flow_table,
+            dissect: self.dissect,
             flows: Vec::new(),
             events: Vec::new(),
             identifiers: Vec::new(),
@@ -193,11 +195,24 @@ pub(crate) struct Stages<S: AppSink> {
 
 impl<S: AppSink> Stages<S> {
     pub(crate) fn new(analyzer: &Analyzer, sink: S) -> Self {
+        Stages::shard(analyzer, sink, 1)
+    }
+
+    /// One of `shards` pipelines of one capture: the table-wide limits
+    /// (flows held, out-of-order bytes, fragments pending) are shared out,
+    /// so splitting a capture does not multiply its memory.
+    pub(crate) fn shard(analyzer: &Analyzer, sink: S, shards: usize) -> Self {
         let mut dissectors = Dissectors::with_keys(sink, analyzer.keys.clone());
         dissectors.set_body_limits(analyzer.body_limits);
+        let n = shards.max(1);
+        let mut flows = analyzer.flows;
+        flows.max_flows = (flows.max_flows / n).max(1);
+        flows.max_buffered_total = (flows.max_buffered_total / n).max(1 << 20);
+        let mut decoder = analyzer.decoder;
+        decoder.defrag = decoder.defrag.shared_by(n);
         Stages {
-            decoder: Decoder::new(analyzer.decoder),
-            table: FlowTable::new(analyzer.flows),
+            decoder: Decoder::new(decoder),
+            table: FlowTable::new(flows),
             dissectors,
         }
     }
@@ -208,13 +223,30 @@ impl<S: AppSink> Stages<S> {
 
     /// Ends every flow as of `clock` (the capture's last time) and hands
     /// back the sink with the stages' counters.
-    pub(crate) fn finish_at(mut self, clock: Timestamp) -> (S, DecodeStats, FlowTableStats) {
+    pub(crate) fn finish_at(mut self, clock: Timestamp) -> (S, StageStats) {
         self.table.finish_at(clock, &mut self.dissectors);
-        (
-            self.dissectors.into_sink(),
-            self.decoder.stats(),
-            self.table.stats(),
-        )
+        let stats = StageStats {
+            decode: self.decoder.stats(),
+            flow_table: self.table.stats(),
+            dissect: self.dissectors.stats(),
+        };
+        (self.dissectors.into_sink(), stats)
+    }
+}
+
+/// What the stages of one pipeline counted.
+#[derive(Default)]
+pub(crate) struct StageStats {
+    decode: DecodeStats,
+    flow_table: FlowTableStats,
+    dissect: DissectStats,
+}
+
+impl StageStats {
+    fn merge(&mut self, o: &StageStats) {
+        self.decode.merge(&o.decode);
+        self.flow_table.merge(&o.flow_table);
+        self.dissect.merge(&o.dissect);
     }
 }
 
@@ -249,8 +281,14 @@ struct ReadRun {
 }
 
 impl ReadRun {
-    fn with_stats(self, decode: DecodeStats, flow_table: FlowTableStats) -> CaptureRun {
+    fn with_stats(self, stats: StageStats) -> CaptureRun {
+        let StageStats {
+            decode,
+            flow_table,
+            dissect,
+        } = stats;
         CaptureRun {
+            dissect,
             format: self.format,
             gzip: self.gzip,
             packets: self.packets,
@@ -326,8 +364,8 @@ pub(crate) fn drive<S: AppSink>(
     let mut stages = Stages::new(analyzer, sink);
     let read = read_capture(path, &mut stages, on_warning)?;
     let clock = stages.clock();
-    let (sink, decode, flow_table) = stages.finish_at(clock);
-    Ok((sink, read.with_stats(decode, flow_table)))
+    let (sink, stats) = stages.finish_at(clock);
+    Ok((sink, read.with_stats(stats)))
 }
 
 /// Frames copied out of the reader for one shard, sent as one message so a
@@ -434,7 +472,7 @@ pub(crate) fn drive_sharded<S: AppSink + Send>(
             senders.push(tx);
             let make_sink = &make_sink;
             workers.push(scope.spawn(move || {
-                let mut stages = Stages::new(analyzer, make_sink());
+                let mut stages = Stages::shard(analyzer, make_sink(), shards);
                 for msg in rx {
                     match msg {
                         ShardMsg::Frames(batch) => batch.replay(&mut stages),
@@ -463,15 +501,13 @@ pub(crate) fn drive_sharded<S: AppSink + Send>(
             .max()
             .unwrap_or(Timestamp::from_nanos(i64::MIN));
         let mut sinks = Vec::with_capacity(shards);
-        let mut decode = DecodeStats::default();
-        let mut flow_table = FlowTableStats::default();
+        let mut stats = StageStats::default();
         for st in stages {
-            let (sink, d, f) = st.finish_at(clock);
-            decode.merge(&d);
-            flow_table.merge(&f);
+            let (sink, s) = st.finish_at(clock);
+            stats.merge(&s);
             sinks.push(sink);
         }
-        Ok((sinks, read.with_stats(decode, flow_table)))
+        Ok((sinks, read.with_stats(stats)))
     })
 }
 
