@@ -175,7 +175,7 @@ struct AnalysisArgs {
     #[command(flatten)]
     geo: GeoOptions,
     /// Flows held at once; past it the least recently active are ended
-    /// early (counted in the notices). Default 1000000.
+    /// early (counted in the notices). Default 250000.
     #[arg(long, value_name = "N")]
     max_flows: Option<usize>,
     /// Out-of-order bytes buffered per TCP direction before a hole is

@@ -112,6 +112,18 @@ pub struct ServerName {
     pub flags: NameFlags,
 }
 
+impl ServerName {
+    /// No name (yet): what a flow has before naming.
+    pub fn unnamed() -> ServerName {
+        ServerName {
+            name: None,
+            source: NameSource::None,
+            dns: None,
+            flags: NameFlags::default(),
+        }
+    }
+}
+
 /// One address learnt from a DNS answer.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct Resolution {

@@ -210,7 +210,7 @@ pub struct FlowConfig {
 impl Default for FlowConfig {
     fn default() -> Self {
         FlowConfig {
-            max_flows: 1_000_000,
+            max_flows: 250_000,
             max_buffer: 1 << 20,
             max_stream: 32 << 20,
             max_buffered_total: 256 << 20,

@@ -8,8 +8,9 @@ use telltale_decode::{
     CaptureReader, CaptureSecrets, CaptureWarning, DecodeError, DecodeStats, Decoder, Frame,
     LinkType, Timestamp, shard_of,
 };
-use telltale_detect::{DestinationNamer, Detector, Finding, Scanner, findings};
+use telltale_detect::{DestinationNamer, Detector, Finding, Scanner, ServerName, findings};
 use telltale_flow::{FlowSummary, FlowTable, FlowTableStats};
+use telltale_geo::Location;
 use telltale_proto::{AppEvent, AppEventKind, AppProto, AppSink, DissectStats, Dissectors};
 use telltale_report::{CaptureReport, FlowRecord};
 
@@ -19,7 +20,9 @@ use crate::locate::Locator;
 #[derive(Default)]
 struct Collect {
     events: Vec<AppEvent>,
-    flows: Vec<(FlowSummary, AppProto)>,
+    /// Flows as they end, named and located once the capture is read (the
+    /// records are filled in place: one allocation per flow, not two).
+    flows: Vec<FlowRecord>,
     detect: Detection,
     identifiers: Vec<Finding>,
 }
@@ -68,7 +71,14 @@ impl AppSink for Collect {
     }
 
     fn flow_end(&mut self, summary: &FlowSummary, app: AppProto) {
-        self.flows.push((summary.clone(), app));
+        let info = summary.info;
+        self.flows.push(FlowRecord {
+            summary: summary.clone(),
+            app_proto: app,
+            server_name: ServerName::unnamed(),
+            server_location: Location::unlocated(info.server.ip()),
+            client_location: Location::unlocated(info.client.ip()),
+        });
     }
 }
 
@@ -117,18 +127,16 @@ pub(crate) fn analyze_capture_named(
         (a.ts, a.frame, &a.location, a.offset).cmp(&(b.ts, b.frame, &b.location, b.offset))
     });
 
-    let infos: Vec<_> = flows.iter().map(|(s, _)| s.info).collect();
+    let mut flows = flows;
+    let infos: Vec<_> = flows.iter().map(|f| f.summary.info).collect();
     let namer = DestinationNamer::new(&events, &infos);
-    let mut flows: Vec<FlowRecord> = flows
-        .into_iter()
-        .map(|(summary, app_proto)| FlowRecord {
-            server_name: namer.name(&summary.info, summary.first_ts),
-            server_location: locator.locate(summary.info.server.ip()),
-            client_location: locator.locate(summary.info.client.ip()),
-            summary,
-            app_proto,
-        })
-        .collect();
+    drop(infos);
+    for f in &mut flows {
+        let info = &f.summary.info;
+        f.server_name = namer.name(info, f.summary.first_ts);
+        f.server_location = locator.locate(info.server.ip());
+        f.client_location = locator.locate(info.client.ip());
+    }
     flows.sort_by_key(|f| f.summary.info.id);
     events.sort_by_key(|e| (e.ts, e.frame, e.flow));
 
