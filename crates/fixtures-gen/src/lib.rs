@@ -32,6 +32,7 @@
 //! assert!(captures::all().iter().any(|f| f.name == "redmi-1s-2014.pcap"));
 //! ```
 
+pub mod adversarial;
 pub mod captures;
 pub mod dns;
 pub mod geoip;
