@@ -489,24 +489,43 @@ impl CaptureReader {
             let block_type = read_u32(h, 0, big_endian);
             let block_len = read_u32(h, 4, big_endian) as usize;
             if block_len < 12 || !block_len.is_multiple_of(4) || block_len > MAX_RECORD {
-                self.warn(
-                    WarningKind::Corrupt,
-                    offset,
-                    format!("block of type {block_type:#x} claims an impossible length {block_len}; the rest of the file cannot be framed"),
+                let what = format!(
+                    "block of type {block_type:#x} claims an impossible length {block_len}"
                 );
+                if self.resync_after(&what, offset, big_endian)? {
+                    continue;
+                }
                 return Ok(None);
             }
-            if !self.require(block_len, "a block")? {
+            self.input.fill(block_len)?;
+            if self.input.data().len() < block_len {
+                // Past the end of the file: a truncated last block, or a
+                // lying length with real blocks after it.
+                let what = format!(
+                    "block of type {block_type:#x} claims {block_len} bytes, past the end of the file"
+                );
+                let have = self.input.data().len();
+                if have > 12 && self.resync(&what, offset, big_endian, false)? {
+                    continue;
+                }
+                // Nothing after it frames: a capture cut inside its last
+                // block, said as such.
+                self.warn(
+                    WarningKind::Truncated,
+                    offset,
+                    format!("file ends inside a block ({have} of {block_len} bytes present)"),
+                );
                 return Ok(None);
             }
             let block = &self.input.data()[..block_len];
             let trailer = read_u32(block, block_len - 4, big_endian) as usize;
             if trailer != block_len {
-                self.warn(
-                    WarningKind::Corrupt,
-                    offset,
-                    format!("block of type {block_type:#x}: leading length {block_len} and trailing length {trailer} differ; the rest of the file cannot be framed"),
+                let what = format!(
+                    "block of type {block_type:#x}: leading length {block_len} and trailing length {trailer} differ"
                 );
+                if self.resync_after(&what, offset, big_endian)? {
+                    continue;
+                }
                 return Ok(None);
             }
             match self.pcapng_block(block_type, block_len, big_endian, offset) {
@@ -514,6 +533,73 @@ impl CaptureReader {
                 None => self.input.consume(block_len),
             }
         }
+    }
+
+    /// A block at `offset` whose length cannot be trusted: looks for the
+    /// next offset (in 4-byte steps, as blocks are aligned) where a block of
+    /// a known type frames correctly (plausible length, trailer equal), and
+    /// goes on from there, so one lying block does not cost the rest of
+    /// the file. Warns either way; `false` when nothing frames within
+    /// 64 MiB (the rest of the file cannot be read).
+    fn resync_after(&mut self, what: &str, offset: u64, big_endian: bool) -> io::Result<bool> {
+        self.resync(what, offset, big_endian, true)
+    }
+
+    /// As [`resync_after`](Self::resync_after); `warn_if_lost` false leaves
+    /// the failure for the caller to describe.
+    fn resync(
+        &mut self,
+        what: &str,
+        offset: u64,
+        big_endian: bool,
+        warn_if_lost: bool,
+    ) -> io::Result<bool> {
+        // Candidates are checked whole, so they are kept small: packet
+        // blocks of real captures are far below this.
+        const MAX_CANDIDATE: usize = 1 << 20;
+        const MAX_SCAN: usize = MAX_RECORD;
+        let mut skipped = 0usize;
+        let found = loop {
+            self.input.consume(4);
+            skipped += 4;
+            if skipped > MAX_SCAN {
+                break false;
+            }
+            self.input.fill(12)?;
+            let d = self.input.data();
+            if d.len() < 12 {
+                break false;
+            }
+            let shb = d[..4] == [0x0a, 0x0d, 0x0d, 0x0a];
+            let kind = read_u32(d, 0, big_endian);
+            let len = read_u32(d, 4, big_endian) as usize;
+            let known = shb || matches!(kind, 1 | 2 | 3 | 5 | 6 | 10);
+            if !known || len < 12 || !len.is_multiple_of(4) || len > MAX_CANDIDATE {
+                continue;
+            }
+            self.input.fill(len)?;
+            let d = self.input.data();
+            if d.len() >= len && read_u32(d, len - 4, big_endian) as usize == len {
+                break true;
+            }
+        };
+        if found {
+            self.warn(
+                WarningKind::SkippedBlock,
+                offset,
+                format!(
+                    "{what}; skipped {skipped} bytes to the next block that frames correctly, at byte offset {}",
+                    self.input.offset()
+                ),
+            );
+        } else if warn_if_lost {
+            self.warn(
+                WarningKind::Corrupt,
+                offset,
+                format!("{what}; no block frames correctly after it, the rest of the file cannot be read"),
+            );
+        }
+        Ok(found)
     }
 
     /// Handles one whole, length-checked block; returns the frame when it
@@ -1027,6 +1113,41 @@ mod tests {
             warnings: r.warnings().to_vec(),
             suppressed: r.suppressed_warnings(),
         }
+    }
+
+    #[test]
+    fn a_lying_block_length_costs_only_that_block() {
+        for lie in ["zero", "odd", "huge", "trailer", "beyond"] {
+            let mut bytes = shb(false);
+            bytes.extend(idb(false, 1, 0, &[]));
+            bytes.extend(epb(false, 0, 0, b"before"));
+            let mut bad = epb(false, 0, 0, b"lying block");
+            let len = bad.len();
+            match lie {
+                "zero" => bad[4..8].copy_from_slice(&0u32.to_le_bytes()),
+                "odd" => bad[4..8].copy_from_slice(&37u32.to_le_bytes()),
+                "huge" => bad[4..8].copy_from_slice(&0xffff_fff0u32.to_le_bytes()),
+                "trailer" => bad[len - 4..].copy_from_slice(&8u32.to_le_bytes()),
+                _ => bad[4..8].copy_from_slice(&100_000u32.to_le_bytes()),
+            }
+            bytes.extend(bad);
+            bytes.extend(epb(false, 0, 0, b"after"));
+            let r = read_ng(bytes);
+            let data: Vec<&[u8]> = r.frames.iter().map(|f| &f.3[..]).collect();
+            assert_eq!(data, [&b"before"[..], b"after"], "{lie}");
+            assert_eq!(r.warnings.len(), 1, "{lie}: {:?}", r.warnings);
+            assert_eq!(r.warnings[0].kind, WarningKind::SkippedBlock, "{lie}");
+            assert!(r.warnings[0].message.contains("skipped"), "{lie}");
+        }
+        // Nothing frames after the lie: the rest is lost, and said so.
+        let mut bytes = shb(false);
+        bytes.extend(idb(false, 1, 0, &[]));
+        bytes.extend(epb(false, 0, 0, b"before"));
+        bytes.extend([0x06, 0, 0, 0, 0x25, 0, 0, 0]);
+        bytes.extend([0xee; 64]);
+        let r = read_ng(bytes);
+        assert_eq!(r.frames.len(), 1);
+        assert_eq!(r.warnings[0].kind, WarningKind::Corrupt);
     }
 
     #[test]
