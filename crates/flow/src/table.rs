@@ -320,7 +320,11 @@ struct TcpConn {
 /// ```
 pub struct FlowTable {
     config: FlowConfig,
-    flows: HashMap<FlowKey, FlowState>,
+    /// Keyed by a fast hash with a random seed per table (foldhash): SipHash
+    /// cost a measurable share per packet, and a random seed keeps a capture
+    /// crafted to collide from degrading the table (hash flooding). Order is
+    /// never observed: flows are always ended in id order.
+    flows: HashMap<FlowKey, FlowState, foldhash::fast::RandomState>,
     now: Timestamp,
     last_sweep: Timestamp,
     /// A far-future timestamp waiting for a second packet to confirm it.
@@ -341,7 +345,7 @@ impl FlowTable {
     pub fn new(config: FlowConfig) -> Self {
         FlowTable {
             config,
-            flows: HashMap::new(),
+            flows: HashMap::with_hasher(foldhash::fast::RandomState::default()),
             now: Timestamp::from_nanos(i64::MIN),
             last_sweep: Timestamp::from_nanos(i64::MIN),
             pending_jump: None,
@@ -390,32 +394,34 @@ impl FlowTable {
         // on other flows' packets; this keeps the outcome a property of the
         // flow's own packets, so a capture split by flow gives the same).
         // (At the packet's time, unless that is an unconfirmed jump ahead.)
-        if let Some(old) = self.flows.get(&key)
-            && let Some(r) = expired(&self.config, old, packet.ts.min(self.now))
-        {
+        // A new SYN on a closed connection's 4-tuple, or after data was
+        // exchanged, is a new connection; a retransmitted SYN (same initial
+        // sequence number) is not. One lookup decides both.
+        let (exists, end_old) = match self.flows.get(&key) {
+            None => (false, None),
+            Some(old) => {
+                let end = expired(&self.config, old, packet.ts.min(self.now)).or_else(|| {
+                    let reused = syn_only
+                        && old.tcp.as_ref().is_some_and(|c| {
+                            c.syn_seq != Some(syn_seq)
+                                && (c.closed_at.is_some()
+                                    || old.dirs.iter().any(|d| d.stream.delivered > 0))
+                        });
+                    reused.then_some(EndReason::PortReuse)
+                });
+                (end.is_none(), end)
+            }
+        };
+        if let Some(r) = end_old {
             if r == EndReason::Timeout {
                 self.stats.timed_out += 1;
             }
             let old = self.flows.remove(&key).expect("present");
             self.buffered_total -= old.buffered();
-            close(old, r, sink);
-        }
-        // A new SYN on a closed connection's 4-tuple, or after data was
-        // exchanged, is a new connection; a retransmitted SYN (same initial
-        // sequence number) is not.
-        if syn_only
-            && let Some(old) = self.flows.get(&key)
-            && old.tcp.as_ref().is_some_and(|c| {
-                c.syn_seq != Some(syn_seq)
-                    && (c.closed_at.is_some() || old.dirs.iter().any(|d| d.stream.delivered > 0))
-            })
-        {
-            let old = self.flows.remove(&key).expect("present");
-            self.buffered_total -= old.buffered();
-            close(old, EndReason::PortReuse, sink);
+            close(old, r, self.config.max_stream, sink);
         }
 
-        if !self.flows.contains_key(&key) {
+        if !exists {
             if self.flows.len() >= self.config.max_flows.max(1) {
                 self.evict(sink);
             }
@@ -535,7 +541,7 @@ impl FlowTable {
                 },
             };
             self.buffered_total -= f.buffered();
-            close(f, reason, sink);
+            close(f, reason, self.config.max_stream, sink);
         }
     }
 
@@ -567,7 +573,7 @@ impl FlowTable {
             }
             let f = self.flows.remove(&k).expect("present");
             self.buffered_total -= f.buffered();
-            close(f, r, sink);
+            close(f, r, cfg.max_stream, sink);
         }
     }
 
@@ -586,7 +592,7 @@ impl FlowTable {
             let f = self.flows.remove(&k).expect("present");
             self.stats.evicted += 1;
             self.buffered_total -= f.buffered();
-            close(f, EndReason::Evicted, sink);
+            close(f, EndReason::Evicted, self.config.max_stream, sink);
         }
     }
 }
@@ -719,7 +725,9 @@ fn tcp_segment(
     flow.dirs[other].stream = conn.streams[other].stats;
 }
 
-fn close(mut f: FlowState, reason: EndReason, sink: &mut impl FlowSink) {
+/// Ends a flow: what its directions still buffer is delivered (holes as
+/// gaps), within the stream cap `max_stream` like everything before it.
+fn close(mut f: FlowState, reason: EndReason, max_stream: u64, sink: &mut impl FlowSink) {
     let info = f.info;
     let last = f.last_ts;
     if let Some(conn) = f.tcp.as_mut() {
@@ -728,7 +736,7 @@ fn close(mut f: FlowState, reason: EndReason, sink: &mut impl FlowSink) {
             if conn.streams[d.index()].buffered() > 0 {
                 let limits = Limits {
                     max_buffer: usize::MAX,
-                    max_stream: u64::MAX,
+                    max_stream,
                 };
                 conn.streams[d.index()].flush(&limits, &mut emit);
             }
@@ -835,6 +843,34 @@ mod tests {
 
     const SYN: u8 = TcpFlags::SYN;
     const ACK: u8 = TcpFlags::ACK;
+
+    /// Found by the `tcp_reassembly` fuzz target (input, hex, in that
+    /// target's layout: `max_stream` 0, a segment, one beyond a hole, then
+    /// the end of the capture):
+    /// `45000200000000001700c808c808110000000c110c000000110000000c110c00000000`.
+    /// Ending a flow delivered what it still buffered past the stream cap.
+    #[test]
+    fn flow_end_keeps_the_stream_cap() {
+        let config = FlowConfig {
+            max_stream: 4,
+            ..FlowConfig::default()
+        };
+        let mut table = FlowTable::new(config);
+        let mut got = String::new();
+        let mut sink = |e: FlowEvent<'_>| match e.kind {
+            FlowEventKind::Data { offset, bytes, .. } => {
+                assert_eq!(offset, got.len() as u64);
+                got.push_str(std::str::from_utf8(bytes).unwrap());
+            }
+            FlowEventKind::Gap { offset, len, .. } => panic!("gap {offset}+{len} past the cap"),
+            _ => {}
+        };
+        table.push(&tcp(1, 0, true, 0, SYN, b""), &mut sink);
+        table.push(&tcp(2, 0, true, 1, ACK, b"abcdef"), &mut sink);
+        table.push(&tcp(3, 0, true, 20, ACK, b"xyz"), &mut sink);
+        table.finish(&mut sink);
+        assert_eq!(got, "abcd");
+    }
 
     /// Many flows with holes cannot buffer more than the table-wide budget:
     /// the flow that goes over gives up its holes (gaps) and reading goes on.

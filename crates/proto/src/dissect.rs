@@ -66,7 +66,9 @@ impl DissectStats {
 /// mDNS and LLMNR by their well-known ports, with the message parsed to
 /// confirm.
 pub struct Dissectors<S> {
-    flows: HashMap<FlowId, State>,
+    /// Looked up per packet: a fast hash (foldhash, random seed per run)
+    /// rather than SipHash; order is never observed.
+    flows: HashMap<FlowId, State, foldhash::fast::RandomState>,
     sink: S,
     stats: DissectStats,
     /// TLS secrets (a user's key log, and Decryption Secrets Blocks of the
@@ -176,7 +178,7 @@ impl<S: AppSink> Dissectors<S> {
     /// decrypted).
     pub fn with_keys(sink: S, keys: Arc<KeyLog>) -> Self {
         Dissectors {
-            flows: HashMap::new(),
+            flows: HashMap::with_hasher(foldhash::fast::RandomState::default()),
             sink,
             stats: DissectStats::default(),
             keys,
