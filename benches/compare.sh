@@ -22,8 +22,8 @@ if [ ! -f "$corpus" ]; then
   mkdir -p "$corpus_dir"
   python3 "$gen" --size-mb "$size" --seed "$seed" --out "$corpus"
 fi
-cargo build --release -q -p telltale-cli
-cargo build --release -q -p telltale-decode --example floor
+[ "${SKIP_BUILD:-0}" = 1 ] || cargo build --release -q -p telltale-cli
+[ "${SKIP_BUILD:-0}" = 1 ] || cargo build --release -q -p telltale-decode --example floor
 bytes=$(stat -L -c %s "$corpus")
 
 measure() { # label, command...
