@@ -337,15 +337,17 @@ impl Stream {
         let Some((&s, _)) = self.ooo.first_key_value() else {
             return;
         };
-        if s > self.next {
+        // Past the delivery cap nothing is passed on, holes included: a gap
+        // there would follow bytes that were never delivered.
+        if s > self.next && self.stats.delivered < limits.max_stream {
             self.stats.gaps += 1;
             self.stats.gap_bytes += s - self.next;
             emit(Out::Gap {
                 offset: self.next,
                 len: s - self.next,
             });
-            self.next = s;
         }
+        self.next = self.next.max(s);
         self.drain(limits, emit);
     }
 
@@ -569,6 +571,30 @@ mod tests {
             LIMITS,
         );
         assert_eq!(s, "abcde");
+    }
+
+    /// Found by the `tcp_reassembly` fuzz target: a hole skipped after the
+    /// stream cap was hit came out as a `Gap` at an offset past the bytes
+    /// delivered. The input (that target's layout: `max_stream` 0, data,
+    /// then segments beyond a hole, then the end of the flow), in hex:
+    /// `070002000000000412000000000800001000000818000000640c18000000c808`
+    /// `11000000000c10fffff900`.
+    #[test]
+    fn no_gap_past_the_stream_cap() {
+        let cap = Limits {
+            max_buffer: 1 << 20,
+            max_stream: 2,
+        };
+        // `run` checks that every event starts where the previous one ended.
+        let (s, st) = run(0, &[(1, b"abc"), (10, b"xyz")], cap);
+        assert_eq!(s, "ab");
+        assert_eq!((st.gaps, st.capped_bytes), (0, 4));
+        let nothing = Limits {
+            max_buffer: 1 << 20,
+            max_stream: 0,
+        };
+        let (s, st) = run(0, &[(1, b"abc"), (10, b"xyz"), (20, b"!")], nothing);
+        assert_eq!((s.as_str(), st.gaps), ("", 0));
     }
 
     #[test]

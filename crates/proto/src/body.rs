@@ -123,9 +123,11 @@ pub fn decode(raw: &[u8], content_encoding: Option<&[u8]>, limits: &BodyLimits) 
                 brotli_decompressor::Decompressor::new(&bytes[..], 4096),
                 budget,
             ),
+            // Not undone: the raw bytes, not a half-undone layer (which
+            // would still be encoded, and could be larger than the body).
             _ => {
                 return Body {
-                    bytes,
+                    bytes: raw.to_vec(),
                     status: BodyStatus::Undecodable,
                 };
             }
@@ -143,7 +145,7 @@ pub fn decode(raw: &[u8], content_encoding: Option<&[u8]>, limits: &BodyLimits) 
             }
             Outcome::Error => {
                 return Body {
-                    bytes,
+                    bytes: raw.to_vec(),
                     status: BodyStatus::Undecodable,
                 };
             }
@@ -232,6 +234,35 @@ mod tests {
         assert_eq!(b.status, BodyStatus::Capped);
         assert!(b.bytes.len() <= bomb.len() * l.max_ratio);
         assert!(b.bytes.len() <= l.max_decoded);
+    }
+
+    /// Found by the `body` fuzz target (input, hex: coding pick 8 = "gzip,
+    /// gzip,gzip", default limits, then the body):
+    /// `08001f8b0800000000d5ffcc3b3002cbcb5a5a5a5b000008`. The outer gzip
+    /// layer decoded, the next did not, and the half-undone bytes came back
+    /// as `Undecodable` instead of the raw body.
+    #[test]
+    fn undecodable_keeps_the_raw_bytes() {
+        let l = BodyLimits::default();
+        let raw = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\xd5\xff\xcc\x3b\x30\x02\xcb\xcb\x5a\x5a\x5a\x5b\x00\x00\x08";
+        let b = decode(raw, Some(b"gzip,gzip,gzip"), &l);
+        assert_eq!(
+            (b.bytes.as_slice(), b.status),
+            (&raw[..], BodyStatus::Undecodable)
+        );
+        // A layer that decodes, under one that is not a gzip stream.
+        let inner = gzip(b"not gzip inside");
+        let b = decode(&inner, Some(b"gzip, gzip"), &l);
+        assert_eq!(
+            (b.bytes.as_slice(), b.status),
+            (&inner[..], BodyStatus::Undecodable)
+        );
+        // An unknown coding under a known one.
+        let b = decode(&inner, Some(b"zstd, gzip"), &l);
+        assert_eq!(
+            (b.bytes.as_slice(), b.status),
+            (&inner[..], BodyStatus::Undecodable)
+        );
     }
 
     #[test]
