@@ -12,6 +12,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
+use telltale::decode::ReadMode;
 use telltale::detect::DeviceProfile;
 use telltale::flow::FlowConfig;
 use telltale::geo::{GeoDb, Location};
@@ -187,6 +188,12 @@ struct AnalysisArgs {
     /// the body is cut, counted in http.body_limit_hit. Default 4M.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     max_decompressed: Option<u64>,
+    /// Read capture files with read() instead of mapping them into memory.
+    /// Use it for a capture that another program may cut short or rewrite
+    /// while telltale reads it (a mapped file that shrinks kills the
+    /// reading process); slightly slower otherwise.
+    #[arg(long)]
+    no_mmap: bool,
 }
 
 /// A byte size: digits with an optional binary suffix (`64K`, `1M`, `2G`).
@@ -289,7 +296,12 @@ impl AnalysisArgs {
                 .key_log(keys)
                 .dns_scope(scope)
                 .flow_config(flows)
-                .body_limits(bodies),
+                .body_limits(bodies)
+                .read_mode(if self.no_mmap {
+                    ReadMode::Read
+                } else {
+                    ReadMode::Auto
+                }),
             described,
         ))
     }

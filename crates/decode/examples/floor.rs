@@ -1,8 +1,9 @@
 //! The floor for the speed comparison (`benches/compare.sh`): what reading
 //! a pcap and keying its packets by flow costs with nothing else done.
-//! The file is read whole, records are framed by hand, etherparse slices
-//! each frame, and a hash map counts packets per 5-tuple. telltale's full
-//! analysis is measured against this.
+//! The file is mapped (telltale's own reader, `ReadMode::Auto`: the floor
+//! in the speed issue is "mmap + pcap-parser + etherparse + flow hash map"),
+//! etherparse slices each frame, and a hash map counts packets per
+//! 5-tuple. telltale's full analysis is measured against this.
 //!
 //! ```sh
 //! cargo run --release -p telltale-decode --example floor -- capture.pcap
@@ -15,20 +16,12 @@ use etherparse::{LaxNetSlice, LaxSlicedPacket, TransportSlice};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::args().nth(1).ok_or("usage: floor CAPTURE.pcap")?;
-    let data = std::fs::read(&path)?;
-    if data.len() < 24 || data[..4] != [0xd4, 0xc3, 0xb2, 0xa1] {
-        return Err("floor reads little-endian microsecond pcap only".into());
-    }
+    let mut reader = telltale_decode::CaptureReader::open(&path)?;
     let mut flows: HashMap<(IpAddr, IpAddr, u16, u16, u8), u64> = HashMap::new();
-    let mut at = 24;
     let mut packets = 0u64;
-    while at + 16 <= data.len() {
-        let caplen = u32::from_le_bytes(data[at + 8..at + 12].try_into()?) as usize;
-        let Some(frame) = data.get(at + 16..at + 16 + caplen) else {
-            break;
-        };
-        at += 16 + caplen;
+    while let Some(f) = reader.next_frame()? {
         packets += 1;
+        let frame = f.data;
         let Ok(p) = LaxSlicedPacket::from_ethernet(frame) else {
             continue;
         };

@@ -49,6 +49,7 @@ mod defrag;
 mod error;
 mod link;
 mod linktype;
+mod mmap;
 mod packet;
 mod reader;
 mod time;
@@ -60,5 +61,5 @@ pub use packet::{
     DecodeStats, Decoder, DecoderConfig, Packet, TcpFlags, TcpSegment, Transport, UdpDatagram,
     shard_of,
 };
-pub use reader::{CaptureFormat, CaptureReader, CaptureSecrets, Frame};
+pub use reader::{CaptureFormat, CaptureReader, CaptureSecrets, Frame, ReadMode};
 pub use time::Timestamp;

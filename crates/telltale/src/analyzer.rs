@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-use telltale_decode::DecoderConfig;
+use telltale_decode::{DecoderConfig, ReadMode};
 use telltale_flow::FlowConfig;
 use telltale_report::{InputFailure, Redactor, Report};
 
@@ -62,6 +62,7 @@ pub struct Analyzer {
     pub(crate) progress: Option<Progress>,
     pub(crate) detectors: Detectors,
     pub(crate) body_limits: BodyLimits,
+    pub(crate) read_mode: ReadMode,
 }
 
 /// The caller's own detectors, run after the built-in identifier search.
@@ -183,6 +184,14 @@ impl AnalyzerBuilder {
     /// gzip bomb stops there, counted in `http.body_limit_hit`).
     pub fn body_limits(mut self, limits: BodyLimits) -> Self {
         self.inner.body_limits = limits;
+        self
+    }
+
+    /// How capture files are read: mapped into memory (the default, no
+    /// copy out of the page cache) or with `read()` ([`ReadMode::Read`], for
+    /// files another process may truncate while they are read).
+    pub fn read_mode(mut self, mode: ReadMode) -> Self {
+        self.inner.read_mode = mode;
         self
     }
 

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use telltale_decode::{
     CaptureReader, CaptureSecrets, CaptureWarning, DecodeError, DecodeStats, Decoder, Frame,
-    LinkType, Timestamp, shard_of,
+    LinkType, ReadMode, Timestamp, shard_of,
 };
 use telltale_detect::{DestinationNamer, Detector, Finding, Scanner, ServerName, findings};
 use telltale_flow::{FlowSummary, FlowTable, FlowTableStats};
@@ -314,10 +314,11 @@ impl ReadRun {
 /// warning as the reader finds it.
 fn read_capture(
     path: &Path,
+    mode: ReadMode,
     consumer: &mut impl FrameConsumer,
     mut on_warning: impl FnMut(&CaptureWarning),
 ) -> Result<ReadRun, DecodeError> {
-    let mut reader = CaptureReader::open(path)?;
+    let mut reader = CaptureReader::open_with(path, mode)?;
     let mut secrets_seen = 0;
     let mut warnings_seen = 0;
     let mut link_types = BTreeMap::new();
@@ -370,7 +371,7 @@ pub(crate) fn drive<S: AppSink>(
     on_warning: impl FnMut(&CaptureWarning),
 ) -> Result<(S, CaptureRun), DecodeError> {
     let mut stages = Stages::new(analyzer, sink);
-    let read = read_capture(path, &mut stages, on_warning)?;
+    let read = read_capture(path, analyzer.read_mode, &mut stages, on_warning)?;
     let clock = stages.clock();
     let (sink, stats) = stages.finish_at(clock);
     Ok((sink, read.with_stats(stats)))
@@ -494,7 +495,7 @@ pub(crate) fn drive_sharded<S: AppSink + Send>(
             senders,
             batches: (0..shards).map(|_| Batch::default()).collect(),
         };
-        let read = read_capture(path, &mut router, |_| {});
+        let read = read_capture(path, analyzer.read_mode, &mut router, |_| {});
         router.flush();
         drop(router);
         let stages: Vec<Stages<S>> = workers
