@@ -5,17 +5,21 @@
 //!
 //! The table is a sorted list of range starts per address family with, for
 //! each, an index into a table of distinct answers. A lookup is one binary
-//! search; the whole table is about 15 MB in memory, decompressed once on
-//! first use.
+//! search in the bytes compiled into the binary: the build script
+//! decompresses `data/default-geo.bin.gz` once, at build time, and nothing
+//! is copied or decompressed when the program runs (decompressing it on
+//! first use cost 455 million instructions, 0.1 s, per run:
+//! `benches/runs/2026-12-02/`).
 
-use std::io::Read;
+use std::borrow::Cow;
 use std::net::IpAddr;
+use std::ops::Range;
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use crate::{DatabaseInfo, GeoError, GeoInfo, GeoResolver, Provides};
 
-static DEFAULT_GZ: &[u8] = include_bytes!("../data/default-geo.bin.gz");
+static DEFAULT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/default-geo.bin"));
 const MAGIC: &[u8; 8] = b"TTGEO\x00\x00\x01";
 const NONE16: u16 = u16::MAX;
 /// What CC BY 4.0 asks of every output that shows the table's answers.
@@ -38,13 +42,19 @@ pub struct EmbeddedDb {
     /// Where the data came from and under which licences (the header's
     /// `sources` line).
     sources: String,
-    countries: Vec<[u8; 2]>,
-    orgs: Vec<Arc<str>>,
-    records: Vec<Record>,
-    v4_starts: Vec<u32>,
-    v4_records: Vec<u32>,
-    v6_starts: Vec<u128>,
-    v6_records: Vec<u32>,
+    /// The table as stored; the fields below are where each part lies in it.
+    raw: Cow<'static, [u8]>,
+    /// Two ASCII letters each.
+    countries: Range<usize>,
+    /// `n + 1` little-endian u32 offsets into `org_blob`.
+    org_offsets: Range<usize>,
+    org_blob: Range<usize>,
+    /// Ten bytes each: country (u16), AS number (u32), organisation (u32).
+    records: Range<usize>,
+    v4_starts: Range<usize>,
+    v4_records: Range<usize>,
+    v6_starts: Range<usize>,
+    v6_records: Range<usize>,
     /// For each value of an address's top 16 bits, the first range
     /// starting at or after it: the binary search then stays inside a few
     /// cache lines instead of touching 20 across megabytes (measured on
@@ -62,10 +72,11 @@ struct Record {
 }
 
 impl EmbeddedDb {
-    /// The embedded table, decoded on first call and shared afterwards.
+    /// The embedded table, checked and indexed on first call and shared
+    /// afterwards.
     pub fn shared() -> Result<&'static EmbeddedDb, GeoError> {
         static DB: OnceLock<Result<EmbeddedDb, String>> = OnceLock::new();
-        DB.get_or_init(|| EmbeddedDb::from_gz(DEFAULT_GZ).map_err(|e| e.to_string()))
+        DB.get_or_init(|| EmbeddedDb::parse(Cow::Borrowed(DEFAULT)).map_err(|e| e.to_string()))
             .as_ref()
             .map_err(|message| GeoError::Format {
                 path: PathBuf::from("embedded"),
@@ -85,24 +96,17 @@ impl EmbeddedDb {
 
     /// Number of ranges (IPv4, IPv6): a size for benchmarks and notes.
     pub fn ranges(&self) -> (usize, usize) {
-        (self.v4_starts.len(), self.v6_starts.len())
+        (self.v4_starts().len(), self.v6_starts().len())
     }
 
-    fn from_gz(gz: &[u8]) -> Result<EmbeddedDb, GeoError> {
-        let mut raw = Vec::with_capacity(16 << 20);
-        flate2::read::GzDecoder::new(gz)
-            .read_to_end(&mut raw)
-            .map_err(|e| bad(format!("decompressing: {e}")))?;
-        EmbeddedDb::parse(&raw)
-    }
-
-    fn parse(raw: &[u8]) -> Result<EmbeddedDb, GeoError> {
-        let mut r = Cursor { buf: raw, pos: 0 };
-        if r.take(8)? != MAGIC {
+    fn parse(raw: Cow<'static, [u8]>) -> Result<EmbeddedDb, GeoError> {
+        let mut r = Cursor { buf: &raw, pos: 0 };
+        if r.buf.get(..8) != Some(&MAGIC[..]) {
             return Err(bad("not a telltale GeoIP table (bad magic)".into()));
         }
+        r.take(8)?;
         let header_len = r.u32()? as usize;
-        let header = std::str::from_utf8(r.take(header_len)?)
+        let header = std::str::from_utf8(&raw[r.take(header_len)?])
             .map_err(|_| bad("header is not UTF-8".into()))?;
         let field = |key: &str| {
             header
@@ -112,90 +116,148 @@ impl EmbeddedDb {
                 .to_string()
         };
         let n_countries = r.u32()? as usize;
-        let countries: Vec<[u8; 2]> = r
-            .take(n_countries * 2)?
-            .chunks_exact(2)
-            .map(|c| [c[0], c[1]])
-            .collect();
+        let countries = r.take(n_countries.saturating_mul(2))?;
         let n_orgs = r.u32()? as usize;
         let blob_len = r.u32()? as usize;
-        let offsets = r.u32s(n_orgs + 1)?;
-        let blob = r.take(blob_len)?;
-        let mut orgs = Vec::with_capacity(n_orgs);
-        for w in offsets.windows(2) {
-            let s = blob
-                .get(w[0] as usize..w[1] as usize)
-                .and_then(|b| std::str::from_utf8(b).ok())
-                .ok_or_else(|| bad("organisation table is damaged".into()))?;
-            orgs.push(Arc::from(s));
-        }
+        let org_offsets = r.take(n_orgs.saturating_add(1).saturating_mul(4))?;
+        let org_blob = r.take(blob_len)?;
         let n_records = r.u32()? as usize;
-        let mut records = Vec::with_capacity(n_records);
-        for _ in 0..n_records {
-            let rec = r.take(10)?;
-            records.push(Record {
-                country: u16::from_le_bytes([rec[0], rec[1]]),
-                asn: u32::from_le_bytes([rec[2], rec[3], rec[4], rec[5]]),
-                org: u32::from_le_bytes([rec[6], rec[7], rec[8], rec[9]]),
-            });
-        }
+        let records = r.take(n_records.saturating_mul(10))?;
         let n4 = r.u32()? as usize;
-        let v4_starts = r.u32s(n4)?;
-        let v4_records = r.u32s(n4)?;
+        let v4_starts = r.take(n4.saturating_mul(4))?;
+        let v4_records = r.take(n4.saturating_mul(4))?;
         let n6 = r.u32()? as usize;
-        let v6_starts: Vec<u128> = r
-            .take(n6 * 16)?
-            .chunks_exact(16)
-            .map(|c| u128::from_le_bytes(c.try_into().expect("16-byte chunk")))
-            .collect();
-        let v6_records = r.u32s(n6)?;
-        let v4_index = bucket_index(&v4_starts, |s| (s >> 16) as usize);
-        let v6_index = bucket_index(&v6_starts, |s| (s >> 112) as usize);
-        let db = EmbeddedDb {
-            info: DatabaseInfo {
-                name: Arc::from(field("name").as_str()),
-                build_date: field("build_date"),
-                origin: "embedded".into(),
-                description: Some(format!(
-                    "country, AS number and organisation; @ip-location-db {}",
-                    field("source_version")
-                )),
-                provides: Provides {
-                    country: true,
-                    city: false,
-                    asn: true,
-                },
-                attribution: Some(ATTRIBUTION.into()),
+        let v6_starts = r.take(n6.saturating_mul(16))?;
+        let v6_records = r.take(n6.saturating_mul(4))?;
+        let info = DatabaseInfo {
+            name: field("name").as_str().into(),
+            build_date: field("build_date"),
+            origin: "embedded".into(),
+            description: Some(format!(
+                "country, AS number and organisation; @ip-location-db {}",
+                field("source_version")
+            )),
+            provides: Provides {
+                country: true,
+                city: false,
+                asn: true,
             },
-            sources: field("sources"),
+            attribution: Some(ATTRIBUTION.into()),
+        };
+        let sources = field("sources");
+        let mut db = EmbeddedDb {
+            info,
+            sources,
+            raw: Cow::Borrowed(&[]),
             countries,
-            orgs,
+            org_offsets,
+            org_blob,
             records,
             v4_starts,
             v4_records,
-            v4_index,
-            v6_index,
             v6_starts,
             v6_records,
+            v4_index: Vec::new(),
+            v6_index: Vec::new(),
         };
+        db.raw = raw;
+        db.v4_index = bucket_index(db.v4_starts(), |s| (u32::from_le_bytes(*s) >> 16) as usize);
+        db.v6_index = bucket_index(db.v6_starts(), |s| {
+            (u128::from_le_bytes(*s) >> 112) as usize
+        });
         db.check()?;
         Ok(db)
     }
 
+    fn v4_starts(&self) -> &[[u8; 4]] {
+        self.raw[self.v4_starts.clone()].as_chunks().0
+    }
+
+    fn v6_starts(&self) -> &[[u8; 16]] {
+        self.raw[self.v6_starts.clone()].as_chunks().0
+    }
+
+    fn v4_records(&self) -> &[[u8; 4]] {
+        self.raw[self.v4_records.clone()].as_chunks().0
+    }
+
+    fn v6_records(&self) -> &[[u8; 4]] {
+        self.raw[self.v6_records.clone()].as_chunks().0
+    }
+
+    fn org_offsets(&self) -> &[[u8; 4]] {
+        self.raw[self.org_offsets.clone()].as_chunks().0
+    }
+
+    fn n_records(&self) -> usize {
+        self.records.len() / 10
+    }
+
+    fn n_orgs(&self) -> usize {
+        self.org_offsets().len().saturating_sub(1)
+    }
+
+    /// The record at `i`, if there is one.
+    fn record_at(&self, i: usize) -> Option<Record> {
+        let rec = self.raw[self.records.clone()].as_chunks::<10>().0.get(i)?;
+        Some(Record {
+            country: u16::from_le_bytes([rec[0], rec[1]]),
+            asn: u32::from_le_bytes([rec[2], rec[3], rec[4], rec[5]]),
+            org: u32::from_le_bytes([rec[6], rec[7], rec[8], rec[9]]),
+        })
+    }
+
+    fn country(&self, i: u16) -> Option<&str> {
+        let c = self.raw[self.countries.clone()]
+            .as_chunks::<2>()
+            .0
+            .get(usize::from(i))?;
+        std::str::from_utf8(c).ok()
+    }
+
+    fn org(&self, i: u32) -> Option<&str> {
+        let offsets = self.org_offsets();
+        let i = i as usize;
+        let at = |k: usize| offsets.get(k).map(|o| u32::from_le_bytes(*o) as usize);
+        let (lo, hi) = (at(i)?, at(i + 1)?);
+        let blob = &self.raw[self.org_blob.clone()];
+        std::str::from_utf8(blob.get(lo..hi)?).ok()
+    }
+
     /// Lookups index without checks afterwards, so everything is checked
-    /// once here.
+    /// once here (a few milliseconds: it reads every range once).
     fn check(&self) -> Result<(), GeoError> {
-        let sorted4 = self.v4_starts.windows(2).all(|w| w[0] < w[1]);
-        let sorted6 = self.v6_starts.windows(2).all(|w| w[0] < w[1]);
-        let recs = self.v4_records.iter().chain(&self.v6_records);
-        let in_range = recs
-            .clone()
-            .all(|&i| i == NONE32 || (i as usize) < self.records.len());
-        let fields = self.records.iter().all(|r| {
-            (r.country == NONE16 || (r.country as usize) < self.countries.len())
-                && (r.org == NONE32 || (r.org as usize) < self.orgs.len())
+        let sorted4 = self
+            .v4_starts()
+            .windows(2)
+            .all(|w| u32::from_le_bytes(w[0]) < u32::from_le_bytes(w[1]));
+        let sorted6 = self
+            .v6_starts()
+            .windows(2)
+            .all(|w| u128::from_le_bytes(w[0]) < u128::from_le_bytes(w[1]));
+        let n_records = self.n_records();
+        let in_range = self
+            .v4_records()
+            .iter()
+            .chain(self.v6_records())
+            .map(|r| u32::from_le_bytes(*r))
+            .all(|i| i == NONE32 || (i as usize) < n_records);
+        let n_countries = self.countries.len() / 2;
+        let n_orgs = self.n_orgs();
+        let fields = (0..n_records).filter_map(|i| self.record_at(i)).all(|r| {
+            (r.country == NONE16 || (r.country as usize) < n_countries)
+                && (r.org == NONE32 || (r.org as usize) < n_orgs)
         });
-        if sorted4 && sorted6 && in_range && fields {
+        let blob_len = self.org_blob.len();
+        let offsets_ok = self
+            .org_offsets()
+            .windows(2)
+            .all(|w| u32::from_le_bytes(w[0]) <= u32::from_le_bytes(w[1]))
+            && self
+                .org_offsets()
+                .last()
+                .is_none_or(|o| u32::from_le_bytes(*o) as usize <= blob_len);
+        if sorted4 && sorted6 && in_range && fields && offsets_ok {
             Ok(())
         } else {
             Err(bad("range table is damaged".into()))
@@ -205,12 +267,12 @@ impl EmbeddedDb {
     fn record(&self, addr: IpAddr) -> Option<Record> {
         let v4 = |a: std::net::Ipv4Addr| {
             let key = u32::from(a);
-            let bucket = (key >> 16) as usize;
             find(
-                &self.v4_starts,
-                &self.v4_records,
+                self.v4_starts(),
+                u32::from_le_bytes,
+                self.v4_records(),
                 &self.v4_index,
-                bucket,
+                (key >> 16) as usize,
                 key,
             )
         };
@@ -220,27 +282,28 @@ impl EmbeddedDb {
                 Some(a) => v4(a),
                 None => {
                     let key = u128::from(v6);
-                    let bucket = (key >> 112) as usize;
                     find(
-                        &self.v6_starts,
-                        &self.v6_records,
+                        self.v6_starts(),
+                        u128::from_le_bytes,
+                        self.v6_records(),
                         &self.v6_index,
-                        bucket,
+                        (key >> 112) as usize,
                         key,
                     )
                 }
             },
         }?;
-        self.records.get(idx as usize).copied()
+        self.record_at(idx as usize)
     }
 }
 
 /// The record of the last range starting at or before `key`, searching only
 /// the ranges that start in `key`'s bucket (the range before the bucket's
 /// first covers the addresses before that first start).
-fn find<K: Ord + Copy>(
-    starts: &[K],
-    records: &[u32],
+fn find<const N: usize, K: Ord + Copy>(
+    starts: &[[u8; N]],
+    key_of: impl Fn([u8; N]) -> K,
+    records: &[[u8; 4]],
     index: &[u32],
     bucket: usize,
     key: K,
@@ -248,17 +311,20 @@ fn find<K: Ord + Copy>(
     let lo = *index.get(bucket)? as usize;
     let hi = *index.get(bucket + 1)? as usize;
     let within = starts.get(lo..hi)?;
-    let i = (lo + within.partition_point(|&s| s <= key)).checked_sub(1)?;
-    records.get(i).copied().filter(|&r| r != NONE32)
+    let i = (lo + within.partition_point(|s| key_of(*s) <= key)).checked_sub(1)?;
+    records
+        .get(i)
+        .map(|r| u32::from_le_bytes(*r))
+        .filter(|&r| r != NONE32)
 }
 
 /// `index[b]` = the number of starts whose bucket is below `b`, for every
 /// bucket of 16 bits, plus one entry for the end.
-fn bucket_index<K: Copy>(starts: &[K], bucket: impl Fn(K) -> usize) -> Vec<u32> {
+fn bucket_index<T>(starts: &[T], bucket: impl Fn(&T) -> usize) -> Vec<u32> {
     let mut index = vec![0u32; (1 << 16) + 1];
     let mut i = 0;
     for (b, slot) in index.iter_mut().enumerate() {
-        while i < starts.len() && bucket(starts[i]) < b {
+        while i < starts.len() && bucket(&starts[i]) < b {
             i += 1;
         }
         *slot = i as u32;
@@ -269,15 +335,12 @@ fn bucket_index<K: Copy>(starts: &[K], bucket: impl Fn(K) -> usize) -> Vec<u32> 
 impl GeoResolver for EmbeddedDb {
     fn lookup(&self, addr: IpAddr) -> Option<GeoInfo> {
         let rec = self.record(addr)?;
-        let code = self
-            .countries
-            .get(rec.country as usize)
-            .and_then(|c| std::str::from_utf8(c).ok());
+        let code = self.country(rec.country);
         Some(GeoInfo {
             country_code: code.map(str::to_string),
             country_name: code.and_then(crate::country_name).map(str::to_string),
             asn: (rec.asn != 0).then_some(rec.asn),
-            as_org: self.orgs.get(rec.org as usize).map(|o| o.to_string()),
+            as_org: self.org(rec.org).map(str::to_string),
             ..GeoInfo::default()
         })
     }
@@ -290,30 +353,25 @@ fn bad(message: String) -> GeoError {
     }
 }
 
+/// Reads the table's parts in order, handing back where each lies.
 struct Cursor<'a> {
     buf: &'a [u8],
     pos: usize,
 }
 
-impl<'a> Cursor<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], GeoError> {
+impl Cursor<'_> {
+    fn take(&mut self, n: usize) -> Result<Range<usize>, GeoError> {
         let end = self.pos.checked_add(n).filter(|&e| e <= self.buf.len());
         let end = end.ok_or_else(|| bad(format!("truncated at byte {}", self.pos)))?;
-        let s = &self.buf[self.pos..end];
+        let r = self.pos..end;
         self.pos = end;
-        Ok(s)
+        Ok(r)
     }
 
     fn u32(&mut self) -> Result<u32, GeoError> {
-        let b = self.take(4)?;
+        let r = self.take(4)?;
+        let b = &self.buf[r];
         Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    }
-
-    fn u32s(&mut self, n: usize) -> Result<Vec<u32>, GeoError> {
-        let b = self.take(n.saturating_mul(4))?;
-        Ok(b.chunks_exact(4)
-            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect())
     }
 }
 
@@ -369,9 +427,19 @@ mod tests {
     #[test]
     fn bucketed_search_equals_plain_search() {
         let db = EmbeddedDb::shared().unwrap();
+        let v4: Vec<u32> = db
+            .v4_starts()
+            .iter()
+            .map(|s| u32::from_le_bytes(*s))
+            .collect();
+        let v4_rec: Vec<u32> = db
+            .v4_records()
+            .iter()
+            .map(|s| u32::from_le_bytes(*s))
+            .collect();
         let plain = |key: u32| {
-            let i = db.v4_starts.partition_point(|&s| s <= key).checked_sub(1)?;
-            Some(db.v4_records[i]).filter(|&r| r != NONE32)
+            let i = v4.partition_point(|&s| s <= key).checked_sub(1)?;
+            Some(v4_rec[i]).filter(|&r| r != NONE32)
         };
         let mut x: u32 = 0x1234_5678;
         let mut keys: Vec<u32> = (0..20_000)
@@ -383,29 +451,33 @@ mod tests {
             })
             .collect();
         keys.extend([0, 1, 0xffff, 0x1_0000, u32::MAX, 0x0808_0808]);
-        keys.extend(
-            db.v4_starts
-                .iter()
-                .step_by(97)
-                .flat_map(|&s| [s, s.wrapping_sub(1)]),
-        );
+        keys.extend(v4.iter().step_by(97).flat_map(|&s| [s, s.wrapping_sub(1)]));
         for key in keys {
             let got = find(
-                &db.v4_starts,
-                &db.v4_records,
+                db.v4_starts(),
+                u32::from_le_bytes,
+                db.v4_records(),
                 &db.v4_index,
                 (key >> 16) as usize,
                 key,
             );
             assert_eq!(got, plain(key), "{}", std::net::Ipv4Addr::from(key));
         }
-        for &s in db.v6_starts.iter().step_by(53) {
+        let v6: Vec<u128> = db
+            .v6_starts()
+            .iter()
+            .map(|s| u128::from_le_bytes(*s))
+            .collect();
+        for &s in v6.iter().step_by(53) {
             for key in [s, s.wrapping_sub(1), s | 0xffff] {
-                let i = db.v6_starts.partition_point(|&t| t <= key).checked_sub(1);
-                let want = i.map(|i| db.v6_records[i]).filter(|&r| r != NONE32);
+                let i = v6.partition_point(|&t| t <= key).checked_sub(1);
+                let want = i
+                    .map(|i| u32::from_le_bytes(db.v6_records()[i]))
+                    .filter(|&r| r != NONE32);
                 let got = find(
-                    &db.v6_starts,
-                    &db.v6_records,
+                    db.v6_starts(),
+                    u128::from_le_bytes,
+                    db.v6_records(),
                     &db.v6_index,
                     (key >> 112) as usize,
                     key,
@@ -424,16 +496,24 @@ mod tests {
 
     #[test]
     fn damaged_tables_are_errors_not_panics() {
-        assert!(EmbeddedDb::from_gz(b"not gzip").is_err());
-        let mut raw = Vec::new();
-        flate2::read::GzDecoder::new(DEFAULT_GZ)
-            .read_to_end(&mut raw)
-            .unwrap();
-        for cut in [0, 7, 12, 100, raw.len() / 2, raw.len() - 1] {
-            assert!(EmbeddedDb::parse(&raw[..cut]).is_err(), "cut at {cut}");
+        let parse = |b: &[u8]| EmbeddedDb::parse(Cow::Owned(b.to_vec()));
+        assert!(parse(b"not a table").is_err());
+        for cut in [0, 7, 12, 100, DEFAULT.len() / 2, DEFAULT.len() - 1] {
+            assert!(parse(&DEFAULT[..cut]).is_err(), "cut at {cut}");
         }
-        let mut bad_magic = raw.clone();
+        let mut bad_magic = DEFAULT.to_vec();
         bad_magic[0] = b'X';
-        assert!(EmbeddedDb::parse(&bad_magic).is_err());
+        assert!(parse(&bad_magic).is_err());
+        // A range table out of order is refused, not searched.
+        let db = EmbeddedDb::shared().unwrap();
+        let mut unsorted = DEFAULT.to_vec();
+        let at = db.v4_starts.start;
+        unsorted[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(parse(&unsorted).is_err());
+        // So is a record naming an organisation that does not exist.
+        let mut bad_org = DEFAULT.to_vec();
+        let at = db.records.start + 6;
+        bad_org[at..at + 4].copy_from_slice(&(NONE32 - 1).to_le_bytes());
+        assert!(parse(&bad_org).is_err());
     }
 }
