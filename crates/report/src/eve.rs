@@ -31,7 +31,7 @@ pub fn eve_flow_id(pcap_filename: &str, flow: telltale_flow::FlowId) -> u64 {
 
 #[derive(Serialize)]
 pub(crate) struct Record<'a> {
-    timestamp: String,
+    timestamp: Timestamp,
     flow_id: u64,
     pcap_cnt: u64,
     pcap_filename: &'a str,
@@ -88,8 +88,8 @@ struct Flow<'a> {
     pkts_toclient: u64,
     bytes_toserver: u64,
     bytes_toclient: u64,
-    start: String,
-    end: String,
+    start: Timestamp,
+    end: Timestamp,
     state: &'static str,
     reason: &'static str,
     server_name: Option<&'a str>,
@@ -168,7 +168,7 @@ fn is_zero(n: &u64) -> bool {
 #[derive(Serialize)]
 struct DnsSource<'a> {
     query: &'a str,
-    answer_ts: String,
+    answer_ts: Timestamp,
     answer_pcap_cnt: u64,
     resolver: IpAddr,
 }
@@ -366,7 +366,7 @@ fn base<'a>(
 ) -> Record<'a> {
     let info = &f.summary.info;
     Record {
-        timestamp: ts.to_rfc3339_micros(),
+        timestamp: ts,
         flow_id: eve_flow_id(name, info.id),
         pcap_cnt,
         pcap_filename: name,
@@ -400,15 +400,15 @@ pub(crate) fn flow_record<'a>(
         pkts_toclient: s.to_client.packets,
         bytes_toserver: s.to_server.bytes,
         bytes_toclient: s.to_client.bytes,
-        start: s.first_ts.to_rfc3339_micros(),
-        end: s.last_ts.to_rfc3339_micros(),
+        start: s.first_ts,
+        end: s.last_ts,
         state: s.tcp_state.map_or("none", |t| t.as_str()),
         reason: s.end_reason.as_str(),
         server_name: f.server_name.name.as_deref(),
         server_name_source: f.server_name.source.as_str(),
         server_name_dns: f.server_name.dns.as_ref().map(|d| DnsSource {
             query: &d.query,
-            answer_ts: d.answer_ts.to_rfc3339_micros(),
+            answer_ts: d.answer_ts,
             answer_pcap_cnt: d.answer_frame,
             resolver: d.resolver,
         }),
