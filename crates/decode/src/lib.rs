@@ -49,7 +49,6 @@ mod defrag;
 mod error;
 mod link;
 mod linktype;
-mod mmap;
 mod packet;
 mod reader;
 mod time;
@@ -61,5 +60,5 @@ pub use packet::{
     DecodeStats, Decoder, DecoderConfig, Packet, TcpFlags, TcpSegment, Transport, UdpDatagram,
     shard_of,
 };
-pub use reader::{CaptureFormat, CaptureReader, CaptureSecrets, Frame, ReadMode};
+pub use reader::{CaptureFormat, CaptureReader, CaptureSecrets, Frame};
 pub use time::Timestamp;

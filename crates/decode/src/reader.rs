@@ -6,7 +6,6 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use crate::error::{CaptureWarning, DecodeError, WarningKind};
-use crate::mmap::Mapped;
 use crate::{LinkType, Timestamp};
 
 /// One captured frame, borrowed from the reader's buffer.
@@ -68,26 +67,11 @@ impl CaptureSecrets {
     pub const TLS_KEY_LOG: u32 = 0x544c_534b;
 }
 
-/// How [`CaptureReader::open_with`] reads a file.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ReadMode {
-    /// Map regular files into memory a window at a time (no copy out of the
-    /// page cache); read pipes, devices and standard input. The default.
-    #[default]
-    Auto,
-    /// Always read through a buffer with `read()`: for a capture that
-    /// another process may truncate or rewrite while it is read, which
-    /// would crash a program reading it through a mapping.
-    Read,
-}
-
 /// Reads frames from a pcap or pcapng capture, plain or gzip-compressed.
 ///
 /// Format and compression are recognised by magic bytes, never by file name.
-/// Memory stays bounded: a regular file is mapped a window (64 MiB) at a
-/// time, anything else is streamed through a buffer that only grows to hold
-/// the largest single record. Damage does not end the analysis:
+/// Memory stays bounded: the file is streamed through a buffer that only grows
+/// to hold the largest single record. Damage does not end the analysis:
 /// everything readable is returned and [`CaptureReader::warnings`] says what
 /// was skipped and where (the first 100 problems, then a count of the rest:
 /// see [`CaptureReader::suppressed_warnings`]).
@@ -167,42 +151,18 @@ const READ_CHUNK: usize = 1 << 20;
 const MAX_WARNINGS: usize = 100;
 
 impl CaptureReader {
-    /// Opens a capture file; `-` reads standard input. Regular files are
-    /// memory-mapped ([`ReadMode::Auto`]).
+    /// Opens a capture file; `-` reads standard input.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, DecodeError> {
-        Self::open_with(path, ReadMode::Auto)
-    }
-
-    /// Opens a capture file, choosing how it is read.
-    ///
-    /// ```
-    /// use telltale_decode::{CaptureReader, ReadMode};
-    /// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/redmi-1s-2014.pcap");
-    /// let mut mapped = CaptureReader::open_with(path, ReadMode::Auto)?;
-    /// let mut read = CaptureReader::open_with(path, ReadMode::Read)?;
-    /// while let Some(a) = mapped.next_frame()? {
-    ///     let (a_index, a_data) = (a.index, a.data.to_vec());
-    ///     let b = read.next_frame()?.unwrap();
-    ///     assert_eq!((a_index, &a_data[..]), (b.index, b.data));
-    /// }
-    /// # Ok::<(), telltale_decode::DecodeError>(())
-    /// ```
-    pub fn open_with(path: impl AsRef<Path>, mode: ReadMode) -> Result<Self, DecodeError> {
         let path = path.as_ref();
-        if path == Path::new("-") {
-            return Self::from_read(path, Box::new(io::stdin()));
-        }
-        let io_err = |source| DecodeError::Io {
-            path: path.to_owned(),
-            source,
+        let reader: Box<dyn Read + Send> = if path == Path::new("-") {
+            Box::new(io::stdin())
+        } else {
+            Box::new(File::open(path).map_err(|source| DecodeError::Io {
+                path: path.to_owned(),
+                source,
+            })?)
         };
-        let file = File::open(path).map_err(io_err)?;
-        let meta = file.metadata().map_err(io_err)?;
-        if mode == ReadMode::Auto && meta.is_file() {
-            let input = Input::Mapped(Mapped::new(file, meta.len(), Mapped::WINDOW));
-            return Self::from_input(path, input);
-        }
-        Self::from_read(path, Box::new(file))
+        Self::from_read(path, reader)
     }
 
     /// Reads a capture from any byte stream; `name` is used in messages.
@@ -210,15 +170,12 @@ impl CaptureReader {
         name: impl AsRef<Path>,
         reader: Box<dyn Read + Send>,
     ) -> Result<Self, DecodeError> {
-        Self::from_input(name.as_ref(), Input::Stream(Stream::new(reader)))
-    }
-
-    fn from_input(name: &Path, mut input: Input) -> Result<Self, DecodeError> {
-        let path = name.to_owned();
+        let path = name.as_ref().to_owned();
         let io_err = |source| DecodeError::Io {
             path: path.clone(),
             source,
         };
+        let mut input = Input::new(reader);
         input.fill(4).map_err(io_err)?;
         let gzip = input.data().starts_with(&[0x1f, 0x8b]);
         if gzip {
@@ -922,62 +879,9 @@ fn read_u16(b: &[u8], at: usize, big_endian: bool) -> u16 {
     }
 }
 
-/// Where the reader's bytes come from: the window of a mapped file, or a
-/// buffer refilled from a stream (stdin, gzip, or `ReadMode::Read`).
-enum Input {
-    Stream(Stream),
-    Mapped(Mapped),
-}
-
-impl Input {
-    fn data(&self) -> &[u8] {
-        match self {
-            Input::Stream(s) => s.data(),
-            Input::Mapped(m) => m.data(),
-        }
-    }
-
-    fn offset(&self) -> u64 {
-        match self {
-            Input::Stream(s) => s.offset(),
-            Input::Mapped(m) => m.offset(),
-        }
-    }
-
-    fn consume(&mut self, n: usize) {
-        match self {
-            Input::Stream(s) => s.consume(n),
-            Input::Mapped(m) => m.consume(n),
-        }
-    }
-
-    fn fill(&mut self, need: usize) -> io::Result<()> {
-        match self {
-            Input::Stream(s) => s.fill(need),
-            Input::Mapped(m) => m.fill(need),
-        }
-    }
-
-    /// Re-reads the input from its start through gzip (only called before
-    /// anything is consumed).
-    fn into_gzip(self) -> Input {
-        let inner: Box<dyn Read + Send> = match self {
-            Input::Stream(s) => {
-                let head = s.buf[s.start..s.end].to_vec();
-                Box::new(io::Cursor::new(head).chain(s.reader))
-            }
-            // A mapping does not move the file's position: it is still at 0.
-            Input::Mapped(m) => Box::new(m.into_file()),
-        };
-        Input::Stream(Stream::new(Box::new(flate2::read::MultiGzDecoder::new(
-            inner,
-        ))))
-    }
-}
-
 /// A byte window over a stream: the reader asks for "at least n bytes from the
 /// current position" and the window refills, compacts and grows as needed.
-struct Stream {
+struct Input {
     reader: Box<dyn Read + Send>,
     buf: Vec<u8>,
     start: usize,
@@ -987,9 +891,9 @@ struct Stream {
     eof: bool,
 }
 
-impl Stream {
+impl Input {
     fn new(reader: Box<dyn Read + Send>) -> Self {
-        Stream {
+        Input {
             reader,
             buf: vec![0; READ_CHUNK],
             start: 0,
@@ -997,6 +901,13 @@ impl Stream {
             base: 0,
             eof: false,
         }
+    }
+
+    /// Re-reads what is buffered, and the rest of the stream, through gzip.
+    fn into_gzip(self) -> Input {
+        let head = self.buf[self.start..self.end].to_vec();
+        let chained = io::Cursor::new(head).chain(self.reader);
+        Input::new(Box::new(flate2::read::MultiGzDecoder::new(chained)))
     }
 
     fn data(&self) -> &[u8] {
@@ -1103,8 +1014,7 @@ mod tests {
         let (frames, _) = read_all(gz.clone());
         assert_eq!(frames.len(), 1);
         assert_eq!(frames[0].2, b"hello");
-        // A gzip file opened by path (first mapped, then handed to the
-        // decoder as a stream) reads the same.
+        // The same, opened by path.
         let path = std::env::temp_dir().join(format!("telltale-gz-{}.pcap.gz", std::process::id()));
         std::fs::write(&path, &gz).unwrap();
         let mut r = CaptureReader::open(&path).unwrap();
@@ -1210,54 +1120,6 @@ mod tests {
             frames,
             warnings: r.warnings().to_vec(),
             suppressed: r.suppressed_warnings(),
-        }
-    }
-
-    /// Reading through mapped windows (here 977 bytes, so records straddle
-    /// windows) gives the same frames and warnings as reading a stream: a
-    /// pcap, a pcapng with a lying block, each whole and cut short.
-    #[test]
-    fn mapped_and_streamed_reads_agree() {
-        let frame = |i: usize| vec![i as u8; 40 + (i * 37) % 700];
-        let frames: Vec<Vec<u8>> = (0..60).map(frame).collect();
-        let recs: Vec<(&[u8], u32)> = frames.iter().map(|f| (&f[..], f.len() as u32)).collect();
-        let pcap = pcap_le(&recs);
-        let mut ng = shb(false);
-        ng.extend(idb(false, 1, 0, &[]));
-        for (i, f) in frames.iter().enumerate() {
-            let mut b = epb(false, 0, i as u64, f);
-            if i == 30 {
-                b[4..8].copy_from_slice(&37u32.to_le_bytes());
-            }
-            ng.extend(b);
-        }
-        let dir = std::env::temp_dir().join(format!("telltale-mapped-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        for (name, bytes) in [("pcap", &pcap), ("pcapng", &ng)] {
-            for cut in [bytes.len(), bytes.len() - 5, bytes.len() / 2 + 3] {
-                let path = dir.join(format!("{name}-{cut}"));
-                std::fs::write(&path, &bytes[..cut]).unwrap();
-                let file = File::open(&path).unwrap();
-                let input = Input::Mapped(Mapped::new(file, cut as u64, 977));
-                let mut r = CaptureReader::from_input(&path, input).unwrap();
-                let mut got = Vec::new();
-                while let Some(f) = r.next_frame().unwrap() {
-                    got.push((f.index, f.ts.as_nanos(), f.data.to_vec()));
-                }
-                let (want, warnings) = read_all(bytes[..cut].to_vec());
-                assert_eq!(got, want, "{name} cut at {cut}");
-                assert!(!got.is_empty());
-                assert_eq!(r.warnings(), &warnings[..], "{name} cut at {cut}");
-                // The public constructor maps too, with the same result.
-                let mut r = CaptureReader::open(&path).unwrap();
-                assert!(matches!(r.input, Input::Mapped(_)));
-                let mut n = 0;
-                while r.next_frame().unwrap().is_some() {
-                    n += 1;
-                }
-                assert_eq!(n, want.len());
-                std::fs::remove_file(&path).unwrap();
-            }
         }
     }
 
@@ -1453,10 +1315,7 @@ mod tests {
         assert_eq!(f.data.len(), MAX_RECORD);
         assert!(r.next_frame().unwrap().is_none());
         // Doubling from 1 MiB would have reached 128 MiB.
-        let Input::Stream(s) = &r.input else {
-            panic!("a stream is read through a buffer")
-        };
-        assert!(s.buf.capacity() <= MAX_BUFFER);
+        assert!(r.input.buf.capacity() <= MAX_BUFFER);
         assert!(r.warnings().is_empty());
     }
 
