@@ -12,7 +12,6 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use telltale::decode::ReadMode;
 use telltale::detect::DeviceProfile;
 use telltale::flow::FlowConfig;
 use telltale::geo::{GeoDb, Location};
@@ -21,7 +20,6 @@ use telltale::proto::keylog::KeyLog;
 use telltale::report::Redactor;
 use telltale::report::{
     write_destinations_csv, write_destinations_table, write_flows_csv, write_identifiers_csv,
-    write_jsonl,
 };
 use telltale::{Analyzer, AnalyzerBuilder, DnsScope, Report};
 
@@ -188,12 +186,6 @@ struct AnalysisArgs {
     /// the body is cut, counted in http.body_limit_hit. Default 4M.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     max_decompressed: Option<u64>,
-    /// Read capture files with read() instead of mapping them into memory.
-    /// Use it for a capture that another program may cut short or rewrite
-    /// while telltale reads it (a mapped file that shrinks kills the
-    /// reading process); slightly slower otherwise.
-    #[arg(long)]
-    no_mmap: bool,
 }
 
 /// A byte size: digits with an optional binary suffix (`64K`, `1M`, `2G`).
@@ -296,12 +288,7 @@ impl AnalysisArgs {
                 .key_log(keys)
                 .dns_scope(scope)
                 .flow_config(flows)
-                .body_limits(bodies)
-                .read_mode(if self.no_mmap {
-                    ReadMode::Read
-                } else {
-                    ReadMode::Auto
-                }),
+                .body_limits(bodies),
             described,
         ))
     }
@@ -358,13 +345,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let file =
                 File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
             let mut out = BufWriter::new(file);
-            write_report(&report, args.format, &mut out)?;
+            write_report(&analyzer, &report, args.format, &mut out)?;
             out.flush()?;
         }
         None => {
             let stdout = io::stdout();
             let mut out = BufWriter::new(stdout.lock());
-            match write_report(&report, args.format, &mut out).and_then(|_| out.flush()) {
+            match write_report(&analyzer, &report, args.format, &mut out).and_then(|_| out.flush())
+            {
                 // A closed pipe (`telltale ... | head`) is not an error.
                 Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
                 r => r?,
@@ -508,10 +496,15 @@ struct GeoLine<'a> {
     db: Vec<&'a str>,
 }
 
-fn write_report(report: &Report, format: Format, out: &mut impl Write) -> io::Result<()> {
+fn write_report(
+    analyzer: &Analyzer,
+    report: &Report,
+    format: Format,
+    out: &mut impl Write,
+) -> io::Result<()> {
     match format {
         Format::Table => write_destinations_table(report, out),
-        Format::Jsonl => write_jsonl(report, out),
+        Format::Jsonl => analyzer.write_jsonl(report, out),
         Format::Csv => write_flows_csv(report, out),
         Format::DestinationsCsv => write_destinations_csv(report, out),
         Format::IdentifiersCsv => write_identifiers_csv(report, out),

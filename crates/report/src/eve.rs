@@ -318,43 +318,101 @@ pub fn write_jsonl(report: &Report, out: &mut impl Write) -> io::Result<()> {
 
 /// Writes one capture's records.
 pub fn write_capture_jsonl(capture: &CaptureReport, out: &mut impl Write) -> io::Result<()> {
-    let name = capture.path.to_string_lossy();
-    // Flows first at their start, events after: (time, packet, rank, index).
-    let mut order: Vec<(Timestamp, u64, u8, usize)> =
-        Vec::with_capacity(capture.flows.len() + capture.events.len());
-    for (i, f) in capture.flows.iter().enumerate() {
-        order.push((f.summary.first_ts, f.summary.info.id.0, 0, i));
+    let plan = JsonlPlan::new(capture);
+    plan.write_range(0..plan.len(), out)
+}
+
+/// A capture's EVE records in the order [`write_capture_jsonl`] writes
+/// them, so that they can be serialised in pieces (on several threads, as
+/// `telltale::Analyzer::write_jsonl` does) and joined into the same bytes.
+///
+/// ```
+/// # use telltale_report::{CaptureReport, JsonlPlan, write_capture_jsonl};
+/// # fn f(capture: &CaptureReport) -> std::io::Result<()> {
+/// let plan = JsonlPlan::new(capture);
+/// let mid = plan.len() / 2;
+/// let (mut a, mut b) = (Vec::new(), Vec::new());
+/// plan.write_range(0..mid, &mut a)?;
+/// plan.write_range(mid..plan.len(), &mut b)?;
+/// a.extend(b);
+/// let mut whole = Vec::new();
+/// write_capture_jsonl(capture, &mut whole)?;
+/// assert_eq!(a, whole);
+/// # Ok(()) }
+/// ```
+pub struct JsonlPlan<'a> {
+    capture: &'a CaptureReport,
+    name: std::borrow::Cow<'a, str>,
+    /// (rank, index): 0 a flow, 1 an event, 2 an identifier.
+    order: Vec<(u8, usize)>,
+}
+
+impl<'a> JsonlPlan<'a> {
+    /// Orders the capture's records: flows at their start, then events,
+    /// then identifiers, by (time, packet).
+    pub fn new(capture: &'a CaptureReport) -> Self {
+        let mut order: Vec<(Timestamp, u64, u8, usize)> =
+            Vec::with_capacity(capture.flows.len() + capture.events.len());
+        for (i, f) in capture.flows.iter().enumerate() {
+            order.push((f.summary.first_ts, f.summary.info.id.0, 0, i));
+        }
+        for (i, e) in capture.events.iter().enumerate() {
+            order.push((e.ts, e.frame, 1, i));
+        }
+        for (i, f) in capture.identifiers.iter().enumerate() {
+            order.push((f.ts, f.frame, 2, i));
+        }
+        order.sort_unstable();
+        JsonlPlan {
+            capture,
+            name: capture.path.to_string_lossy(),
+            order: order.into_iter().map(|(_, _, r, i)| (r, i)).collect(),
+        }
     }
-    for (i, e) in capture.events.iter().enumerate() {
-        order.push((e.ts, e.frame, 1, i));
+
+    /// Number of records planned (a few may be skipped when written: events
+    /// of kinds this writer does not know).
+    pub fn len(&self) -> usize {
+        self.order.len()
     }
-    for (i, f) in capture.identifiers.iter().enumerate() {
-        order.push((f.ts, f.frame, 2, i));
+
+    /// True when the capture has nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
     }
-    order.sort_unstable();
-    for (_, _, rank, i) in order {
-        let record = if rank == 0 {
-            flow_record(&name, &capture.flows[i], capture)
-        } else if rank == 2 {
-            let finding = &capture.identifiers[i];
-            let Some(flow) = capture.flow(finding.flow) else {
-                continue;
+
+    /// Writes the records `range` of the plan, one JSON object per line.
+    pub fn write_range(
+        &self,
+        range: std::ops::Range<usize>,
+        out: &mut impl Write,
+    ) -> io::Result<()> {
+        let capture = self.capture;
+        let name = &self.name[..];
+        for &(rank, i) in self.order.get(range).unwrap_or_default() {
+            let record = if rank == 0 {
+                flow_record(name, &capture.flows[i], capture)
+            } else if rank == 2 {
+                let finding = &capture.identifiers[i];
+                let Some(flow) = capture.flow(finding.flow) else {
+                    continue;
+                };
+                identifier_record(name, flow, finding)
+            } else {
+                let ev = &capture.events[i];
+                let Some(flow) = capture.flow(ev.flow) else {
+                    continue;
+                };
+                match event_record(name, flow, ev) {
+                    Some(r) => r,
+                    None => continue,
+                }
             };
-            identifier_record(&name, flow, finding)
-        } else {
-            let ev = &capture.events[i];
-            let Some(flow) = capture.flow(ev.flow) else {
-                continue;
-            };
-            match event_record(&name, flow, ev) {
-                Some(r) => r,
-                None => continue,
-            }
-        };
-        serde_json::to_writer(&mut *out, &record)?;
-        out.write_all(b"\n")?;
+            serde_json::to_writer(&mut *out, &record)?;
+            out.write_all(b"\n")?;
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 fn base<'a>(

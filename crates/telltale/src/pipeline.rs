@@ -3,10 +3,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use rayon::prelude::*;
 use std::sync::Arc;
 use telltale_decode::{
     CaptureReader, CaptureSecrets, CaptureWarning, DecodeError, DecodeStats, Decoder, Frame,
-    LinkType, ReadMode, Timestamp, shard_of,
+    LinkType, Timestamp, shard_of,
 };
 use telltale_detect::{DestinationNamer, Detector, Finding, Scanner, ServerName, findings};
 use telltale_flow::{FlowSummary, FlowTable, FlowTableStats};
@@ -123,7 +124,10 @@ pub(crate) fn analyze_capture_named(
         mut identifiers,
         ..
     } = collect;
-    identifiers.sort_by(|a, b| {
+    // The sorts below are stable and run on the analyzer's threads when
+    // there are several (the caller is inside its pool): the same order as
+    // one thread's, a serial tail less after a sharded read.
+    identifiers.par_sort_by(|a, b| {
         (a.ts, a.frame, &a.location, a.offset).cmp(&(b.ts, b.frame, &b.location, b.offset))
     });
 
@@ -131,14 +135,14 @@ pub(crate) fn analyze_capture_named(
     let infos: Vec<_> = flows.iter().map(|f| f.summary.info).collect();
     let namer = DestinationNamer::new(&events, &infos);
     drop(infos);
-    for f in &mut flows {
+    flows.par_iter_mut().for_each(|f| {
         let info = &f.summary.info;
         f.server_name = namer.name(info, f.summary.first_ts);
         f.server_location = locator.locate(info.server.ip());
         f.client_location = locator.locate(info.client.ip());
-    }
-    flows.sort_by_key(|f| f.summary.info.id);
-    events.sort_by_key(|e| (e.ts, e.frame, e.flow));
+    });
+    flows.par_sort_by_key(|f| f.summary.info.id);
+    events.par_sort_by_key(|e| (e.ts, e.frame, e.flow));
 
     let report = CaptureReport {
         flows,
@@ -314,11 +318,10 @@ impl ReadRun {
 /// warning as the reader finds it.
 fn read_capture(
     path: &Path,
-    mode: ReadMode,
     consumer: &mut impl FrameConsumer,
     mut on_warning: impl FnMut(&CaptureWarning),
 ) -> Result<ReadRun, DecodeError> {
-    let mut reader = CaptureReader::open_with(path, mode)?;
+    let mut reader = CaptureReader::open(path)?;
     let mut secrets_seen = 0;
     let mut warnings_seen = 0;
     let mut link_types = BTreeMap::new();
@@ -371,7 +374,7 @@ pub(crate) fn drive<S: AppSink>(
     on_warning: impl FnMut(&CaptureWarning),
 ) -> Result<(S, CaptureRun), DecodeError> {
     let mut stages = Stages::new(analyzer, sink);
-    let read = read_capture(path, analyzer.read_mode, &mut stages, on_warning)?;
+    let read = read_capture(path, &mut stages, on_warning)?;
     let clock = stages.clock();
     let (sink, stats) = stages.finish_at(clock);
     Ok((sink, read.with_stats(stats)))
@@ -462,15 +465,102 @@ impl FrameConsumer for Router {
     }
 }
 
-/// Reads one capture on this thread and analyses it on `shards` worker
-/// threads, each a whole pipeline for the flows routed to it; returns each
-/// shard's sink (in shard order) and the capture's counters, summed.
+/// Passes on only the frames of one shard: for a shard that reads the
+/// whole capture itself.
+struct ShardFilter<'a, C> {
+    shard: usize,
+    shards: usize,
+    inner: &'a mut C,
+}
+
+impl<C: FrameConsumer> FrameConsumer for ShardFilter<'_, C> {
+    fn frame(&mut self, frame: &Frame<'_>) {
+        if shard_of(frame, self.shards) == self.shard {
+            self.inner.frame(frame);
+        }
+    }
+
+    fn secrets(&mut self, secrets: &[CaptureSecrets]) {
+        self.inner.secrets(secrets);
+    }
+}
+
+/// Analyses one capture on `shards` worker threads, each a whole pipeline
+/// for the flows routed to it (`shard_of`: by IP address pair, so flows and
+/// fragments stay whole); returns each shard's sink (in shard order) and
+/// the capture's counters, summed.
+///
+/// A plain file is read by every shard itself, each keeping its own
+/// frames: reading and framing cost a few percent of the analysis, less
+/// than one thread reading for all and copying every frame across, and
+/// nothing is left serial. Gzip and standard input are read once, on this
+/// thread, and routed to the shards in batches.
 pub(crate) fn drive_sharded<S: AppSink + Send>(
     path: &Path,
     analyzer: &Analyzer,
     shards: usize,
     make_sink: impl Fn() -> S + Sync,
 ) -> Result<(Vec<S>, CaptureRun), DecodeError> {
+    // Only a plain file can be read again by each shard.
+    let rereadable = path != Path::new("-")
+        && !CaptureReader::open(path)?.is_gzip()
+        && std::fs::metadata(path).is_ok_and(|m| m.is_file());
+    let (stages, read) = if rereadable {
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..shards)
+                .map(|shard| {
+                    let make_sink = &make_sink;
+                    scope.spawn(move || {
+                        let mut stages = Stages::shard(analyzer, make_sink(), shards);
+                        let mut filter = ShardFilter {
+                            shard,
+                            shards,
+                            inner: &mut stages,
+                        };
+                        let read = read_capture(path, &mut filter, |_| {});
+                        (stages, read)
+                    })
+                })
+                .collect();
+            let mut stages = Vec::with_capacity(shards);
+            let mut first_read = None;
+            for w in workers {
+                let (st, read) = w.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+                stages.push(st);
+                // Every shard read the same file: the first one's account
+                // of it (packets, span, warnings) is the capture's.
+                first_read.get_or_insert(read);
+            }
+            let read = first_read.expect("at least one shard")?;
+            Ok::<_, DecodeError>((stages, read))
+        })?
+    } else {
+        routed(path, analyzer, shards, &make_sink)?
+    };
+    // Timeouts are judged at the capture's last time, not each shard's.
+    let clock = stages
+        .iter()
+        .map(Stages::clock)
+        .max()
+        .unwrap_or(Timestamp::from_nanos(i64::MIN));
+    let mut sinks = Vec::with_capacity(shards);
+    let mut stats = StageStats::default();
+    for st in stages {
+        let (sink, s) = st.finish_at(clock);
+        stats.merge(&s);
+        sinks.push(sink);
+    }
+    Ok((sinks, read.with_stats(stats)))
+}
+
+/// Reads a capture once, on this thread, routing its frames to `shards`
+/// workers over bounded channels.
+fn routed<S: AppSink + Send>(
+    path: &Path,
+    analyzer: &Analyzer,
+    shards: usize,
+    make_sink: &(impl Fn() -> S + Sync),
+) -> Result<(Vec<Stages<S>>, ReadRun), DecodeError> {
     std::thread::scope(|scope| {
         let mut senders = Vec::with_capacity(shards);
         let mut workers = Vec::with_capacity(shards);
@@ -479,7 +569,6 @@ pub(crate) fn drive_sharded<S: AppSink + Send>(
             // without holding the capture in memory.
             let (tx, rx) = std::sync::mpsc::sync_channel::<ShardMsg>(4);
             senders.push(tx);
-            let make_sink = &make_sink;
             workers.push(scope.spawn(move || {
                 let mut stages = Stages::shard(analyzer, make_sink(), shards);
                 for msg in rx {
@@ -495,28 +584,14 @@ pub(crate) fn drive_sharded<S: AppSink + Send>(
             senders,
             batches: (0..shards).map(|_| Batch::default()).collect(),
         };
-        let read = read_capture(path, analyzer.read_mode, &mut router, |_| {});
+        let read = read_capture(path, &mut router, |_| {});
         router.flush();
         drop(router);
         let stages: Vec<Stages<S>> = workers
             .into_iter()
             .map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect();
-        let read = read?;
-        // Timeouts are judged at the capture's last time, not each shard's.
-        let clock = stages
-            .iter()
-            .map(Stages::clock)
-            .max()
-            .unwrap_or(Timestamp::from_nanos(i64::MIN));
-        let mut sinks = Vec::with_capacity(shards);
-        let mut stats = StageStats::default();
-        for st in stages {
-            let (sink, s) = st.finish_at(clock);
-            stats.merge(&s);
-            sinks.push(sink);
-        }
-        Ok((sinks, read.with_stats(stats)))
+        Ok((stages, read?))
     })
 }
 
