@@ -67,3 +67,41 @@ fn every_fixture_is_the_same_split_across_threads() {
     }
     assert!(checked >= 30);
 }
+
+/// A capture of thousands of flows and DNS messages (more records than one
+/// block of the parallel JSON Lines writer), as a plain file (each shard
+/// reads it) and gzip-compressed (read once and routed): the same report
+/// and the same bytes from the parallel writer as from the serial one.
+#[test]
+fn a_large_capture_is_the_same_on_any_thread_count() {
+    let dir = std::env::temp_dir().join(format!("telltale-sharding-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bytes = telltale_fixtures::adversarial::dns_compression_loop(6_000);
+    let plain = dir.join("many.pcap");
+    std::fs::write(&plain, &bytes).unwrap();
+    let gz = dir.join("many.pcap.gz");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut enc, &bytes).unwrap();
+    std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+    for path in [&plain, &gz] {
+        let one = analyzer(1);
+        let want = one.analyze([path]).unwrap();
+        assert!(want.captures[0].events.len() > 5_000);
+        let want_bytes = render(&want);
+        for threads in [2, 3] {
+            let a = analyzer(threads);
+            let got = a.analyze([path]).unwrap();
+            assert!(
+                render(&got) == want_bytes,
+                "{} on {threads} threads",
+                path.display()
+            );
+            let mut parallel = Vec::new();
+            a.write_jsonl(&got, &mut parallel).unwrap();
+            let mut serial = Vec::new();
+            write_jsonl(&got, &mut serial).unwrap();
+            assert!(parallel == serial, "parallel JSON Lines differ");
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
