@@ -107,6 +107,13 @@ struct AnalyzeArgs {
     /// it a random key is used and pseudonyms differ between runs.
     #[arg(long, value_name = "SECRET", requires = "redact")]
     redact_key: Option<String>,
+    /// Write JSON Lines while each capture is read, a flow's lines when it
+    /// ends, so memory follows the flows open at once instead of the
+    /// capture's size (for captures larger than memory). Lines are those of
+    /// -f jsonl in another order; captures are read one after another, one
+    /// thread each.
+    #[arg(long, conflicts_with = "redact")]
+    stream: bool,
     #[command(flatten)]
     analysis: AnalysisArgs,
     /// Do not print warnings about damaged captures.
@@ -336,6 +343,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         builder = builder.redact(Redactor::new(&redaction_key(args.redact_key.as_deref())?));
     }
     let analyzer = builder.build();
+    if args.stream {
+        return stream(&analyzer, &args);
+    }
     let report = analyzer.analyze(&args.paths)?;
     if !args.quiet {
         print_warnings(&report);
@@ -377,6 +387,59 @@ fn redaction_key(given: Option<&str>) -> anyhow::Result<Vec<u8>> {
             Ok(k)
         }
     }
+}
+
+/// `analyze --stream`: each capture written as it is read.
+fn stream(analyzer: &Analyzer, args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
+    if !matches!(args.format, Format::Jsonl) {
+        anyhow::bail!("--stream writes JSON Lines: add -f jsonl");
+    }
+    if matches!(args.analysis.dns_scope, Scope::Batch) {
+        anyhow::bail!(
+            "--stream names flows from their own capture: it cannot take --dns-scope batch"
+        );
+    }
+    let (files, walk_errors) = telltale::expand_inputs(&args.paths);
+    let mut failed = !walk_errors.is_empty();
+    for (path, e) in &walk_errors {
+        eprintln!("telltale: error: {}: {e}", path.display());
+    }
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(BufWriter::new(
+            File::create(path).with_context(|| format!("cannot write {}", path.display()))?,
+        )),
+        None => Box::new(BufWriter::new(io::stdout().lock())),
+    };
+    for file in &files {
+        match analyzer.stream_jsonl(file, &mut out) {
+            Ok(capture) => {
+                if !args.quiet {
+                    let report = Report {
+                        captures: vec![capture],
+                        ..Report::default()
+                    };
+                    print_warnings(&report);
+                }
+            }
+            Err(telltale::Error::Write(e)) if e.kind() == io::ErrorKind::BrokenPipe => {
+                return Ok(ExitCode::SUCCESS);
+            }
+            Err(telltale::Error::Write(e)) => return Err(e.into()),
+            Err(e) => {
+                eprintln!("telltale: error: {e}");
+                failed = true;
+            }
+        }
+    }
+    match out.flush() {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+        r => r?,
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn geo(args: &GeoArgs) -> anyhow::Result<ExitCode> {

@@ -321,3 +321,35 @@ fn limit_options_are_applied_and_reported() {
     ]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// `--stream` writes the very lines of `-f jsonl`, flow by flow, for every
+/// fixture; it wants JSON Lines and refuses what it cannot do while
+/// streaming.
+#[test]
+fn streamed_lines_are_the_collected_lines() {
+    let sorted = |o: &Output| {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let mut lines: Vec<String> = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        lines.sort();
+        lines
+    };
+    let streamed = telltale(&["analyze", "--stream", "-f", "jsonl", "fixtures"]);
+    let collected = telltale(&["analyze", "-f", "jsonl", "fixtures"]);
+    let (s, c) = (sorted(&streamed), sorted(&collected));
+    assert!(s.len() > 200, "{}", s.len());
+    assert!(s == c, "streamed and collected lines differ");
+    assert_eq!(streamed.stderr, collected.stderr, "same warnings");
+    // Lines come flow by flow: each flow's record before its events.
+    let text = String::from_utf8_lossy(&streamed.stdout);
+    let first = text.lines().next().unwrap();
+    assert!(first.contains("\"event_type\":\"flow\""), "{first}");
+    // Not JSON Lines, or not possible while streaming: usage errors.
+    let out = telltale(&["analyze", "--stream", "fixtures/redmi-1s-2014.pcap"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("-f jsonl"));
+    let out = telltale(&["analyze", "--stream", "--redact", "-f", "jsonl", "fixtures"]);
+    assert_eq!(out.status.code(), Some(2));
+}

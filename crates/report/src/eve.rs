@@ -415,6 +415,47 @@ impl<'a> JsonlPlan<'a> {
     }
 }
 
+/// Writes one flow's records, as [`write_capture_jsonl`] would write them
+/// if this were the capture's only flow: the flow record, then its events
+/// and identifier findings by time and packet. For writers that stream a
+/// capture flow by flow (`telltale::Analyzer::stream_jsonl`): each record
+/// is byte for byte the one the whole-capture writer gives; only the order
+/// of lines across flows differs.
+///
+/// `events` are the flow's events, `identifiers` the findings in them, both
+/// in the order they were produced.
+pub fn write_flow_jsonl(
+    out: &mut impl Write,
+    pcap_filename: &str,
+    flow: &FlowRecord,
+    events: &[AppEvent],
+    identifiers: &[Finding],
+) -> io::Result<()> {
+    let mut order: Vec<(Timestamp, u64, u8, usize)> =
+        Vec::with_capacity(1 + events.len() + identifiers.len());
+    order.push((flow.summary.first_ts, flow.summary.info.id.0, 0, 0));
+    for (i, e) in events.iter().enumerate() {
+        order.push((e.ts, e.frame, 1, i));
+    }
+    for (i, f) in identifiers.iter().enumerate() {
+        order.push((f.ts, f.frame, 2, i));
+    }
+    order.sort_unstable();
+    for (_, _, rank, i) in order {
+        let record = match rank {
+            0 => flow_record_with(pcap_filename, flow, identifiers.iter()),
+            1 => match event_record(pcap_filename, flow, &events[i]) {
+                Some(r) => r,
+                None => continue,
+            },
+            _ => identifier_record(pcap_filename, flow, &identifiers[i]),
+        };
+        serde_json::to_writer(&mut *out, &record)?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
 fn base<'a>(
     name: &'a str,
     f: &FlowRecord,
@@ -449,6 +490,15 @@ pub(crate) fn flow_record<'a>(
     name: &'a str,
     f: &'a FlowRecord,
     capture: &'a CaptureReport,
+) -> Record<'a> {
+    flow_record_with(name, f, capture.flow_identifiers(f.summary.info.id))
+}
+
+/// A flow's record, given the identifiers found in it.
+fn flow_record_with<'a, 'i>(
+    name: &'a str,
+    f: &'a FlowRecord,
+    found: impl Iterator<Item = &'i Finding>,
 ) -> Record<'a> {
     let s = &f.summary;
     let mut r = base(name, f, s.first_ts, s.info.id.0, "flow");
@@ -499,7 +549,7 @@ pub(crate) fn flow_record<'a>(
         identifiers: {
             let mut kinds: Vec<&'static str> = Vec::new();
             let mut count = 0;
-            for i in capture.flow_identifiers(s.info.id) {
+            for i in found {
                 count += 1;
                 if !kinds.contains(&i.kind.as_str()) {
                     kinds.push(i.kind.as_str());

@@ -29,6 +29,13 @@ pub enum Error {
         /// Why it failed.
         message: String,
     },
+    /// A capture could not be opened or is not a capture (from the
+    /// one-capture entry points, such as `Analyzer::stream_jsonl`).
+    #[error(transparent)]
+    Capture(#[from] telltale_decode::DecodeError),
+    /// Writing the output failed.
+    #[error("cannot write the output: {0}")]
+    Write(#[source] std::io::Error),
 }
 
 /// Which DNS answers may name a capture's flows.

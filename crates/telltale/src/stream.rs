@@ -262,3 +262,131 @@ impl Analyzer {
         }
     }
 }
+
+/// A flow's events and findings, held until the flow ends.
+#[derive(Default)]
+struct FlowLines {
+    events: Vec<AppEvent>,
+    findings: Vec<Finding>,
+}
+
+/// The dissectors' sink for [`Analyzer::stream_jsonl`]: keeps each open
+/// flow's events, and writes them with the flow's record when it ends.
+struct JsonlStreamer<'o, W: std::io::Write> {
+    out: &'o mut W,
+    name: String,
+    detect: Detection,
+    namer: DestinationNamer,
+    open: HashMap<FlowId, (FlowInfo, FlowLines)>,
+    locator: Locator,
+    found: Vec<Finding>,
+    error: Option<std::io::Error>,
+}
+
+impl<W: std::io::Write> AppSink for JsonlStreamer<'_, W> {
+    fn flow_start(&mut self, flow: &FlowInfo) {
+        self.open.insert(flow.id, (*flow, FlowLines::default()));
+    }
+
+    fn app_event(&mut self, mut event: AppEvent) {
+        let server = self.open.get(&event.flow).map(|(f, _)| f.server.ip());
+        self.namer.observe(&event, server);
+        self.found.clear();
+        self.detect.run(&event, &mut self.found);
+        let Some((_, lines)) = self.open.get_mut(&event.flow) else {
+            return;
+        };
+        lines.findings.append(&mut self.found);
+        // As the collecting writer: bodies were for the detectors.
+        match &mut event.kind {
+            AppEventKind::Http(h) => {
+                h.request_body = None;
+                h.response_body = None;
+            }
+            AppEventKind::Opaque(_) => return,
+            _ => {}
+        }
+        lines.events.push(event);
+    }
+
+    fn flow_end(&mut self, summary: &FlowSummary, app: AppProto) {
+        let info = summary.info;
+        let record = FlowRecord {
+            server_name: self.namer.name(&info, summary.first_ts),
+            server_location: self.locator.locate(info.server.ip()),
+            client_location: self.locator.locate(info.client.ip()),
+            summary: summary.clone(),
+            app_proto: app,
+        };
+        self.namer.forget(info.id);
+        let Some((_, mut lines)) = self.open.remove(&info.id) else {
+            return;
+        };
+        // The collecting run orders a message's findings by where they are.
+        lines.findings.sort_by(|a, b| {
+            (a.ts, a.frame, &a.location, a.offset).cmp(&(b.ts, b.frame, &b.location, b.offset))
+        });
+        if self.error.is_none() {
+            let written = telltale_report::write_flow_jsonl(
+                self.out,
+                &self.name,
+                &record,
+                &lines.events,
+                &lines.findings,
+            );
+            self.error = written.err();
+        }
+    }
+}
+
+impl Analyzer {
+    /// Analyses one capture and writes it as EVE-shaped JSON Lines while it
+    /// is read, with memory that follows the flows open at once, not the
+    /// capture's size: the way to read a capture larger than memory.
+    ///
+    /// Each flow's lines are written when it ends: its `flow` record, then
+    /// its `dns`/`tls`/`http`/`quic`/`dhcp` and `identifier` records by
+    /// time. Every line is byte for byte the one
+    /// [`telltale_report::write_jsonl`] writes for the same capture (when
+    /// capture order follows time, as [`stream`](Self::stream) explains for
+    /// names); only the order of lines across flows differs. Redaction is
+    /// not applied (it masks a value wherever it appears in the whole
+    /// report). Returns the capture's summary, or the first write error.
+    ///
+    /// ```
+    /// use telltale::Analyzer;
+    /// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/redmi-1s-2014.pcap");
+    /// let analyzer = Analyzer::builder().build();
+    /// let mut streamed = Vec::new();
+    /// analyzer.stream_jsonl(path.as_ref(), &mut streamed)?;
+    /// let mut collected = Vec::new();
+    /// telltale::report::write_jsonl(&analyzer.analyze([path])?, &mut collected)?;
+    /// let mut a: Vec<&[u8]> = streamed.split(|&b| b == b'\n').collect();
+    /// let mut b: Vec<&[u8]> = collected.split(|&b| b == b'\n').collect();
+    /// a.sort();
+    /// b.sort();
+    /// assert_eq!(a, b);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn stream_jsonl(
+        &self,
+        path: &Path,
+        out: &mut impl std::io::Write,
+    ) -> Result<CaptureReport, crate::Error> {
+        let sink = JsonlStreamer {
+            out,
+            name: path.to_string_lossy().into_owned(),
+            detect: Detection::of(self),
+            namer: DestinationNamer::bounded(),
+            open: HashMap::new(),
+            locator: Locator::new(self.geo.clone()),
+            found: Vec::new(),
+            error: None,
+        };
+        let (sink, run) = drive(path, self, sink, |_| {})?;
+        if let Some(e) = sink.error {
+            return Err(crate::Error::Write(e));
+        }
+        Ok(run.into_report(path, self))
+    }
+}
