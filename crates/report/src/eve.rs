@@ -351,22 +351,66 @@ impl<'a> JsonlPlan<'a> {
     /// Orders the capture's records: flows at their start, then events,
     /// then identifiers, by (time, packet).
     pub fn new(capture: &'a CaptureReport) -> Self {
-        let mut order: Vec<(Timestamp, u64, u8, usize)> =
-            Vec::with_capacity(capture.flows.len() + capture.events.len());
-        for (i, f) in capture.flows.iter().enumerate() {
-            order.push((f.summary.first_ts, f.summary.info.id.0, 0, i));
+        type Key = (Timestamp, u64, u8, usize);
+        // Each kind is already in this order in an analysed report (events
+        // and findings sorted by time and packet, flows nearly so): sort
+        // only what is not, then merge the three. Sorting them together
+        // was a tenth of a second per million records, on one thread.
+        let sorted = |mut keys: Vec<Key>| {
+            if !keys.is_sorted() {
+                keys.sort_unstable();
+            }
+            keys
+        };
+        let flows = sorted(
+            capture
+                .flows
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (f.summary.first_ts, f.summary.info.id.0, 0, i))
+                .collect(),
+        );
+        let events = sorted(
+            capture
+                .events
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (e.ts, e.frame, 1, i))
+                .collect(),
+        );
+        let findings = sorted(
+            capture
+                .identifiers
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (f.ts, f.frame, 2, i))
+                .collect(),
+        );
+        let mut order = Vec::with_capacity(flows.len() + events.len() + findings.len());
+        let (mut a, mut b, mut c) = (
+            flows.into_iter().peekable(),
+            events.into_iter().peekable(),
+            findings.into_iter().peekable(),
+        );
+        loop {
+            let next = [a.peek(), b.peek(), c.peek()]
+                .into_iter()
+                .enumerate()
+                .filter_map(|(k, v)| v.map(|v| (v, k)))
+                .min();
+            let Some((_, k)) = next else { break };
+            let key = match k {
+                0 => a.next(),
+                1 => b.next(),
+                _ => c.next(),
+            }
+            .expect("peeked");
+            order.push((key.2, key.3));
         }
-        for (i, e) in capture.events.iter().enumerate() {
-            order.push((e.ts, e.frame, 1, i));
-        }
-        for (i, f) in capture.identifiers.iter().enumerate() {
-            order.push((f.ts, f.frame, 2, i));
-        }
-        order.sort_unstable();
         JsonlPlan {
             capture,
             name: capture.path.to_string_lossy(),
-            order: order.into_iter().map(|(_, _, r, i)| (r, i)).collect(),
+            order,
         }
     }
 
