@@ -46,7 +46,8 @@ measure() { # label, command...
 printf '%-44s %8s %8s %10s %9s\n' "tool ($((bytes>>20)) MiB, seed $seed)" "wall s" "cpu s" "MB/s/core" "RSS MiB"
 measure "telltale -j 1 (jsonl, identifiers on)" target/release/telltale analyze -q -f jsonl -j 1 -o /dev/null "$corpus"
 measure "telltale -j 2 (one file split by flow)" target/release/telltale analyze -q -f jsonl -j 2 -o /dev/null "$corpus"
-measure "floor: read + etherparse + flow map" target/release/examples/floor "$corpus"
+measure "telltale --stream (jsonl, flat memory)" target/release/telltale analyze -q --stream -f jsonl -o /dev/null "$corpus"
+measure "floor: read + frame + etherparse + flow map" target/release/examples/floor "$corpus"
 [ "${PEERS:-1}" = 0 ] && exit 0
 if command -v ndpiReader >/dev/null; then
   measure "ndpiReader -v 2" ndpiReader -q -v 2 -i "$corpus"

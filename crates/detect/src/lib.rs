@@ -43,6 +43,6 @@ pub use identifiers::{
     Confidence, DeviceProfile, Encoding, IdKind, IdentifierMatch, ProfileError, Scanner, Source,
 };
 pub use naming::{
-    DestinationNamer, DnsAttribution, MAX_RESOLUTIONS_PER_ADDRESS, NameFlags, NameSource,
-    Resolutions, ServerName,
+    DestinationNamer, DnsAttribution, MAX_RESOLUTIONS_PER_ADDRESS, MAX_RESOLVED_ADDRESSES,
+    NameFlags, NameSource, Resolutions, ServerName,
 };

@@ -139,7 +139,18 @@ struct Resolution {
 #[derive(Clone, Debug, Default)]
 pub struct Resolutions {
     by_addr: HashMap<IpAddr, Vec<Resolution>>,
+    /// For a bounded namer: addresses in the order they were last
+    /// answered (stale entries skipped), and each one's last answer.
+    answered: std::collections::VecDeque<(IpAddr, u64)>,
+    last_answer: HashMap<IpAddr, u64>,
+    answers: u64,
 }
+
+/// Addresses whose answers a [`DestinationNamer::bounded`] namer keeps: the
+/// least recently answered is forgotten first, so memory stays flat on a
+/// capture that resolves millions of addresses. A flow is then unnamed by
+/// DNS only if its address was last answered before this many others were.
+pub const MAX_RESOLVED_ADDRESSES: usize = 16_384;
 
 /// Answers kept per address by a [`DestinationNamer::bounded`] namer: the
 /// latest decide the name, and a CDN address answered millions of times in
@@ -147,8 +158,9 @@ pub struct Resolutions {
 pub const MAX_RESOLUTIONS_PER_ADDRESS: usize = 1024;
 
 impl Resolutions {
-    /// Adds one answer in time order, keeping the latest `cap` per address.
-    fn add(&mut self, addr: IpAddr, r: Resolution, cap: usize) {
+    /// Adds one answer in time order, keeping the latest `cap` per address
+    /// and, when `max_addrs` is finite, answers for that many addresses.
+    fn add(&mut self, addr: IpAddr, r: Resolution, cap: usize, max_addrs: usize) {
         let list = self.by_addr.entry(addr).or_default();
         let at = list.partition_point(|x| x <= &r);
         if at > 0 && list[at - 1] == r {
@@ -157,6 +169,27 @@ impl Resolutions {
         list.insert(at, r);
         if list.len() > cap {
             list.remove(0);
+        }
+        if max_addrs == usize::MAX {
+            return;
+        }
+        self.answers += 1;
+        self.last_answer.insert(addr, self.answers);
+        self.answered.push_back((addr, self.answers));
+        while self.by_addr.len() > max_addrs {
+            let Some((old, n)) = self.answered.pop_front() else {
+                break;
+            };
+            if self.last_answer.get(&old) == Some(&n) {
+                self.by_addr.remove(&old);
+                self.last_answer.remove(&old);
+            }
+        }
+        // Stale queue entries (addresses answered again since) are dropped
+        // now and then, so the queue stays within a few times the cap.
+        if self.answered.len() > 4 * max_addrs.max(1) {
+            let last = &self.last_answer;
+            self.answered.retain(|(a, n)| last.get(a) == Some(n));
         }
     }
 
@@ -223,6 +256,8 @@ pub struct DestinationNamer {
     resolutions: Resolutions,
     /// Answers kept per address (unbounded for a whole capture's events).
     cap: usize,
+    /// Addresses kept (unbounded for a whole capture's events).
+    max_addrs: usize,
 }
 
 impl DestinationNamer {
@@ -245,16 +280,19 @@ impl DestinationNamer {
             direct: HashMap::new(),
             resolutions: Resolutions::default(),
             cap: usize::MAX,
+            max_addrs: usize::MAX,
         }
     }
 
     /// As [`empty`](Self::empty), keeping at most
-    /// [`MAX_RESOLUTIONS_PER_ADDRESS`] answers per address, for captures
+    /// [`MAX_RESOLUTIONS_PER_ADDRESS`] answers per address and answers for
+    /// at most [`MAX_RESOLVED_ADDRESSES`] addresses, for captures
     /// streamed without end: a flow started long after many answers for its
     /// address is still named by the latest ones.
     pub fn bounded() -> Self {
         DestinationNamer {
             cap: MAX_RESOLUTIONS_PER_ADDRESS,
+            max_addrs: MAX_RESOLVED_ADDRESSES,
             ..DestinationNamer::empty()
         }
     }
@@ -307,6 +345,7 @@ impl DestinationNamer {
                             resolver,
                         },
                         self.cap,
+                        self.max_addrs,
                     );
                 }
             }
@@ -557,6 +596,43 @@ mod tests {
         let unresolved = info(9, "198.51.100.7:443");
         let namer = DestinationNamer::new(&[ev(9, 30, tls("x.example"))], &[unresolved]);
         assert!(namer.name(&unresolved, t).flags.not_resolved);
+    }
+
+    /// A bounded namer keeps answers for the addresses answered last: the
+    /// oldest is forgotten first, one answered again is kept.
+    #[test]
+    fn bounded_namer_forgets_the_least_recently_answered_address() {
+        let mut namer = DestinationNamer::bounded();
+        let resolver = Some("9.9.9.9".parse().unwrap());
+        let addr = |i: usize| std::net::Ipv4Addr::from(0x0a00_0000 + i as u32).to_string();
+        let n = MAX_RESOLVED_ADDRESSES + 10;
+        for i in 0..n {
+            let name = format!("host{i}.example");
+            let e = ev(1, i as i64 * 10, dns_response(&[(&name, 1, &addr(i))]));
+            namer.observe(&e, resolver);
+            if i == n - 5 {
+                // The first address, answered again late: kept.
+                let again = ev(
+                    1,
+                    i as i64 * 10 + 1,
+                    dns_response(&[("host0.example", 1, &addr(0))]),
+                );
+                namer.observe(&again, resolver);
+            }
+        }
+        assert_eq!(namer.resolutions().by_addr.len(), MAX_RESOLVED_ADDRESSES);
+        let late = Timestamp::from_nanos(n as i64 * 10);
+        let name = |i: usize| {
+            let f = info(9, &format!("{}:443", addr(i)));
+            namer.name(&f, late).name
+        };
+        assert_eq!(name(0).as_deref(), Some("host0.example"));
+        assert_eq!(name(1), None, "forgotten");
+        assert_eq!(
+            name(n - 1).as_deref(),
+            Some(format!("host{}.example", n - 1).as_str())
+        );
+        assert!(namer.resolutions().answered.len() <= 4 * MAX_RESOLVED_ADDRESSES + 1);
     }
 
     #[test]

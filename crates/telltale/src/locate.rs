@@ -7,6 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use telltale_geo::{GeoDb, Location};
 
+/// Addresses whose answers are kept at once.
+const MAX_CACHED: usize = 16_384;
+
 /// The run's answers so far. Captures on several threads ask at once; the
 /// lock is held only to read or insert, never during a lookup, so two
 /// threads may rarely look up the same new address twice (same answer).
@@ -32,7 +35,14 @@ impl Locator {
             return hit.clone();
         }
         let found = db.locate(addr);
-        self.lock().entry(addr).or_insert(found).clone()
+        let mut cache = self.lock();
+        // A cache, so it may forget: emptied when full, memory stays flat
+        // on a capture with millions of addresses (a lookup costs a third of
+        // a microsecond; the answers are the same).
+        if cache.len() >= MAX_CACHED {
+            cache.clear();
+        }
+        cache.entry(addr).or_insert(found).clone()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, Location>> {

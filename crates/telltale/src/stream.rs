@@ -156,11 +156,13 @@ impl Analyzer {
     ///
     /// Names are the same as [`analyze`](Self::analyze) gives when capture
     /// order follows time (a flow is named when it ends, from the answers
-    /// read so far, at most [`MAX_RESOLUTIONS_PER_ADDRESS`] per address);
+    /// read so far, at most [`MAX_RESOLUTIONS_PER_ADDRESS`] per address, for
+    /// the [`MAX_RESOLVED_ADDRESSES`] addresses answered last);
     /// redaction is not applied (the caller holds the values); the DNS scope
     /// is always the file.
     ///
     /// [`MAX_RESOLUTIONS_PER_ADDRESS`]: telltale_detect::MAX_RESOLUTIONS_PER_ADDRESS
+    /// [`MAX_RESOLVED_ADDRESSES`]: telltale_detect::MAX_RESOLVED_ADDRESSES
     ///
     /// ```
     /// use telltale::{Analyzer, Event};
