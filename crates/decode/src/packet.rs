@@ -183,8 +183,28 @@ pub fn shard_of(frame: &Frame<'_>, shards: usize) -> usize {
     if shards <= 1 {
         return 0;
     }
+    match pair_hash(frame) {
+        Some(h) => (h % shards as u64) as usize,
+        None => 0,
+    }
+}
+
+/// A hash of a frame's IP address pair, the same in both directions; `None`
+/// for a frame that is not IP. What [`shard_of`] divides among shards, for
+/// a caller that assigns pairs to shards itself (by load, say).
+///
+/// ```
+/// use telltale_decode::{CaptureReader, pair_hash};
+/// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/redmi-1s-2014.pcap");
+/// let mut r = CaptureReader::open(path).unwrap();
+/// let query = pair_hash(&r.next_frame().unwrap().unwrap());
+/// let answer = pair_hash(&r.next_frame().unwrap().unwrap());
+/// assert!(query.is_some());
+/// assert_eq!(query, answer);
+/// ```
+pub fn pair_hash(frame: &Frame<'_>) -> Option<u64> {
     let Network::Ip(ip) = link::network(frame.link, frame.data) else {
-        return 0;
+        return None;
     };
     // The pair in a fixed order (either direction gives the same shard),
     // then a multiply-xorshift mix: stable across runs and platforms, so
@@ -206,13 +226,13 @@ pub fn shard_of(frame: &Frame<'_>, shards: usize) -> usize {
             let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
             (lo.0 ^ hi.0.rotate_left(29), lo.1 ^ hi.1.rotate_left(43))
         }
-        _ => return 0,
+        _ => return None,
     };
     let mut h = lo.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ hi;
     h ^= h >> 31;
     h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
     h ^= h >> 29;
-    (h % shards as u64) as usize
+    Some(h)
 }
 
 /// Limits of a [`Decoder`].

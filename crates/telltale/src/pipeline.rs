@@ -1,13 +1,13 @@
 //! One capture, start to finish, on one thread.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use rayon::prelude::*;
 use std::sync::Arc;
 use telltale_decode::{
     CaptureReader, CaptureSecrets, CaptureWarning, DecodeError, DecodeStats, Decoder, Frame,
-    LinkType, Timestamp, shard_of,
+    LinkType, Timestamp, pair_hash,
 };
 use telltale_detect::{DestinationNamer, Detector, Finding, Scanner, ServerName, findings};
 use telltale_flow::{FlowSummary, FlowTable, FlowTableStats};
@@ -425,10 +425,11 @@ enum ShardMsg {
 }
 
 /// The reader's side of a sharded run: routes each frame to its shard
-/// (`shard_of`: by IP address pair, so flows and fragments stay whole).
+/// (by IP address pair, so flows and fragments stay whole; see [`Balancer`]).
 struct Router {
     senders: Vec<std::sync::mpsc::SyncSender<ShardMsg>>,
     batches: Vec<Batch>,
+    balancer: Balancer,
 }
 
 impl Router {
@@ -449,7 +450,7 @@ impl Router {
 
 impl FrameConsumer for Router {
     fn frame(&mut self, frame: &Frame<'_>) {
-        let shard = shard_of(frame, self.batches.len());
+        let shard = self.balancer.shard(frame);
         self.batches[shard].push(frame);
         if self.batches[shard].frames.len() >= Batch::FRAMES {
             self.send(shard);
@@ -465,17 +466,61 @@ impl FrameConsumer for Router {
     }
 }
 
+/// Assigns each IP address pair to a shard when it is first seen: to the
+/// shard with the fewest bytes so far. A hash alone left one shard of two
+/// with a third more work on the benchmark corpus (a few heavy pairs); the
+/// slowest shard sets the wall time. The assignment depends only on the
+/// frames seen so far, so every shard reading the same file computes the
+/// same one. Frames that are not IP go to shard 0.
+struct Balancer {
+    assigned: HashMap<u64, usize, foldhash::fast::RandomState>,
+    load: Vec<u64>,
+}
+
+impl Balancer {
+    /// Pairs remembered; past this many, new pairs are placed by hash.
+    const MAX_PAIRS: usize = 1 << 20;
+
+    fn new(shards: usize) -> Self {
+        Balancer {
+            assigned: HashMap::default(),
+            load: vec![0; shards.max(1)],
+        }
+    }
+
+    fn shard(&mut self, frame: &Frame<'_>) -> usize {
+        let n = self.load.len();
+        if n == 1 {
+            return 0;
+        }
+        let Some(pair) = pair_hash(frame) else {
+            return 0;
+        };
+        let shard = match self.assigned.get(&pair) {
+            Some(&s) => s,
+            None if self.assigned.len() >= Self::MAX_PAIRS => (pair % n as u64) as usize,
+            None => {
+                let s = (0..n).min_by_key(|&i| (self.load[i], i)).unwrap_or(0);
+                self.assigned.insert(pair, s);
+                s
+            }
+        };
+        self.load[shard] += 256 + frame.data.len() as u64;
+        shard
+    }
+}
+
 /// Passes on only the frames of one shard: for a shard that reads the
 /// whole capture itself.
 struct ShardFilter<'a, C> {
     shard: usize,
-    shards: usize,
+    balancer: Balancer,
     inner: &'a mut C,
 }
 
 impl<C: FrameConsumer> FrameConsumer for ShardFilter<'_, C> {
     fn frame(&mut self, frame: &Frame<'_>) {
-        if shard_of(frame, self.shards) == self.shard {
+        if self.balancer.shard(frame) == self.shard {
             self.inner.frame(frame);
         }
     }
@@ -486,8 +531,8 @@ impl<C: FrameConsumer> FrameConsumer for ShardFilter<'_, C> {
 }
 
 /// Analyses one capture on `shards` worker threads, each a whole pipeline
-/// for the flows routed to it (`shard_of`: by IP address pair, so flows and
-/// fragments stay whole); returns each shard's sink (in shard order) and
+/// for the flows routed to it (by IP address pair, so flows and fragments
+/// stay whole: [`Balancer`]); returns each shard's sink (in shard order) and
 /// the capture's counters, summed.
 ///
 /// A plain file is read by every shard itself, each keeping its own
@@ -514,7 +559,7 @@ pub(crate) fn drive_sharded<S: AppSink + Send>(
                         let mut stages = Stages::shard(analyzer, make_sink(), shards);
                         let mut filter = ShardFilter {
                             shard,
-                            shards,
+                            balancer: Balancer::new(shards),
                             inner: &mut stages,
                         };
                         let read = read_capture(path, &mut filter, |_| {});
@@ -583,6 +628,7 @@ fn routed<S: AppSink + Send>(
         let mut router = Router {
             senders,
             batches: (0..shards).map(|_| Batch::default()).collect(),
+            balancer: Balancer::new(shards),
         };
         let read = read_capture(path, &mut router, |_| {});
         router.flush();
@@ -622,4 +668,57 @@ fn sha256_file(path: &Path) -> Option<String> {
             .map(|b| format!("{b:02x}"))
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ipv4(src: [u8; 4], dst: [u8; 4], len: usize) -> Vec<u8> {
+        let mut p = vec![0u8; len.max(20)];
+        p[0] = 0x45;
+        p[12..16].copy_from_slice(&src);
+        p[16..20].copy_from_slice(&dst);
+        p
+    }
+
+    fn frame(data: &[u8]) -> Frame<'_> {
+        Frame {
+            index: 1,
+            ts: Timestamp::from_nanos(0),
+            link: LinkType::RAW,
+            interface: 0,
+            data,
+            orig_len: data.len() as u32,
+        }
+    }
+
+    /// New pairs go where the least work is; a pair keeps its shard in both
+    /// directions; two balancers fed the same frames agree (each shard of a
+    /// file runs its own); frames that are not IP go to shard 0.
+    #[test]
+    fn balancer_spreads_by_load_and_agrees_with_itself() {
+        let (mut a, mut b) = (Balancer::new(2), Balancer::new(2));
+        let heavy = ipv4([10, 0, 0, 1], [1, 1, 1, 1], 1500);
+        let heavy_back = ipv4([1, 1, 1, 1], [10, 0, 0, 1], 60);
+        let first = a.shard(&frame(&heavy));
+        assert_eq!(b.shard(&frame(&heavy)), first);
+        for _ in 0..100 {
+            assert_eq!(a.shard(&frame(&heavy)), first);
+            assert_eq!(a.shard(&frame(&heavy_back)), first);
+            b.shard(&frame(&heavy));
+            b.shard(&frame(&heavy_back));
+        }
+        // The next new pairs all go to the other shard until it catches up.
+        for i in 0..20u8 {
+            let light = ipv4([10, 0, 1, i], [2, 2, 2, 2], 100);
+            let s = a.shard(&frame(&light));
+            assert_eq!(s, 1 - first);
+            assert_eq!(b.shard(&frame(&light)), s);
+        }
+        let loads = &a.load;
+        assert!(loads[0] > 0 && loads[1] > 0);
+        assert_eq!(a.shard(&frame(b"not ip at all")), 0);
+        assert_eq!(Balancer::new(1).shard(&frame(&heavy)), 0);
+    }
 }
