@@ -37,7 +37,7 @@ impl serde::Serialize for Proto {
 
 /// A direction-free flow key: both packets of a conversation map to the same
 /// key, whichever way they travel.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct FlowKey {
     /// The lower of the two endpoints.
     pub lo: SocketAddr,
@@ -45,6 +45,28 @@ pub struct FlowKey {
     pub hi: SocketAddr,
     /// Transport protocol.
     pub proto: Proto,
+}
+
+/// A word or two per endpoint instead of the derived field-by-field hash of
+/// `SocketAddr` (IPv6 flow label and scope included): the key is hashed
+/// once per packet. Equal keys still hash equally (a subset of the fields).
+impl std::hash::Hash for FlowKey {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        fn endpoint<H: std::hash::Hasher>(a: &SocketAddr, h: &mut H) {
+            match a {
+                SocketAddr::V4(v) => {
+                    h.write_u64(u64::from(u32::from(*v.ip())) << 16 | u64::from(v.port()))
+                }
+                SocketAddr::V6(v) => {
+                    h.write_u128(u128::from(*v.ip()));
+                    h.write_u16(v.port());
+                }
+            }
+        }
+        endpoint(&self.lo, h);
+        endpoint(&self.hi, h);
+        h.write_u8(self.proto as u8);
+    }
 }
 
 impl FlowKey {
