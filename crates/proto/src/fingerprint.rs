@@ -212,13 +212,32 @@ fn push_decimal(s: &mut String, values: impl Iterator<Item = u16>) {
         if i > 0 {
             s.push('-');
         }
-        let _ = write!(s, "{v}");
+        push_u16(s, v);
     }
 }
 
 fn finish_ja3(string: String) -> Ja3 {
     let md5_hex = hex(&Md5::digest(string.as_bytes()));
     Ja3 { string, md5_hex }
+}
+
+/// A number in decimal, without `fmt` (fingerprints print hundreds of them
+/// per handshake).
+fn push_u16(s: &mut String, v: u16) {
+    let mut digits = [0u8; 5];
+    let mut at = digits.len();
+    let mut n = v;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        s.push(char::from(d));
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -245,7 +264,9 @@ fn hex_list(values: &[u16]) -> String {
         if i > 0 {
             s.push(',');
         }
-        let _ = write!(s, "{v:04x}");
+        for shift in [12, 8, 4, 0] {
+            s.push(char::from(HEX[usize::from(v >> shift & 0x0f)]));
+        }
     }
     s
 }
@@ -545,6 +566,19 @@ mod tests {
         };
         assert_eq!(ja3s(&sh).string, "771,49199,65281-11");
         assert_eq!(ja3s(&ServerHello::default()).string, "0,0,");
+    }
+
+    #[test]
+    fn numbers_print_as_fmt_would() {
+        for v in [0u16, 7, 9, 10, 99, 100, 4865, 49195, 65535] {
+            let mut s = String::new();
+            push_u16(&mut s, v);
+            assert_eq!(s, v.to_string());
+        }
+        assert_eq!(
+            hex_list(&[0x002f, 0xc02b, 0xffff, 0]),
+            "002f,c02b,ffff,0000"
+        );
     }
 
     #[test]
