@@ -7,24 +7,39 @@ use std::path::{Path, PathBuf};
 /// Whether a file starts like a capture: pcap (any byte order or
 /// resolution), pcapng, or gzip (checked when opened).
 pub fn is_capture_file(path: &Path) -> io::Result<bool> {
+    Ok(matches!(
+        first_bytes(path)?,
+        Some(
+            [0xd4, 0xc3, 0xb2, 0xa1]
+                | [0xa1, 0xb2, 0xc3, 0xd4]
+                | [0x4d, 0x3c, 0xb2, 0xa1]
+                | [0xa1, 0xb2, 0x3c, 0x4d]
+                | [0x0a, 0x0d, 0x0d, 0x0a]
+                | [0x1f, 0x8b, _, _]
+        )
+    ))
+}
+
+/// Whether a capture can be read again from the start, cheaply, by each
+/// shard of a split run: a regular file that is not gzip-compressed.
+pub(crate) fn is_rereadable(path: &Path) -> bool {
+    path != Path::new("-")
+        && fs::metadata(path).is_ok_and(|m| m.is_file())
+        && first_bytes(path).is_ok_and(|m| !matches!(m, Some([0x1f, 0x8b, _, _])))
+}
+
+/// A file's first four bytes (`None` when it is shorter).
+fn first_bytes(path: &Path) -> io::Result<Option<[u8; 4]>> {
     let mut magic = [0u8; 4];
     let mut f = fs::File::open(path)?;
     let mut n = 0;
     while n < 4 {
         match f.read(&mut magic[n..])? {
-            0 => return Ok(false),
+            0 => return Ok(None),
             k => n += k,
         }
     }
-    Ok(matches!(
-        magic,
-        [0xd4, 0xc3, 0xb2, 0xa1]
-            | [0xa1, 0xb2, 0xc3, 0xd4]
-            | [0x4d, 0x3c, 0xb2, 0xa1]
-            | [0xa1, 0xb2, 0x3c, 0x4d]
-            | [0x0a, 0x0d, 0x0d, 0x0a]
-            | [0x1f, 0x8b, _, _]
-    ))
+    Ok(Some(magic))
 }
 
 /// Expands the given paths: files are kept as given (whatever their content:
@@ -136,6 +151,22 @@ mod tests {
         v.extend_from_slice(&4u32.to_le_bytes());
         v.extend_from_slice(b"abcd");
         v
+    }
+
+    /// Only a plain, uncompressed regular file is read again by each shard.
+    #[test]
+    fn rereadable_is_a_plain_regular_file() {
+        let dir = temp_dir("rereadable");
+        let plain = dir.join("a.pcap");
+        fs::write(&plain, minimal_pcap()).unwrap();
+        let gz = dir.join("a.pcap.gz");
+        fs::write(&gz, [0x1f, 0x8b, 8, 0, 0, 0]).unwrap();
+        assert!(is_rereadable(&plain));
+        assert!(!is_rereadable(&gz));
+        assert!(!is_rereadable(Path::new("-")));
+        assert!(!is_rereadable(&dir));
+        assert!(!is_rereadable(&dir.join("missing.pcap")));
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[cfg(unix)]

@@ -54,21 +54,32 @@ impl Detection {
     }
 }
 
-impl AppSink for Collect {
-    fn app_event(&mut self, mut event: AppEvent) {
-        self.detect.run(&event, &mut self.identifiers);
-        // Bodies are for the detectors that look at them as they pass; the
-        // report keeps the event without them, so memory follows the number
-        // of events, not the bytes carried.
-        match &mut event.kind {
-            AppEventKind::Http(h) => {
-                h.request_body = None;
-                h.response_body = None;
-            }
-            AppEventKind::Opaque(_) => return,
-            _ => {}
+/// The event as a report keeps it, once the detectors have seen it: bodies
+/// are for the detectors that look at them as they pass, so memory follows
+/// the number of events, not the bytes carried; opaque payloads are not
+/// reported at all.
+pub(crate) fn kept_for_report(mut event: AppEvent) -> Option<AppEvent> {
+    match &mut event.kind {
+        AppEventKind::Http(h) => {
+            h.request_body = None;
+            h.response_body = None;
         }
-        self.events.push(event);
+        AppEventKind::Opaque(_) => return None,
+        _ => {}
+    }
+    Some(event)
+}
+
+/// The order of a capture's findings: by time and packet, then where in the
+/// message they are.
+pub(crate) fn by_place(a: &Finding, b: &Finding) -> std::cmp::Ordering {
+    (a.ts, a.frame, &a.location, a.offset).cmp(&(b.ts, b.frame, &b.location, b.offset))
+}
+
+impl AppSink for Collect {
+    fn app_event(&mut self, event: AppEvent) {
+        self.detect.run(&event, &mut self.identifiers);
+        self.events.extend(kept_for_report(event));
     }
 
     fn flow_end(&mut self, summary: &FlowSummary, app: AppProto) {
@@ -127,9 +138,7 @@ pub(crate) fn analyze_capture_named(
     // The sorts below are stable and run on the analyzer's threads when
     // there are several (the caller is inside its pool): the same order as
     // one thread's, a serial tail less after a sharded read.
-    identifiers.par_sort_by(|a, b| {
-        (a.ts, a.frame, &a.location, a.offset).cmp(&(b.ts, b.frame, &b.location, b.offset))
-    });
+    identifiers.par_sort_by(by_place);
 
     let mut flows = flows;
     let infos: Vec<_> = flows.iter().map(|f| f.summary.info).collect();
@@ -567,11 +576,7 @@ pub(crate) fn drive_sharded<S: AppSink + Send>(
     shards: usize,
     make_sink: impl Fn() -> S + Sync,
 ) -> Result<(Vec<S>, CaptureRun), DecodeError> {
-    // Only a plain file can be read again by each shard.
-    let rereadable = path != Path::new("-")
-        && !CaptureReader::open(path)?.is_gzip()
-        && std::fs::metadata(path).is_ok_and(|m| m.is_file());
-    let (stages, read) = if rereadable {
+    let (stages, read) = if crate::inputs::is_rereadable(path) {
         std::thread::scope(|scope| {
             let workers: Vec<_> = (0..shards)
                 .map(|shard| {

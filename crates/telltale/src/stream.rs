@@ -16,7 +16,7 @@ use telltale_report::{CaptureReport, FlowRecord};
 
 use crate::Analyzer;
 use crate::locate::Locator;
-use crate::pipeline::{Detection, drive};
+use crate::pipeline::{Detection, by_place, drive, kept_for_report};
 
 /// Where an event happened: its capture, its flow's endpoints, its time and
 /// packet number.
@@ -71,16 +71,65 @@ impl<F: FnMut(Event<'_>)> EventSink for F {
     }
 }
 
+/// What every streaming sink keeps: the open flows (each with the sink's
+/// own state `T`), the names learnt so far, the run's locations, and the
+/// identifier search.
+struct Tracker<T> {
+    detect: Detection,
+    namer: DestinationNamer,
+    locator: Locator,
+    open: HashMap<FlowId, (FlowInfo, T)>,
+    /// The last event's findings.
+    found: Vec<Finding>,
+}
+
+impl<T: Default> Tracker<T> {
+    fn new(analyzer: &Analyzer) -> Self {
+        Tracker {
+            detect: Detection::of(analyzer),
+            namer: DestinationNamer::bounded(),
+            locator: Locator::new(analyzer.geo.clone()),
+            open: HashMap::new(),
+            found: Vec::new(),
+        }
+    }
+
+    fn start(&mut self, flow: &FlowInfo) {
+        self.open.insert(flow.id, (*flow, T::default()));
+    }
+
+    /// Learns the names an event gives and searches it for identifiers;
+    /// returns its flow, if open, and the findings.
+    fn observe(&mut self, event: &AppEvent) -> (Option<&mut (FlowInfo, T)>, &mut Vec<Finding>) {
+        let server: Option<IpAddr> = self.open.get(&event.flow).map(|(f, _)| f.server.ip());
+        self.namer.observe(event, server);
+        self.found.clear();
+        self.detect.run(event, &mut self.found);
+        (self.open.get_mut(&event.flow), &mut self.found)
+    }
+
+    /// A flow's record, named and located now that it has ended, and the
+    /// sink's state for it; what was kept for naming it is dropped.
+    fn end(&mut self, summary: &FlowSummary, app: AppProto) -> (FlowRecord, Option<T>) {
+        let info = summary.info;
+        let record = FlowRecord {
+            server_name: self.namer.name(&info, summary.first_ts),
+            server_location: self.locator.locate(info.server.ip()),
+            client_location: self.locator.locate(info.client.ip()),
+            summary: summary.clone(),
+            app_proto: app,
+        };
+        self.namer.forget(info.id);
+        (record, self.open.remove(&info.id).map(|(_, t)| t))
+    }
+}
+
 /// The dissectors' sink for a streaming run: names, locates and forwards,
 /// holding only what open flows need.
 struct Streamer<'s, 'p, E: EventSink> {
     sink: &'s mut E,
     path: &'p Path,
-    detect: Detection,
-    namer: DestinationNamer,
-    open: HashMap<FlowId, FlowInfo>,
-    locator: Locator,
-    findings: Vec<Finding>,
+    tracker: Tracker<()>,
 }
 
 impl<'s, 'p, E: EventSink> Streamer<'s, 'p, E> {
@@ -88,26 +137,19 @@ impl<'s, 'p, E: EventSink> Streamer<'s, 'p, E> {
         Streamer {
             sink,
             path,
-            detect: Detection::of(analyzer),
-            namer: DestinationNamer::bounded(),
-            open: HashMap::new(),
-            locator: Locator::new(analyzer.geo.clone()),
-            findings: Vec::new(),
+            tracker: Tracker::new(analyzer),
         }
     }
 }
 
 impl<E: EventSink> AppSink for Streamer<'_, '_, E> {
     fn flow_start(&mut self, flow: &FlowInfo) {
-        self.open.insert(flow.id, *flow);
+        self.tracker.start(flow);
     }
 
     fn app_event(&mut self, event: AppEvent) {
-        let server: Option<IpAddr> = self.open.get(&event.flow).map(|f| f.server.ip());
-        self.namer.observe(&event, server);
-        self.findings.clear();
-        self.detect.run(&event, &mut self.findings);
-        let Some(&flow) = self.open.get(&event.flow) else {
+        let (open, found) = self.tracker.observe(&event);
+        let Some(&mut (flow, ())) = open else {
             return;
         };
         let ctx = Context {
@@ -127,22 +169,13 @@ impl<E: EventSink> AppSink for Streamer<'_, '_, E> {
         if let Some(e) = typed {
             self.sink.event(e);
         }
-        for f in &self.findings {
+        for f in found.iter() {
             self.sink.event(Event::Identifier(ctx, f));
         }
     }
 
     fn flow_end(&mut self, summary: &FlowSummary, app: AppProto) {
-        let info = summary.info;
-        let record = FlowRecord {
-            server_name: self.namer.name(&info, summary.first_ts),
-            server_location: self.locator.locate(info.server.ip()),
-            client_location: self.locator.locate(info.client.ip()),
-            summary: summary.clone(),
-            app_proto: app,
-        };
-        self.namer.forget(info.id);
-        self.open.remove(&info.id);
+        let (record, _) = self.tracker.end(summary, app);
         self.sink.event(Event::Flow(&record));
     }
 }
@@ -277,57 +310,31 @@ struct FlowLines {
 struct JsonlStreamer<'o, W: std::io::Write> {
     out: &'o mut W,
     name: String,
-    detect: Detection,
-    namer: DestinationNamer,
-    open: HashMap<FlowId, (FlowInfo, FlowLines)>,
-    locator: Locator,
-    found: Vec<Finding>,
+    tracker: Tracker<FlowLines>,
     error: Option<std::io::Error>,
 }
 
 impl<W: std::io::Write> AppSink for JsonlStreamer<'_, W> {
     fn flow_start(&mut self, flow: &FlowInfo) {
-        self.open.insert(flow.id, (*flow, FlowLines::default()));
+        self.tracker.start(flow);
     }
 
-    fn app_event(&mut self, mut event: AppEvent) {
-        let server = self.open.get(&event.flow).map(|(f, _)| f.server.ip());
-        self.namer.observe(&event, server);
-        self.found.clear();
-        self.detect.run(&event, &mut self.found);
-        let Some((_, lines)) = self.open.get_mut(&event.flow) else {
+    fn app_event(&mut self, event: AppEvent) {
+        let (open, found) = self.tracker.observe(&event);
+        let Some((_, lines)) = open else {
             return;
         };
-        lines.findings.append(&mut self.found);
-        // As the collecting writer: bodies were for the detectors.
-        match &mut event.kind {
-            AppEventKind::Http(h) => {
-                h.request_body = None;
-                h.response_body = None;
-            }
-            AppEventKind::Opaque(_) => return,
-            _ => {}
-        }
-        lines.events.push(event);
+        lines.findings.append(found);
+        lines.events.extend(kept_for_report(event));
     }
 
     fn flow_end(&mut self, summary: &FlowSummary, app: AppProto) {
-        let info = summary.info;
-        let record = FlowRecord {
-            server_name: self.namer.name(&info, summary.first_ts),
-            server_location: self.locator.locate(info.server.ip()),
-            client_location: self.locator.locate(info.client.ip()),
-            summary: summary.clone(),
-            app_proto: app,
-        };
-        self.namer.forget(info.id);
-        let Some((_, mut lines)) = self.open.remove(&info.id) else {
+        let (record, lines) = self.tracker.end(summary, app);
+        let Some(mut lines) = lines else {
             return;
         };
         // The collecting run orders a message's findings by where they are.
-        lines.findings.sort_by(|a, b| {
-            (a.ts, a.frame, &a.location, a.offset).cmp(&(b.ts, b.frame, &b.location, b.offset))
-        });
+        lines.findings.sort_by(by_place);
         if self.error.is_none() {
             let written = telltale_report::write_flow_jsonl(
                 self.out,
@@ -378,11 +385,7 @@ impl Analyzer {
         let sink = JsonlStreamer {
             out,
             name: path.to_string_lossy().into_owned(),
-            detect: Detection::of(self),
-            namer: DestinationNamer::bounded(),
-            open: HashMap::new(),
-            locator: Locator::new(self.geo.clone()),
-            found: Vec::new(),
+            tracker: Tracker::new(self),
             error: None,
         };
         let (sink, run) = drive(path, self, sink, |_| {})?;
