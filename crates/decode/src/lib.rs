@@ -58,7 +58,7 @@ pub use error::{CaptureWarning, DecodeError, WarningKind};
 pub use linktype::LinkType;
 pub use packet::{
     DecodeStats, Decoder, DecoderConfig, Packet, TcpFlags, TcpSegment, Transport, UdpDatagram,
-    pair_hash, shard_of,
+    pair_hash,
 };
 pub use reader::{CaptureFormat, CaptureReader, CaptureSecrets, Frame};
 pub use time::Timestamp;

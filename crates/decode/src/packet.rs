@@ -165,33 +165,11 @@ impl DecodeStats {
     }
 }
 
-/// Which of `shards` workers a frame belongs to, so one capture can be
-/// analysed on several threads: frames between the same two IP addresses
-/// (both directions, every port, every fragment) go to the same shard, so
-/// flows and fragment reassembly stay whole. Frames that are not IP go to
-/// shard 0. Only the link header and the IP addresses are read.
-///
-/// ```
-/// use telltale_decode::{CaptureReader, shard_of};
-/// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/redmi-1s-2014.pcap");
-/// let mut r = CaptureReader::open(path).unwrap();
-/// let f = r.next_frame().unwrap().unwrap();
-/// assert!(shard_of(&f, 4) < 4);
-/// assert_eq!(shard_of(&f, 1), 0);
-/// ```
-pub fn shard_of(frame: &Frame<'_>, shards: usize) -> usize {
-    if shards <= 1 {
-        return 0;
-    }
-    match pair_hash(frame) {
-        Some(h) => (h % shards as u64) as usize,
-        None => 0,
-    }
-}
-
 /// A hash of a frame's IP address pair, the same in both directions; `None`
-/// for a frame that is not IP. What [`shard_of`] divides among shards, for
-/// a caller that assigns pairs to shards itself (by load, say).
+/// for a frame that is not IP. For splitting one capture across threads:
+/// frames between the same two addresses (both directions, every port,
+/// every fragment) share it, so flows and fragment reassembly stay whole.
+/// Only the link header and the IP addresses are read.
 ///
 /// ```
 /// use telltale_decode::{CaptureReader, pair_hash};
@@ -206,7 +184,7 @@ pub fn pair_hash(frame: &Frame<'_>) -> Option<u64> {
     let Network::Ip(ip) = link::network(frame.link, frame.data) else {
         return None;
     };
-    // The pair in a fixed order (either direction gives the same shard),
+    // The pair in a fixed order (either direction gives the same hash),
     // then a multiply-xorshift mix: stable across runs and platforms, so
     // shards (and anything that depends on them) are reproducible. Integer
     // compares: comparing the address bytes as slices went through memcmp
@@ -542,8 +520,9 @@ mod tests {
                 r[24..40].copy_from_slice(&f[8..24]);
                 (f, r)
             };
-            let s = shard_of(&frame(&fwd), 4);
-            assert_eq!(s, shard_of(&frame(&rev), 4));
+            let h = pair_hash(&frame(&fwd)).unwrap();
+            assert_eq!(Some(h), pair_hash(&frame(&rev)));
+            let s = (h % 4) as usize;
             counts[s] += 1;
         }
         for c in counts {

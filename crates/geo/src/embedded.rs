@@ -148,7 +148,7 @@ impl EmbeddedDb {
         let mut db = EmbeddedDb {
             info,
             sources,
-            raw: Cow::Borrowed(&[]),
+            raw,
             countries,
             org_offsets,
             org_blob,
@@ -160,7 +160,6 @@ impl EmbeddedDb {
             v4_index: Vec::new(),
             v6_index: Vec::new(),
         };
-        db.raw = raw;
         db.v4_index = bucket_index(db.v4_starts(), |s| (u32::from_le_bytes(*s) >> 16) as usize);
         db.v6_index = bucket_index(db.v6_starts(), |s| {
             (u128::from_le_bytes(*s) >> 112) as usize
