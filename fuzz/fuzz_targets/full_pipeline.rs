@@ -13,17 +13,8 @@ use telltale::decode::CaptureReader;
 use telltale::detect::DeviceProfile;
 use telltale::{Analyzer, Event, analyze_capture};
 
-const PROFILE: &str = r#"
-[[device]]
-name = "RedMi 1S"
-country = "CN"
-imei = ["865123456789019"]
-phone = ["+8613812345678"]
-mac = ["64:cc:2e:4a:7b:19"]
-"#;
-
 static ANALYZER: LazyLock<Analyzer> = LazyLock::new(|| {
-    let profile = DeviceProfile::from_toml(PROFILE).expect("profile");
+    let profile = DeviceProfile::from_toml(telltale_fuzz::PROFILE).expect("profile");
     Analyzer::builder().threads(1).identifiers(Some(&profile)).build()
 });
 

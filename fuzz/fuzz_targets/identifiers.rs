@@ -17,20 +17,8 @@ use telltale_fuzz::Cursor;
 use telltale_proto::body::{Body, BodyStatus};
 use telltale_proto::{AppEvent, AppEventKind, HttpTransaction, OpaquePayload};
 
-const PROFILE: &str = r#"
-[[device]]
-name = "RedMi 1S"
-country = "CN"
-imei = ["865123456789019"]
-imsi = ["460011234567890"]
-phone = ["+8613812345678"]
-mac = ["64:cc:2e:4a:7b:19"]
-android_id = ["9f1c2b3a4d5e6f70"]
-location = [39.9042, 116.4074]
-"#;
-
 static SCANNER: LazyLock<Scanner> = LazyLock::new(|| {
-    let profile = DeviceProfile::from_toml(PROFILE).expect("profile");
+    let profile = DeviceProfile::from_toml(telltale_fuzz::PROFILE).expect("profile");
     Scanner::new(Some(&profile))
 });
 

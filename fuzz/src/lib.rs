@@ -1,5 +1,19 @@
 //! Helpers shared by the fuzz targets and the seed generator.
 
+/// The device profile the targets that search for known values use: the
+/// RedMi 1S of the project's fixture, every kind of value it can hold.
+pub const PROFILE: &str = r#"
+[[device]]
+name = "RedMi 1S"
+country = "CN"
+imei = ["865123456789019"]
+imsi = ["460011234567890"]
+phone = ["+8613812345678"]
+mac = ["64:cc:2e:4a:7b:19"]
+android_id = ["9f1c2b3a4d5e6f70"]
+location = [39.9042, 116.4074]
+"#;
+
 /// Reads structured values off the front of a fuzz input, yielding zeros
 /// once it runs dry, so every input maps to some sequence of operations.
 pub struct Cursor<'a> {
