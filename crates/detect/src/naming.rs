@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use telltale_decode::Timestamp;
 use telltale_flow::{FlowId, FlowInfo};
@@ -129,9 +130,13 @@ impl ServerName {
 struct Resolution {
     ts: Timestamp,
     frame: u64,
-    query: String,
+    /// Shared: a name answered thousands of times is stored once.
+    query: Arc<str>,
     resolver: IpAddr,
 }
+
+/// A name that resolved an address, and when it first did (time, packet).
+type FirstAnswer = (Arc<str>, (Timestamp, u64));
 
 /// Addresses learnt from DNS answers, in time order per address. One per
 /// capture by default; merge several for a batch in which captures share a
@@ -139,6 +144,10 @@ struct Resolution {
 #[derive(Clone, Debug, Default)]
 pub struct Resolutions {
     by_addr: HashMap<IpAddr, Vec<Resolution>>,
+    /// For a bounded namer: each distinct name (ASCII case folded) that
+    /// resolved an address, with its first answer. The answers are capped;
+    /// the names a flow's SNI is checked against are kept apart from them.
+    names: HashMap<IpAddr, Vec<FirstAnswer>>,
     /// For a bounded namer: addresses in the order they were last
     /// answered (stale entries skipped), and each one's last answer.
     answered: std::collections::VecDeque<(IpAddr, u64)>,
@@ -152,15 +161,41 @@ pub struct Resolutions {
 /// DNS only if its address was last answered before this many others were.
 pub const MAX_RESOLVED_ADDRESSES: usize = 16_384;
 
-/// Answers kept per address by a [`DestinationNamer::bounded`] namer: the
-/// latest decide the name, and a CDN address answered millions of times in
-/// a long capture must not grow without end.
-pub const MAX_RESOLUTIONS_PER_ADDRESS: usize = 1024;
+/// Answers kept per address by a [`DestinationNamer::bounded`] namer. A
+/// bounded namer fixes a flow's DNS name when the flow starts
+/// ([`DestinationNamer::start`]), from the latest answer before it, so only
+/// the latest few are needed (a few, not one, for captures whose clock
+/// steps back); a CDN address answered millions of times in a long capture
+/// must not grow without end.
+pub const MAX_RESOLUTIONS_PER_ADDRESS: usize = 16;
+
+/// Distinct names kept per address by a [`DestinationNamer::bounded`]
+/// namer, for the `sni_not_in_dns` check; a name past this many is not
+/// remembered (a shared CDN address), and an SNI equal to it is flagged.
+pub const MAX_NAMES_PER_ADDRESS: usize = 64;
 
 impl Resolutions {
     /// Adds one answer in time order, keeping the latest `cap` per address
-    /// and, when `max_addrs` is finite, answers for that many addresses.
+    /// and, when `max_addrs` is finite, answers for that many addresses
+    /// and the names that resolved them.
     fn add(&mut self, addr: IpAddr, r: Resolution, cap: usize, max_addrs: usize) {
+        let mut r = r;
+        if max_addrs != usize::MAX {
+            let names = self.names.entry(addr).or_default();
+            let at = (r.ts, r.frame);
+            let full = names.len() >= MAX_NAMES_PER_ADDRESS;
+            match names
+                .iter_mut()
+                .find(|(n, _)| n.eq_ignore_ascii_case(&r.query))
+            {
+                Some((n, first)) => {
+                    *first = (*first).min(at);
+                    r.query = Arc::clone(n);
+                }
+                None if !full => names.push((Arc::clone(&r.query), at)),
+                None => {}
+            }
+        }
         let list = self.by_addr.entry(addr).or_default();
         let at = list.partition_point(|x| x <= &r);
         if at > 0 && list[at - 1] == r {
@@ -182,6 +217,7 @@ impl Resolutions {
             };
             if self.last_answer.get(&old) == Some(&n) {
                 self.by_addr.remove(&old);
+                self.names.remove(&old);
                 self.last_answer.remove(&old);
             }
         }
@@ -223,6 +259,40 @@ impl Resolutions {
     }
 }
 
+/// What DNS said about a flow when it started ([`DestinationNamer::start`]).
+#[derive(Clone, Debug)]
+struct Pinned {
+    /// The latest answer before the flow that resolved its server.
+    dns: Option<DnsAttribution>,
+    /// Every name that resolved the server before the flow.
+    names: Vec<Arc<str>>,
+}
+
+/// The names that resolved a flow's server before it started, as answers or
+/// as the names pinned when it started.
+enum ResolvedAs<'a> {
+    Answers(&'a [Resolution]),
+    Names(&'a [Arc<str>]),
+}
+
+impl ResolvedAs<'_> {
+    fn includes(&self, name: &str) -> bool {
+        match self {
+            ResolvedAs::Answers(rs) => rs.iter().any(|r| r.query.eq_ignore_ascii_case(name)),
+            ResolvedAs::Names(ns) => ns.iter().any(|n| n.eq_ignore_ascii_case(name)),
+        }
+    }
+}
+
+fn attribution(r: &Resolution) -> DnsAttribution {
+    DnsAttribution {
+        query: r.query.to_string(),
+        answer_ts: r.ts,
+        answer_frame: r.frame,
+        resolver: r.resolver,
+    }
+}
+
 /// What a capture's events say directly about one flow.
 #[derive(Clone, Debug, Default)]
 struct Direct {
@@ -253,6 +323,8 @@ struct Direct {
 /// ```
 pub struct DestinationNamer {
     direct: HashMap<FlowId, Direct>,
+    /// What [`start`](Self::start) fixed about open flows.
+    pinned: HashMap<FlowId, Pinned>,
     resolutions: Resolutions,
     /// Answers kept per address (unbounded for a whole capture's events).
     cap: usize,
@@ -278,6 +350,7 @@ impl DestinationNamer {
     pub fn empty() -> Self {
         DestinationNamer {
             direct: HashMap::new(),
+            pinned: HashMap::new(),
             resolutions: Resolutions::default(),
             cap: usize::MAX,
             max_addrs: usize::MAX,
@@ -288,7 +361,9 @@ impl DestinationNamer {
     /// [`MAX_RESOLUTIONS_PER_ADDRESS`] answers per address and answers for
     /// at most [`MAX_RESOLVED_ADDRESSES`] addresses, for captures
     /// streamed without end: a flow started long after many answers for its
-    /// address is still named by the latest ones.
+    /// address is still named by the latest ones. Call
+    /// [`start`](Self::start) as each flow starts, so a long flow is named
+    /// by the answers before it, not by those still kept when it ends.
     pub fn bounded() -> Self {
         DestinationNamer {
             cap: MAX_RESOLUTIONS_PER_ADDRESS,
@@ -341,7 +416,7 @@ impl DestinationNamer {
                         Resolution {
                             ts: ev.ts,
                             frame: ev.frame,
-                            query,
+                            query: query.into(),
                             resolver,
                         },
                         self.cap,
@@ -358,6 +433,41 @@ impl DestinationNamer {
     /// follows the open flows, not all flows seen.
     pub fn forget(&mut self, flow: FlowId) {
         self.direct.remove(&flow);
+        self.pinned.remove(&flow);
+    }
+
+    /// For a namer fed as a capture is read: fixes what DNS says about a
+    /// flow that starts now, at `start` (its first packet), from the
+    /// answers seen so far, which are all the answers before it when the
+    /// capture is in time order. [`name`](Self::name) then uses them, so a
+    /// [`bounded`](Self::bounded) namer need keep only the latest answers
+    /// per address, however long the flow lasts and however often its
+    /// address is answered meanwhile. Forgotten with [`forget`](Self::forget).
+    pub fn start(&mut self, flow: &FlowInfo, start: Timestamp) {
+        let addr = flow.server.ip();
+        let at = (start, flow.id.0);
+        let earlier = self.resolutions.before(addr, at);
+        let Some(last) = earlier.last() else {
+            return;
+        };
+        let names = match self.resolutions.names.get(&addr) {
+            Some(names) => names
+                .iter()
+                .filter(|(_, first)| *first < at)
+                .map(|(n, _)| Arc::clone(n))
+                .collect(),
+            None => {
+                let mut names: Vec<Arc<str>> = Vec::new();
+                for r in earlier {
+                    if !names.iter().any(|n| n.eq_ignore_ascii_case(&r.query)) {
+                        names.push(Arc::clone(&r.query));
+                    }
+                }
+                names
+            }
+        };
+        let dns = Some(attribution(last));
+        self.pinned.insert(flow.id, Pinned { dns, names });
     }
 
     /// The DNS answers of this capture, to share across a batch.
@@ -379,13 +489,16 @@ impl DestinationNamer {
         resolutions: &Resolutions,
     ) -> ServerName {
         let direct = self.direct.get(&flow.id);
-        let earlier = resolutions.before(flow.server.ip(), (start, flow.id.0));
-        let dns = earlier.last().map(|r| DnsAttribution {
-            query: r.query.clone(),
-            answer_ts: r.ts,
-            answer_frame: r.frame,
-            resolver: r.resolver,
-        });
+        let (dns, resolved_as) = match self.pinned.get(&flow.id) {
+            Some(p) => (p.dns.clone(), ResolvedAs::Names(&p.names)),
+            None => {
+                let earlier = resolutions.before(flow.server.ip(), (start, flow.id.0));
+                (
+                    earlier.last().map(attribution),
+                    ResolvedAs::Answers(earlier),
+                )
+            }
+        };
         let cert = direct.and_then(|d| d.cert.as_ref());
         let cert_name = cert.and_then(|c| c.san_dns.first().or(c.subject_cn.as_ref()));
         let (name, source) = match direct {
@@ -401,14 +514,12 @@ impl DestinationNamer {
         };
         let sni = direct.and_then(|d| d.sni.as_ref()).map(|(n, _)| n.as_str());
         let flags = NameFlags {
-            sni_not_in_dns: sni.is_some_and(|sni| {
-                !earlier.is_empty() && !earlier.iter().any(|r| r.query.eq_ignore_ascii_case(sni))
-            }),
+            sni_not_in_dns: sni.is_some_and(|sni| dns.is_some() && !resolved_as.includes(sni)),
             sni_not_in_cert: match (sni, cert) {
                 (Some(sni), Some(c)) => !c.matches_name(sni),
                 _ => false,
             },
-            not_resolved: direct.is_some_and(|d| d.named_protocol) && earlier.is_empty(),
+            not_resolved: direct.is_some_and(|d| d.named_protocol) && dns.is_none(),
         };
         ServerName {
             name,
@@ -633,6 +744,85 @@ mod tests {
             Some(format!("host{}.example", n - 1).as_str())
         );
         assert!(namer.resolutions().answered.len() <= 4 * MAX_RESOLVED_ADDRESSES + 1);
+    }
+
+    /// A bounded namer keeps a few answers per address, so it fixes a flow's
+    /// DNS when the flow starts: a long flow whose address is answered many
+    /// times meanwhile (a CDN address, for other names) is still named by
+    /// the answer before it, and its SNI checked against every name that
+    /// resolved the address before it, as a namer that kept everything does.
+    #[test]
+    fn bounded_namer_pins_a_flow_at_its_start() {
+        let resolver = Some("9.9.9.9".parse().unwrap());
+        let mut events = vec![
+            ev(1, 10, dns_response(&[("api.example", 1, "203.0.113.7")])),
+            ev(2, 20, dns_response(&[("cdn.example", 1, "203.0.113.7")])),
+        ];
+        let flow = info(100, "203.0.113.7:443");
+        let start = Timestamp::from_nanos(30);
+        // After the flow started: many answers for the same address.
+        let later = 2 * MAX_RESOLUTIONS_PER_ADDRESS + 2 * MAX_NAMES_PER_ADDRESS;
+        for i in 0..later {
+            let name = format!("other{}.example", i % (MAX_NAMES_PER_ADDRESS + 5));
+            events.push(ev(
+                3,
+                40 + i as i64,
+                dns_response(&[(&name, 1, "203.0.113.7")]),
+            ));
+        }
+        events.push(ev(100, 5_000, tls("api.example")));
+
+        let mut bounded = DestinationNamer::bounded();
+        for (i, e) in events.iter().enumerate() {
+            if i == 2 {
+                bounded.start(&flow, start);
+            }
+            bounded.observe(e, resolver);
+        }
+        let resolvers: Vec<FlowInfo> = (1..=3).map(|i| info(i, "9.9.9.9:53")).collect();
+        let whole = DestinationNamer::new(&events, &resolvers);
+        let a = bounded.name(&flow, start);
+        let b = whole.name(&flow, start);
+        assert_eq!(a, b);
+        let dns = a.dns.expect("named by DNS");
+        assert_eq!((dns.query.as_str(), dns.answer_frame), ("cdn.example", 2));
+        assert!(!a.flags.sni_not_in_dns, "api.example resolved it before");
+        assert!(
+            bounded
+                .resolutions()
+                .by_addr
+                .values()
+                .all(|l| l.len() <= MAX_RESOLUTIONS_PER_ADDRESS)
+                && bounded
+                    .resolutions()
+                    .names
+                    .values()
+                    .all(|n| n.len() <= MAX_NAMES_PER_ADDRESS)
+        );
+        // Forgotten with the flow.
+        bounded.forget(flow.id);
+        assert!(bounded.pinned.is_empty());
+    }
+
+    /// Without [`DestinationNamer::start`] a bounded namer names from what
+    /// it kept: the latest answers only.
+    #[test]
+    fn an_unpinned_flow_is_named_from_the_answers_kept() {
+        let resolver = Some("9.9.9.9".parse().unwrap());
+        let mut namer = DestinationNamer::bounded();
+        namer.observe(
+            &ev(1, 10, dns_response(&[("a.example", 1, "203.0.113.8")])),
+            resolver,
+        );
+        namer.observe(
+            &ev(2, 20, dns_response(&[("b.example", 1, "203.0.113.8")])),
+            resolver,
+        );
+        let flow = info(100, "203.0.113.8:443");
+        let n = namer.name(&flow, Timestamp::from_nanos(15));
+        assert_eq!(n.name.as_deref(), Some("a.example"));
+        let n = namer.name(&flow, Timestamp::from_nanos(25));
+        assert_eq!(n.name.as_deref(), Some("b.example"));
     }
 
     #[test]

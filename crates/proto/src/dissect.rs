@@ -29,10 +29,10 @@ pub trait AppSink {
     fn app_event(&mut self, event: AppEvent);
     /// A flow ended; `app` is the protocol it was recognised as.
     fn flow_end(&mut self, summary: &FlowSummary, app: AppProto);
-    /// A flow started: its endpoints, for sinks that report events as they
-    /// come and need to say which addresses an event's flow joins. Called
-    /// before any event of the flow.
-    fn flow_start(&mut self, _flow: &FlowInfo) {}
+    /// A flow started, at `ts` (its first packet): its endpoints, for sinks
+    /// that report events as they come and need to say which addresses an
+    /// event's flow joins. Called before any event of the flow.
+    fn flow_start(&mut self, _flow: &FlowInfo, _ts: Timestamp) {}
 }
 
 /// Counters of the dissectors.
@@ -634,7 +634,7 @@ impl<S: AppSink> FlowSink for Dissectors<S> {
         match event.kind {
             FlowEventKind::Open => {
                 self.flows.insert(event.flow.id, State::Undecided);
-                self.sink.flow_start(event.flow);
+                self.sink.flow_start(event.flow, event.ts);
             }
             FlowEventKind::Datagram { dir, bytes } => {
                 self.datagram(event.flow, dir, event.ts, event.frame, bytes)

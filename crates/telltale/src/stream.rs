@@ -94,8 +94,9 @@ impl<T: Default> Tracker<T> {
         }
     }
 
-    fn start(&mut self, flow: &FlowInfo) {
+    fn start(&mut self, flow: &FlowInfo, ts: Timestamp) {
         self.open.insert(flow.id, (*flow, T::default()));
+        self.namer.start(flow, ts);
     }
 
     /// Learns the names an event gives and searches it for identifiers;
@@ -143,8 +144,8 @@ impl<'s, 'p, E: EventSink> Streamer<'s, 'p, E> {
 }
 
 impl<E: EventSink> AppSink for Streamer<'_, '_, E> {
-    fn flow_start(&mut self, flow: &FlowInfo) {
-        self.tracker.start(flow);
+    fn flow_start(&mut self, flow: &FlowInfo, ts: Timestamp) {
+        self.tracker.start(flow, ts);
     }
 
     fn app_event(&mut self, event: AppEvent) {
@@ -188,9 +189,11 @@ impl Analyzer {
     /// link types; no flows or events: those went to the sink).
     ///
     /// Names are the same as [`analyze`](Self::analyze) gives when capture
-    /// order follows time (a flow is named when it ends, from the answers
-    /// read so far, at most [`MAX_RESOLUTIONS_PER_ADDRESS`] per address, for
-    /// the [`MAX_RESOLVED_ADDRESSES`] addresses answered last);
+    /// order follows time (what DNS says of a flow is fixed when it starts,
+    /// from the answers read so far, of which the latest
+    /// [`MAX_RESOLUTIONS_PER_ADDRESS`] per address are kept, for the
+    /// [`MAX_RESOLVED_ADDRESSES`] addresses answered last; the rest when it
+    /// ends);
     /// redaction is not applied (the caller holds the values); the DNS scope
     /// is always the file.
     ///
@@ -315,8 +318,8 @@ struct JsonlStreamer<'o, W: std::io::Write> {
 }
 
 impl<W: std::io::Write> AppSink for JsonlStreamer<'_, W> {
-    fn flow_start(&mut self, flow: &FlowInfo) {
-        self.tracker.start(flow);
+    fn flow_start(&mut self, flow: &FlowInfo, ts: Timestamp) {
+        self.tracker.start(flow, ts);
     }
 
     fn app_event(&mut self, event: AppEvent) {
