@@ -167,7 +167,7 @@ pub const MAX_RESOLVED_ADDRESSES: usize = 16_384;
 /// the latest few are needed (a few, not one, for captures whose clock
 /// steps back); a CDN address answered millions of times in a long capture
 /// must not grow without end.
-pub const MAX_RESOLUTIONS_PER_ADDRESS: usize = 16;
+pub const MAX_RESOLUTIONS_PER_ADDRESS: usize = 4;
 
 /// Distinct names kept per address by a [`DestinationNamer::bounded`]
 /// namer, for the `sni_not_in_dns` check; a name past this many is not
@@ -197,14 +197,20 @@ impl Resolutions {
             }
         }
         let list = self.by_addr.entry(addr).or_default();
-        let at = list.partition_point(|x| x <= &r);
+        let mut at = list.partition_point(|x| x <= &r);
         if at > 0 && list[at - 1] == r {
             return;
         }
-        list.insert(at, r);
-        if list.len() > cap {
+        // Full: the oldest goes first, so the list never outgrows `cap`
+        // (inserting first would double its allocation at every address).
+        if list.len() >= cap {
+            if at == 0 {
+                return;
+            }
             list.remove(0);
+            at -= 1;
         }
+        list.insert(at, r);
         if max_addrs == usize::MAX {
             return;
         }
