@@ -75,6 +75,7 @@ pub fn destinations(report: &Report) -> Vec<Destination> {
 pub fn destinations_of(report: &Report, captures: &[usize]) -> Vec<Destination> {
     let mut map: BTreeMap<String, Destination> = BTreeMap::new();
     for c in captures.iter().filter_map(|&i| report.captures.get(i)) {
+        let by_flow = c.identifiers_by_flow();
         for f in &c.flows {
             let s = &f.summary;
             let (key, named) = match &f.server_name.name {
@@ -120,7 +121,7 @@ pub fn destinations_of(report: &Report, captures: &[usize]) -> Vec<Destination> 
                 s.info.proto.as_str().to_ascii_lowercase()
             ));
             d.app_protos.insert(f.app_proto.as_str());
-            for i in c.flow_identifiers(s.info.id) {
+            for i in by_flow.get(s.info.id) {
                 if i.confidence >= Confidence::Medium {
                     d.identifier_kinds.insert(i.kind.as_str());
                     d.identifiers += 1;

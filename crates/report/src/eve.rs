@@ -12,7 +12,7 @@ use telltale_proto::{
     AppEvent, AppEventKind, DhcpEvent, DnsEvent, HttpTransaction, QuicHandshake, TlsHandshake,
 };
 
-use crate::model::{CaptureReport, FlowRecord, Report};
+use crate::model::{CaptureReport, FlowRecord, IdentifiersByFlow, Report};
 use crate::names::{rcode_name, rrtype_name, tls_version_name};
 use telltale_detect::Finding;
 use telltale_geo::Location;
@@ -345,6 +345,7 @@ pub struct JsonlPlan<'a> {
     name: std::borrow::Cow<'a, str>,
     /// (rank, index): 0 a flow, 1 an event, 2 an identifier.
     order: Vec<(u8, usize)>,
+    by_flow: IdentifiersByFlow<'a>,
 }
 
 impl<'a> JsonlPlan<'a> {
@@ -411,6 +412,7 @@ impl<'a> JsonlPlan<'a> {
             capture,
             name: capture.path.to_string_lossy(),
             order,
+            by_flow: capture.identifiers_by_flow(),
         }
     }
 
@@ -435,7 +437,7 @@ impl<'a> JsonlPlan<'a> {
         let name = &self.name[..];
         for &(rank, i) in self.order.get(range).unwrap_or_default() {
             let record = if rank == 0 {
-                flow_record(name, &capture.flows[i], capture)
+                flow_record(name, &capture.flows[i], &self.by_flow)
             } else if rank == 2 {
                 let finding = &capture.identifiers[i];
                 let Some(flow) = capture.flow(finding.flow) else {
@@ -533,9 +535,9 @@ fn base<'a>(
 pub(crate) fn flow_record<'a>(
     name: &'a str,
     f: &'a FlowRecord,
-    capture: &'a CaptureReport,
+    identifiers: &IdentifiersByFlow<'_>,
 ) -> Record<'a> {
-    flow_record_with(name, f, capture.flow_identifiers(f.summary.info.id))
+    flow_record_with(name, f, identifiers.get(f.summary.info.id))
 }
 
 /// A flow's record, given the identifiers found in it.

@@ -279,7 +279,13 @@ fn capture<'a>(c: &'a CaptureReport, name: &'a str) -> Capture<'a> {
         notices: c.notices(),
         flow_table: &c.flow_table,
         decode: &c.decode,
-        flows: c.flows.iter().map(|f| flow_record(name, f, c)).collect(),
+        flows: {
+            let by_flow = c.identifiers_by_flow();
+            c.flows
+                .iter()
+                .map(|f| flow_record(name, f, &by_flow))
+                .collect()
+        },
         events: c
             .events
             .iter()

@@ -57,6 +57,6 @@ pub use eve::{JsonlPlan, eve_flow_id, write_capture_jsonl, write_flow_jsonl, wri
 pub use html::{ReportOptions, write_html};
 pub use json::write_report_json;
 pub use markdown::write_markdown;
-pub use model::{CaptureReport, FlowRecord, InputFailure, Report};
+pub use model::{CaptureReport, FlowRecord, IdentifiersByFlow, InputFailure, Report};
 pub use redact::Redactor;
 pub use table::{printable, write_destinations_table};

@@ -115,9 +115,40 @@ fn ser_options<S: serde::Serializer>(
 }
 
 impl CaptureReport {
-    /// The identifiers found in one flow.
+    /// The identifiers found in one flow. This looks at every identifier of
+    /// the capture: to ask for many flows, build
+    /// [`identifiers_by_flow`](Self::identifiers_by_flow) once.
     pub fn flow_identifiers(&self, id: telltale_flow::FlowId) -> impl Iterator<Item = &Finding> {
         self.identifiers.iter().filter(move |f| f.flow == id)
+    }
+
+    /// The capture's identifiers indexed by flow, for asking flow after
+    /// flow (a writer that asked [`flow_identifiers`](Self::flow_identifiers)
+    /// for each flow took flows x identifiers steps: seconds on a 10 GiB
+    /// capture, hours on a hostile one).
+    ///
+    /// ```
+    /// # fn f(capture: &telltale_report::CaptureReport) {
+    /// let index = capture.identifiers_by_flow();
+    /// for flow in &capture.flows {
+    ///     let n = index.get(flow.summary.info.id).count();
+    ///     assert_eq!(n, capture.flow_identifiers(flow.summary.info.id).count());
+    /// }
+    /// # }
+    /// ```
+    pub fn identifiers_by_flow(&self) -> IdentifiersByFlow<'_> {
+        let mut order: Vec<(telltale_flow::FlowId, usize)> = self
+            .identifiers
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.flow, i))
+            .collect();
+        // By flow, and within a flow in the report's order.
+        order.sort_unstable();
+        IdentifiersByFlow {
+            identifiers: &self.identifiers,
+            order,
+        }
     }
 
     /// The flow with the given id.
@@ -227,5 +258,27 @@ impl CaptureReport {
             ));
         }
         notes
+    }
+}
+
+/// A capture's identifiers indexed by flow:
+/// [`CaptureReport::identifiers_by_flow`].
+#[derive(Debug)]
+pub struct IdentifiersByFlow<'a> {
+    identifiers: &'a [Finding],
+    /// (flow, index into `identifiers`), sorted.
+    order: Vec<(telltale_flow::FlowId, usize)>,
+}
+
+impl<'a> IdentifiersByFlow<'a> {
+    /// The identifiers found in one flow, in the report's order (as
+    /// [`CaptureReport::flow_identifiers`] gives them).
+    pub fn get(&self, id: telltale_flow::FlowId) -> impl Iterator<Item = &'a Finding> + '_ {
+        let lo = self.order.partition_point(|&(f, _)| f < id);
+        let hi = lo + self.order[lo..].partition_point(|&(f, _)| f == id);
+        let identifiers = self.identifiers;
+        self.order[lo..hi]
+            .iter()
+            .map(move |&(_, i)| &identifiers[i])
     }
 }

@@ -259,6 +259,7 @@ fn tally(
         let Some(c) = report.captures.get(ci) else {
             continue;
         };
+        let by_flow = c.identifiers_by_flow();
         for f in &c.flows {
             let (key, label) = group(f);
             let (t, dests) = map.entry(key.clone()).or_insert_with(|| {
@@ -276,8 +277,8 @@ fn tally(
             });
             t.flows += 1;
             t.bytes += f.summary.to_server.bytes + f.summary.to_client.bytes;
-            t.identifiers += c
-                .flow_identifiers(f.summary.info.id)
+            t.identifiers += by_flow
+                .get(f.summary.info.id)
                 .filter(|i| i.confidence >= Confidence::Medium)
                 .count() as u64;
             dests.insert(match &f.server_name.name {

@@ -413,3 +413,27 @@ fn jsonl_is_in_time_order_whatever_the_report_order() {
     assert!(a == b, "different records");
     assert!(want.len() > 20);
 }
+
+/// The per-flow index the writers use gives each flow the identifiers a
+/// scan of the whole list gives, in the same order.
+#[test]
+fn identifiers_by_flow_agrees_with_a_scan() {
+    let report = analyze(&["redmi-1s-2014.pcap", "hostile-names.pcap", "http-pipelined.pcap"]);
+    let mut seen = 0;
+    for c in &report.captures {
+        let index = c.identifiers_by_flow();
+        let mut with_some = 0;
+        for f in &c.flows {
+            let id = f.summary.info.id;
+            let scanned: Vec<_> = c.flow_identifiers(id).collect();
+            let indexed: Vec<_> = index.get(id).collect();
+            assert_eq!(indexed, scanned, "flow {id:?}");
+            seen += indexed.len();
+            with_some += usize::from(!indexed.is_empty());
+        }
+        assert!(with_some > 0 || c.identifiers.is_empty());
+    }
+    let total: usize = report.captures.iter().map(|c| c.identifiers.len()).sum();
+    assert!(total > 1, "the fixtures carry identifiers");
+    assert_eq!(seen, total, "every identifier belongs to one of its capture's flows");
+}
