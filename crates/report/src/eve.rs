@@ -36,8 +36,10 @@ pub(crate) struct Record<'a> {
     pcap_cnt: u64,
     pcap_filename: &'a str,
     event_type: &'static str,
+    #[serde(serialize_with = "crate::iptext::serialize")]
     src_ip: IpAddr,
     src_port: u16,
+    #[serde(serialize_with = "crate::iptext::serialize")]
     dest_ip: IpAddr,
     dest_port: u16,
     proto: &'static str,

@@ -38,6 +38,7 @@ mod csv_out;
 mod destinations;
 mod eve;
 mod html;
+mod iptext;
 mod json;
 mod markdown;
 mod model;
