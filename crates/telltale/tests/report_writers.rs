@@ -418,7 +418,11 @@ fn jsonl_is_in_time_order_whatever_the_report_order() {
 /// scan of the whole list gives, in the same order.
 #[test]
 fn identifiers_by_flow_agrees_with_a_scan() {
-    let report = analyze(&["redmi-1s-2014.pcap", "hostile-names.pcap", "http-pipelined.pcap"]);
+    let report = analyze(&[
+        "redmi-1s-2014.pcap",
+        "hostile-names.pcap",
+        "http-pipelined.pcap",
+    ]);
     let mut seen = 0;
     for c in &report.captures {
         let index = c.identifiers_by_flow();
@@ -435,5 +439,8 @@ fn identifiers_by_flow_agrees_with_a_scan() {
     }
     let total: usize = report.captures.iter().map(|c| c.identifiers.len()).sum();
     assert!(total > 1, "the fixtures carry identifiers");
-    assert_eq!(seen, total, "every identifier belongs to one of its capture's flows");
+    assert_eq!(
+        seen, total,
+        "every identifier belongs to one of its capture's flows"
+    );
 }
