@@ -12,6 +12,7 @@ use telltale_proto::{
     AppEvent, AppEventKind, DhcpEvent, DnsEvent, HttpTransaction, QuicHandshake, TlsHandshake,
 };
 
+use crate::iptext::IpText;
 use crate::model::{CaptureReport, FlowRecord, IdentifiersByFlow, Report};
 use crate::names::{rcode_name, rrtype_name, tls_version_name};
 use telltale_detect::Finding;
@@ -172,6 +173,7 @@ struct DnsSource<'a> {
     query: &'a str,
     answer_ts: Timestamp,
     answer_pcap_cnt: u64,
+    #[serde(serialize_with = "crate::iptext::serialize")]
     resolver: IpAddr,
 }
 
@@ -696,8 +698,8 @@ fn dns(d: &DnsEvent) -> Dns<'_> {
 /// Record data as text, in the presentation form `dig` would show.
 pub(crate) fn rdata(d: &RData) -> Option<String> {
     Some(match d {
-        RData::A(a) => a.to_string(),
-        RData::Aaaa(a) => a.to_string(),
+        RData::A(a) => IpText::new((*a).into()).as_str().to_owned(),
+        RData::Aaaa(a) => IpText::new((*a).into()).as_str().to_owned(),
         RData::Cname(n) | RData::Dname(n) | RData::Ptr(n) | RData::Ns(n) => n.clone(),
         RData::Mx {
             preference,
