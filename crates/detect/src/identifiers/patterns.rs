@@ -111,15 +111,20 @@ impl Detectors {
             digit_runs(buf, a, b, |s, e| digit_run(buf, s, e, &mut out));
             hex_runs(buf, a, b, |s, e| hex_run(buf, s, e, &mut out));
         }
-        let simple: [(&Option<Regex>, Check); 4] = [
-            (&self.phone, spaced_phone),
-            (&self.mac, separated_mac),
-            (&self.uuid, uuid),
-            (&self.email, email),
+        // With a byte every match of the pattern holds: a window without
+        // one is not searched (most windows in binary bodies lack them).
+        let simple: [(&Option<Regex>, Check, &[u8]); 4] = [
+            (&self.phone, spaced_phone, b"+%"),
+            (&self.mac, separated_mac, b":-%"),
+            (&self.uuid, uuid, b"-"),
+            (&self.email, email, b"@%"),
         ];
-        for (re, check) in simple {
+        for (re, check, needs) in simple {
             let Some(r) = re else { continue };
             for &(a, b) in &windows {
+                if !holds_any(&buf[a..b], needs) {
+                    continue;
+                }
                 for m in r.find_iter(&buf[a..b]) {
                     check(buf, a + m.start(), a + m.end(), &mut out);
                 }
@@ -134,6 +139,13 @@ impl Detectors {
             (s == 0 || !(buf[s - 1].is_ascii_digit() || buf[s - 1] == b'.'))
                 && (e == buf.len() || !(buf[e].is_ascii_digit() || buf[e] == b'.'))
         };
+        // Every coordinate has a decimal point.
+        let windows: Vec<(usize, usize)> = windows
+            .iter()
+            .copied()
+            .filter(|&(a, b)| holds_any(&buf[a..b], b"."))
+            .collect();
+        let windows = &windows[..];
         for &(wa, wb) in windows {
             let w = &buf[wa..wb];
             if let Some(r) = &self.geo {
@@ -201,6 +213,11 @@ impl Detectors {
             push_location(buf, span, &buf[ls..le], &buf[os..oe], lkey, out);
         }
     }
+}
+
+/// Whether `w` holds any of the bytes `needs`.
+fn holds_any(w: &[u8], needs: &[u8]) -> bool {
+    needs.iter().any(|n| w.contains(n))
 }
 
 /// The bytes any detector's match is made of: letters, digits, and the
