@@ -13,6 +13,8 @@ use telltale_proto::{
 };
 
 use crate::iptext::IpText;
+
+mod line;
 use crate::model::{CaptureReport, FlowRecord, IdentifiersByFlow, Report};
 use crate::names::{rcode_name, rrtype_name, tls_version_name};
 use telltale_detect::Finding;
@@ -439,6 +441,7 @@ impl<'a> JsonlPlan<'a> {
     ) -> io::Result<()> {
         let capture = self.capture;
         let name = &self.name[..];
+        let mut text = Vec::with_capacity(1024);
         for &(rank, i) in self.order.get(range).unwrap_or_default() {
             let record = if rank == 0 {
                 flow_record(name, &capture.flows[i], &self.by_flow)
@@ -458,11 +461,60 @@ impl<'a> JsonlPlan<'a> {
                     None => continue,
                 }
             };
-            serde_json::to_writer(&mut *out, &record)?;
-            out.write_all(b"\n")?;
+            text.clear();
+            line::write_record(&record, &mut text)?;
+            text.push(b'\n');
+            out.write_all(&text)?;
         }
         Ok(())
     }
+}
+
+/// Writes every record of `capture` both ways, the hand-written JSON Lines
+/// writer and serde_json, and returns how many records there were, or the
+/// first that differs. For tests over real captures (the writer is this
+/// crate's, the captures are analysed by the `telltale` crate).
+#[doc(hidden)]
+pub fn check_jsonl_writer(capture: &CaptureReport) -> Result<usize, String> {
+    let plan = JsonlPlan::new(capture);
+    let name = &plan.name[..];
+    let by_flow = &plan.by_flow;
+    let mut n = 0;
+    let mut fast = Vec::new();
+    for &(rank, i) in &plan.order {
+        let record = match rank {
+            0 => flow_record(name, &capture.flows[i], by_flow),
+            2 => {
+                let f = &capture.identifiers[i];
+                let Some(flow) = capture.flow(f.flow) else {
+                    continue;
+                };
+                identifier_record(name, flow, f)
+            }
+            _ => {
+                let ev = &capture.events[i];
+                let Some(flow) = capture.flow(ev.flow) else {
+                    continue;
+                };
+                match event_record(name, flow, ev) {
+                    Some(r) => r,
+                    None => continue,
+                }
+            }
+        };
+        fast.clear();
+        line::write_record(&record, &mut fast).map_err(|e| e.to_string())?;
+        let slow = serde_json::to_vec(&record).map_err(|e| e.to_string())?;
+        if fast != slow {
+            return Err(format!(
+                "record {n} differs:\n{}\n{}",
+                String::from_utf8_lossy(&fast),
+                String::from_utf8_lossy(&slow)
+            ));
+        }
+        n += 1;
+    }
+    Ok(n)
 }
 
 /// Writes one flow's records, as [`write_capture_jsonl`] would write them
@@ -491,6 +543,7 @@ pub fn write_flow_jsonl(
         order.push((f.ts, f.frame, 2, i));
     }
     order.sort_unstable();
+    let mut text = Vec::with_capacity(1024);
     for (_, _, rank, i) in order {
         let record = match rank {
             0 => flow_record_with(pcap_filename, flow, identifiers.iter()),
@@ -500,8 +553,10 @@ pub fn write_flow_jsonl(
             },
             _ => identifier_record(pcap_filename, flow, &identifiers[i]),
         };
-        serde_json::to_writer(&mut *out, &record)?;
-        out.write_all(b"\n")?;
+        text.clear();
+        line::write_record(&record, &mut text)?;
+        text.push(b'\n');
+        out.write_all(&text)?;
     }
     Ok(())
 }

@@ -54,7 +54,9 @@ pub use csv_out::{
 pub use destinations::{
     DESTINATION_COLUMNS, Destination, destinations, destinations_of, write_destinations_csv,
 };
-pub use eve::{JsonlPlan, eve_flow_id, write_capture_jsonl, write_flow_jsonl, write_jsonl};
+pub use eve::{
+    JsonlPlan, check_jsonl_writer, eve_flow_id, write_capture_jsonl, write_flow_jsonl, write_jsonl,
+};
 pub use html::{ReportOptions, write_html};
 pub use json::write_report_json;
 pub use markdown::write_markdown;

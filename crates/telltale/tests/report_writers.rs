@@ -444,3 +444,32 @@ fn identifiers_by_flow_agrees_with_a_scan() {
         "every identifier belongs to one of its capture's flows"
     );
 }
+
+/// The hand-written JSON Lines writer gives serde_json's bytes for every
+/// record of every fixture (and, when the benchmark corpus has been
+/// generated, of its 512 MiB capture: `TELLTALE_CORPUS=path`).
+#[test]
+fn jsonl_writer_matches_serde_on_every_record() {
+    let mut names: Vec<PathBuf> = std::fs::read_dir(root().join("fixtures"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| telltale::is_capture_file(p).unwrap_or(false))
+        .collect();
+    names.sort();
+    if let Ok(extra) = std::env::var("TELLTALE_CORPUS") {
+        names.push(PathBuf::from(extra));
+    }
+    let text = std::fs::read_to_string(root().join("docs/device-profile.example.toml")).unwrap();
+    let profile = telltale::detect::DeviceProfile::from_toml(&text).unwrap();
+    let report = Analyzer::builder()
+        .identifiers(Some(&profile))
+        .build()
+        .analyze(&names)
+        .unwrap();
+    let mut records = 0;
+    for c in &report.captures {
+        records += telltale::report::check_jsonl_writer(c)
+            .unwrap_or_else(|e| panic!("{}: {e}", c.path.display()));
+    }
+    assert!(records > 100, "{records} records");
+}
