@@ -433,33 +433,38 @@ impl<'a> JsonlPlan<'a> {
         self.order.is_empty()
     }
 
+    /// The record at a place of the plan: `None` for an event or finding
+    /// whose flow is not in the capture, or an event kind EVE has no
+    /// record for.
+    fn record(&self, rank: u8, i: usize) -> Option<Record<'_>> {
+        let (capture, name) = (self.capture, &self.name[..]);
+        match rank {
+            0 => Some(flow_record(name, &capture.flows[i], &self.by_flow)),
+            2 => {
+                let finding = &capture.identifiers[i];
+                Some(identifier_record(
+                    name,
+                    capture.flow(finding.flow)?,
+                    finding,
+                ))
+            }
+            _ => {
+                let ev = &capture.events[i];
+                event_record(name, capture.flow(ev.flow)?, ev)
+            }
+        }
+    }
+
     /// Writes the records `range` of the plan, one JSON object per line.
     pub fn write_range(
         &self,
         range: std::ops::Range<usize>,
         out: &mut impl Write,
     ) -> io::Result<()> {
-        let capture = self.capture;
-        let name = &self.name[..];
         let mut text = Vec::with_capacity(1024);
         for &(rank, i) in self.order.get(range).unwrap_or_default() {
-            let record = if rank == 0 {
-                flow_record(name, &capture.flows[i], &self.by_flow)
-            } else if rank == 2 {
-                let finding = &capture.identifiers[i];
-                let Some(flow) = capture.flow(finding.flow) else {
-                    continue;
-                };
-                identifier_record(name, flow, finding)
-            } else {
-                let ev = &capture.events[i];
-                let Some(flow) = capture.flow(ev.flow) else {
-                    continue;
-                };
-                match event_record(name, flow, ev) {
-                    Some(r) => r,
-                    None => continue,
-                }
+            let Some(record) = self.record(rank, i) else {
+                continue;
             };
             text.clear();
             line::write_record(&record, &mut text)?;
@@ -477,30 +482,11 @@ impl<'a> JsonlPlan<'a> {
 #[doc(hidden)]
 pub fn check_jsonl_writer(capture: &CaptureReport) -> Result<usize, String> {
     let plan = JsonlPlan::new(capture);
-    let name = &plan.name[..];
-    let by_flow = &plan.by_flow;
     let mut n = 0;
     let mut fast = Vec::new();
     for &(rank, i) in &plan.order {
-        let record = match rank {
-            0 => flow_record(name, &capture.flows[i], by_flow),
-            2 => {
-                let f = &capture.identifiers[i];
-                let Some(flow) = capture.flow(f.flow) else {
-                    continue;
-                };
-                identifier_record(name, flow, f)
-            }
-            _ => {
-                let ev = &capture.events[i];
-                let Some(flow) = capture.flow(ev.flow) else {
-                    continue;
-                };
-                match event_record(name, flow, ev) {
-                    Some(r) => r,
-                    None => continue,
-                }
-            }
+        let Some(record) = plan.record(rank, i) else {
+            continue;
         };
         fast.clear();
         line::write_record(&record, &mut fast).map_err(|e| e.to_string())?;
