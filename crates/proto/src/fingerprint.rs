@@ -224,20 +224,7 @@ fn finish_ja3(string: String) -> Ja3 {
 /// A number in decimal, without `fmt` (fingerprints print hundreds of them
 /// per handshake).
 fn push_u16(s: &mut String, v: u16) {
-    let mut digits = [0u8; 5];
-    let mut at = digits.len();
-    let mut n = v;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for &d in &digits[at..] {
-        s.push(char::from(d));
-    }
+    s.push_str(itoa::Buffer::new().format(v));
 }
 
 fn hex(bytes: &[u8]) -> String {
