@@ -1,6 +1,7 @@
 //! The flow table: packets in, flow events out.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::net::SocketAddr;
 
 use telltale_decode::{Packet, TcpFlags, TcpSegment, Timestamp, Transport};
@@ -265,6 +266,9 @@ struct FlowState {
     dirs: [DirStats; 2],
     tcp: Option<Box<TcpConn>>,
     client_from_handshake: bool,
+    /// The earliest time this flow is queued to be looked at in
+    /// [`FlowTable::deadlines`] (never later than when it can expire).
+    queued: Timestamp,
 }
 
 impl FlowState {
@@ -325,6 +329,12 @@ pub struct FlowTable {
     /// crafted to collide from degrading the table (hash flooding). Order is
     /// never observed: flows are always ended in id order.
     flows: HashMap<FlowKey, FlowState, foldhash::fast::RandomState>,
+    /// When each flow may next expire, earliest first, so a sweep looks at
+    /// the flows due rather than every flow (walking the whole table once
+    /// a second was a tenth of the table's cost). Entries are not removed
+    /// when a flow ends or is queued earlier: an entry whose time is not
+    /// its flow's `queued` (or whose flow is gone) is skipped.
+    deadlines: BinaryHeap<Reverse<(Timestamp, FlowId, FlowKey)>>,
     now: Timestamp,
     last_sweep: Timestamp,
     /// A far-future timestamp waiting for a second packet to confirm it.
@@ -346,6 +356,7 @@ impl FlowTable {
         FlowTable {
             config,
             flows: HashMap::with_hasher(foldhash::fast::RandomState::default()),
+            deadlines: BinaryHeap::new(),
             now: Timestamp::from_nanos(i64::MIN),
             last_sweep: Timestamp::from_nanos(i64::MIN),
             pending_jump: None,
@@ -486,6 +497,14 @@ impl FlowTable {
                 }
             }
         }
+        // A packet only moves a flow's expiry later, except when it closes
+        // the connection (a shorter linger) or its class changes: queue it
+        // again only then.
+        let due = deadline(&self.config, flow);
+        if due < flow.queued {
+            flow.queued = due;
+            self.deadlines.push(Reverse((due, flow.info.id, key)));
+        }
     }
 
     /// Moves the table's clock. Capture time may step backwards (merged or
@@ -559,13 +578,39 @@ impl FlowTable {
         // Sweeps only free memory: whether a flow has expired depends on
         // its own packets and the time asked about, never on when a sweep
         // happened to run (see `expired`).
-        for (k, f) in &self.flows {
+        while let Some(&Reverse((due, id, key))) = self.deadlines.peek() {
+            if due > now {
+                break;
+            }
+            self.deadlines.pop();
+            let Some(f) = self.flows.get_mut(&key) else {
+                continue;
+            };
+            if f.info.id != id || f.queued != due {
+                continue;
+            }
             if let Some(r) = expired(&cfg, f, now) {
-                done.push((f.info.id, *k, r));
+                // Never due again, so a second entry at this time is stale.
+                f.queued = Timestamp::from_nanos(i64::MAX);
+                done.push((id, key, r));
+            } else {
+                let later = deadline(&cfg, f).max(Timestamp::from_nanos(now.as_nanos() + 1));
+                f.queued = later;
+                self.deadlines.push(Reverse((later, id, key)));
             }
         }
-        // HashMap order is random; ending flows in id order keeps every
-        // downstream result independent of it.
+        // Flows that ended otherwise leave their entries behind; rebuild
+        // when those outnumber the live ones, so the queue stays the
+        // table's size.
+        if self.deadlines.len() > 2 * self.flows.len() + 1024 {
+            self.deadlines = self
+                .flows
+                .iter()
+                .map(|(k, f)| Reverse((f.queued, f.info.id, *k)))
+                .collect();
+        }
+        // Queue order among flows due at once is arbitrary; ending flows in
+        // id order keeps every downstream result independent of it.
         done.sort_unstable_by_key(|(id, _, _)| *id);
         for (_, k, r) in done {
             if r == EndReason::Timeout {
@@ -612,6 +657,24 @@ fn expired(cfg: &FlowConfig, f: &FlowState, now: Timestamp) -> Option<EndReason>
     }
 }
 
+/// The earliest time at which `f` can have expired (see `expired`): its
+/// last packet plus its timeout. `expired` counts whole seconds of
+/// idleness, so a timeout of zero or less is taken a second early.
+fn deadline(cfg: &FlowConfig, f: &FlowState) -> Timestamp {
+    let secs = match &f.tcp {
+        Some(c) if c.closed_at.is_some() => cfg.closed_linger_secs,
+        Some(c) if c.state != TcpState::New => cfg.tcp_timeout_secs,
+        _ => cfg.udp_timeout_secs,
+    };
+    let secs = if secs >= 1 {
+        secs
+    } else {
+        secs.saturating_sub(1)
+    };
+    let nanos = secs.saturating_mul(1_000_000_000);
+    Timestamp::from_nanos(f.last_ts.as_nanos().saturating_add(nanos))
+}
+
 fn new_flow(
     packet: &Packet<'_>,
     src: SocketAddr,
@@ -656,6 +719,8 @@ fn new_flow(
             })
         }),
         client_from_handshake: from_handshake,
+        // Queued at the end of its first packet.
+        queued: Timestamp::from_nanos(i64::MAX),
     }
 }
 
@@ -955,6 +1020,118 @@ mod tests {
         let mut q = p.to_vec();
         q[3] = tcp(4, 0, false, 501, TcpFlags::RST, b"");
         assert_eq!(run(&q).0[0].tcp_state, Some(TcpState::Reset));
+    }
+
+    mod sweeps {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// (conversation, seconds after the previous packet, TCP flags or
+        /// UDP when 0xff).
+        type Step = (u8, u16, u8);
+
+        fn packet(frame: u64, ts: Timestamp, (who, _, flags): Step) -> Packet<'static> {
+            let src = std::net::IpAddr::from([10, 0, 0, who % 16]);
+            let dst = "10.9.9.9".parse().unwrap();
+            let sport = 40000 + u16::from(who / 16);
+            let transport = if flags == 0xff {
+                Transport::Udp(telltale_decode::UdpDatagram {
+                    src_port: sport,
+                    dst_port: 53,
+                    payload: b"",
+                    truncated: false,
+                })
+            } else {
+                Transport::Tcp(TcpSegment {
+                    src_port: sport,
+                    dst_port: 443,
+                    seq: 1000 + frame as u32,
+                    ack: 0,
+                    flags: TcpFlags(flags & 0x17),
+                    window: 1000,
+                    payload: b"",
+                    wire_len: 0,
+                })
+            };
+            Packet {
+                frame,
+                ts,
+                wire_len: 60,
+                src,
+                dst,
+                transport,
+            }
+        }
+
+        proptest! {
+            /// The sweep looks only at the flows the queue says are due, so
+            /// check it against looking at every flow: after each sweep no
+            /// flow left has expired (and `expired` guards every end, so
+            /// none ended early); the queue stays within its bound.
+            #[test]
+            fn a_sweep_ends_every_expired_flow_and_only_those(
+                steps in proptest::collection::vec(
+                    (any::<u8>(), prop_oneof![0u16..3, 0u16..200, 0u16..1300], any::<u8>()),
+                    1..300,
+                ),
+                linger in 0i64..8,
+                udp in 1i64..150,
+                tcp in 1i64..700,
+            ) {
+                let config = FlowConfig {
+                    closed_linger_secs: linger,
+                    udp_timeout_secs: udp,
+                    tcp_timeout_secs: tcp,
+                    max_flows: 64,
+                    ..FlowConfig::default()
+                };
+                let mut table = FlowTable::new(config);
+                let mut sink = |_: FlowEvent<'_>| {};
+                let mut ts = 1_000_000_000_000i64;
+                for (i, step) in steps.iter().enumerate() {
+                    ts += i64::from(step.1) * 1_000_000_000 + 1;
+                    let before = table.last_sweep;
+                    table.push(&packet(i as u64 + 1, Timestamp::from_nanos(ts), *step), &mut sink);
+                    if table.last_sweep != before {
+                        let at = table.last_sweep;
+                        // The packet's own flow moved after the sweep.
+                        let stale: Vec<_> = table
+                            .flows
+                            .values()
+                            .filter(|f| f.last_ts < at && expired(&config, f, at).is_some())
+                            .map(|f| f.info.id)
+                            .collect();
+                        prop_assert!(stale.is_empty(), "left after the sweep at {:?}: {:?}", at, stale);
+                    }
+                    prop_assert!(table.deadlines.len() <= 2 * table.flows.len() + 1024 + 2);
+                    for f in table.flows.values() {
+                        prop_assert!(f.queued <= deadline(&config, f));
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn the_queue_stays_the_size_of_the_table_under_churn() {
+            let config = FlowConfig {
+                max_flows: 100,
+                ..FlowConfig::default()
+            };
+            let mut table = FlowTable::new(config);
+            let mut sink = |_: FlowEvent<'_>| {};
+            // 20,000 one-packet flows, a new one every 10 ms, evicted long
+            // before they could time out.
+            for i in 0..20_000u64 {
+                let step = ((i % 256) as u8, 0, 0xff);
+                let mut p = packet(i + 1, Timestamp::from_nanos(i as i64 * 10_000_000), step);
+                if let Transport::Udp(u) = &mut p.transport {
+                    u.src_port = 1024 + (i / 256) as u16;
+                }
+                table.push(&p, &mut sink);
+                assert!(table.deadlines.len() <= 2 * table.flows.len() + 1024 + 1);
+            }
+            assert!(table.stats().evicted > 0);
+        }
     }
 
     /// Whether an idle flow's next packet starts a new flow does not depend
