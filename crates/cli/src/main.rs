@@ -10,14 +10,6 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// mimalloc instead of the system allocator: the pipeline makes small,
-/// short-lived allocations per packet and event (header maps, names,
-/// records), and glibc's malloc and free were a sixteenth of a whole
-/// analysis. Only the command sets it: the libraries leave the choice to
-/// the programs that embed them.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use telltale::detect::DeviceProfile;
