@@ -408,46 +408,46 @@ impl FlowTable {
         // A new SYN on a closed connection's 4-tuple, or after data was
         // exchanged, is a new connection; a retransmitted SYN (same initial
         // sequence number) is not. One lookup decides both.
-        let (exists, end_old) = match self.flows.get(&key) {
-            None => (false, None),
-            Some(old) => {
-                let end = expired(&self.config, old, packet.ts.min(self.now)).or_else(|| {
-                    let reused = syn_only
-                        && old.tcp.as_ref().is_some_and(|c| {
-                            c.syn_seq != Some(syn_seq)
-                                && (c.closed_at.is_some()
-                                    || old.dirs.iter().any(|d| d.stream.delivered > 0))
-                        });
-                    reused.then_some(EndReason::PortReuse)
+        // One lookup for a packet of a flow that goes on (nearly all).
+        let found = self.flows.get_mut(&key);
+        let end_old = found.as_deref().and_then(|old| {
+            expired(&self.config, old, packet.ts.min(self.now)).or_else(|| {
+                let reused = syn_only
+                    && old.tcp.as_ref().is_some_and(|c| {
+                        c.syn_seq != Some(syn_seq)
+                            && (c.closed_at.is_some()
+                                || old.dirs.iter().any(|d| d.stream.delivered > 0))
+                    });
+                reused.then_some(EndReason::PortReuse)
+            })
+        });
+        let flow = match found {
+            Some(flow) if end_old.is_none() => flow,
+            _ => {
+                if let Some(r) = end_old {
+                    if r == EndReason::Timeout {
+                        self.stats.timed_out += 1;
+                    }
+                    let old = self.flows.remove(&key).expect("present");
+                    self.buffered_total -= old.buffered();
+                    close(old, r, self.config.max_stream, sink);
+                }
+                if self.flows.len() >= self.config.max_flows.max(1) {
+                    self.evict(sink);
+                }
+                let state = new_flow(packet, src, dst, src_is_lo, proto);
+                sink.on_event(FlowEvent {
+                    flow: &state.info,
+                    ts: packet.ts,
+                    frame: packet.frame,
+                    kind: FlowEventKind::Open,
                 });
-                (end.is_none(), end)
+                self.stats.flows += 1;
+                let held = self.flows.len() as u64 + 1;
+                self.stats.peak_flows = self.stats.peak_flows.max(held);
+                self.flows.entry(key).or_insert(state)
             }
         };
-        if let Some(r) = end_old {
-            if r == EndReason::Timeout {
-                self.stats.timed_out += 1;
-            }
-            let old = self.flows.remove(&key).expect("present");
-            self.buffered_total -= old.buffered();
-            close(old, r, self.config.max_stream, sink);
-        }
-
-        if !exists {
-            if self.flows.len() >= self.config.max_flows.max(1) {
-                self.evict(sink);
-            }
-            let state = new_flow(packet, src, dst, src_is_lo, proto);
-            sink.on_event(FlowEvent {
-                flow: &state.info,
-                ts: packet.ts,
-                frame: packet.frame,
-                kind: FlowEventKind::Open,
-            });
-            self.flows.insert(key, state);
-            self.stats.flows += 1;
-            self.stats.peak_flows = self.stats.peak_flows.max(self.flows.len() as u64);
-        }
-        let flow = self.flows.get_mut(&key).expect("present");
         let dir = if src_is_lo == flow.client_is_lo {
             Dir::ToServer
         } else {
