@@ -157,10 +157,18 @@ impl CaptureReader {
         let reader: Box<dyn Read + Send> = if path == Path::new("-") {
             Box::new(io::stdin())
         } else {
-            Box::new(File::open(path).map_err(|source| DecodeError::Io {
+            let file = File::open(path).map_err(|source| DecodeError::Io {
                 path: path.to_owned(),
                 source,
-            })?)
+            })?;
+            // The file is read once, front to back: telling the kernel so
+            // spares marking every page cache page accessed and moving it
+            // between its LRU lists on each read (several percent of an
+            // analysis on Linux 6.3 and later). Only advice: failure (older
+            // kernels, pipes) changes nothing.
+            #[cfg(target_os = "linux")]
+            let _ = rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::NoReuse);
+            Box::new(file)
         };
         Self::from_read(path, reader)
     }
