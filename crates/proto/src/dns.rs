@@ -492,7 +492,8 @@ fn parse_tlvs(mut raw: &[u8], cap: usize) -> Option<Vec<(u16, Vec<u8>)>> {
 /// Read a possibly compressed name at `start`; returns it and the offset just
 /// after it in its original place.
 fn read_name(msg: &[u8], start: usize) -> Result<(String, usize), DnsError> {
-    let mut out = String::new();
+    // Room for most names, so a name is not regrown label by label.
+    let mut out = String::with_capacity(48);
     let mut pos = start;
     // Every pointer must go strictly below the start of the labels being read,
     // so targets strictly decrease and a loop is impossible.
@@ -539,6 +540,14 @@ fn read_name(msg: &[u8], start: usize) -> Result<(String, usize), DnsError> {
 /// Render one label like `dig`: printable ASCII as is, `.` and `\` escaped
 /// with a backslash, everything else as `\DDD` (decimal).
 fn escape_label(label: &[u8], out: &mut String) {
+    // Nearly every label is plain (letters, digits, hyphens): one copy.
+    let plain = |b: u8| matches!(b, 0x21..=0x7e) && b != b'.' && b != b'\\';
+    if label.iter().all(|&b| plain(b))
+        && let Ok(text) = std::str::from_utf8(label)
+    {
+        out.push_str(text);
+        return;
+    }
     for &b in label {
         match b {
             b'.' | b'\\' => {
