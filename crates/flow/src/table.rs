@@ -267,8 +267,9 @@ struct FlowState {
     tcp: Option<Box<TcpConn>>,
     client_from_handshake: bool,
     /// The earliest time this flow is queued to be looked at in
-    /// [`FlowTable::deadlines`] (never later than when it can expire).
-    queued: Timestamp,
+    /// [`FlowTable::deadlines`] (never later than when it can expire);
+    /// `None` before its first packet is counted and once it has expired.
+    queued: Option<Timestamp>,
 }
 
 impl FlowState {
@@ -501,8 +502,8 @@ impl FlowTable {
         // the connection (a shorter linger) or its class changes: queue it
         // again only then.
         let due = deadline(&self.config, flow);
-        if due < flow.queued {
-            flow.queued = due;
+        if flow.queued.is_none_or(|q| due < q) {
+            flow.queued = Some(due);
             let id = flow.info.id;
             self.queue(due, id, key);
         }
@@ -519,7 +520,7 @@ impl FlowTable {
             self.deadlines = self
                 .flows
                 .iter()
-                .map(|(k, f)| Reverse((f.queued, f.info.id, *k)))
+                .filter_map(|(k, f)| Some(Reverse((f.queued?, f.info.id, *k))))
                 .collect();
         }
     }
@@ -592,6 +593,10 @@ impl FlowTable {
         let now = self.now;
         let cfg = self.config;
         let mut done: Vec<(FlowId, FlowKey, EndReason)> = Vec::new();
+        // Flows looked at and not expired are queued again after the loop,
+        // so each is looked at once per sweep even when its next time cannot
+        // be later than now (a clock at the end of time).
+        let mut again: Vec<(Timestamp, FlowId, FlowKey)> = Vec::new();
         // Sweeps only free memory: whether a flow has expired depends on
         // its own packets and the time asked about, never on when a sweep
         // happened to run (see `expired`).
@@ -603,18 +608,22 @@ impl FlowTable {
             let Some(f) = self.flows.get_mut(&key) else {
                 continue;
             };
-            if f.info.id != id || f.queued != due {
+            if f.info.id != id || f.queued != Some(due) {
                 continue;
             }
             if let Some(r) = expired(&cfg, f, now) {
                 // Never due again, so a second entry at this time is stale.
-                f.queued = Timestamp::from_nanos(i64::MAX);
+                f.queued = None;
                 done.push((id, key, r));
             } else {
-                let later = deadline(&cfg, f).max(Timestamp::from_nanos(now.as_nanos() + 1));
-                f.queued = later;
-                self.queue(later, id, key);
+                let later =
+                    deadline(&cfg, f).max(Timestamp::from_nanos(now.as_nanos().saturating_add(1)));
+                f.queued = Some(later);
+                again.push((later, id, key));
             }
+        }
+        for (later, id, key) in again {
+            self.queue(later, id, key);
         }
         // Queue order among flows due at once is arbitrary; ending flows in
         // id order keeps every downstream result independent of it.
@@ -727,7 +736,7 @@ fn new_flow(
         }),
         client_from_handshake: from_handshake,
         // Queued at the end of its first packet.
-        queued: Timestamp::from_nanos(i64::MAX),
+        queued: None,
     }
 }
 
@@ -1112,7 +1121,7 @@ mod tests {
                     }
                     prop_assert!(table.deadlines.len() <= 2 * table.flows.len() + 1024);
                     for f in table.flows.values() {
-                        prop_assert!(f.queued <= deadline(&config, f));
+                        prop_assert!(f.queued.is_some_and(|q| q <= deadline(&config, f)));
                     }
                 }
             }
@@ -1186,6 +1195,24 @@ mod tests {
             ends(&alone),
             [(1, EndReason::Timeout), (5, EndReason::CaptureEnd)]
         );
+    }
+
+    /// A flow due at the last representable time that has not expired by
+    /// then cannot be queued later than now: the sweep must still end.
+    #[test]
+    fn a_sweep_at_the_end_of_time_ends() {
+        let at = |frame: u64, ns: i64| {
+            let mut p = tcp(frame, 0, true, 100 + frame as u32, SYN, b"");
+            p.ts = Timestamp::from_nanos(ns);
+            p
+        };
+        // Due at the last representable time (its timeout saturates), not
+        // expired when the clock gets there.
+        let p = [at(1, i64::MAX - 2_000_000_000), at(2, i64::MAX)];
+        let (flows, _) = run(&p);
+        // One connection (a retransmitted SYN), ended with the capture.
+        assert_eq!(flows.len(), 1);
+        assert_eq!(flows[0].end_reason, EndReason::CaptureEnd);
     }
 
     #[test]
