@@ -658,30 +658,31 @@ impl FlowTable {
     }
 }
 
+/// How long `f` may stay idle, and why it ends when it has: closed flows
+/// linger, established TCP times out, everything else (UDP, unanswered TCP)
+/// has the shorter limit. `expired` and `deadline` both read it, so the
+/// queue can never disagree with the check.
+fn idle_limit(cfg: &FlowConfig, f: &FlowState) -> (i64, EndReason) {
+    match &f.tcp {
+        Some(c) if c.closed_at.is_some() => (cfg.closed_linger_secs, EndReason::Closed),
+        Some(c) if c.state != TcpState::New => (cfg.tcp_timeout_secs, EndReason::Timeout),
+        _ => (cfg.udp_timeout_secs, EndReason::Timeout),
+    }
+}
+
 /// Whether a flow has expired at `now`: closed and past its linger time, or
 /// idle past its timeout. Depends only on the flow and `now`.
 fn expired(cfg: &FlowConfig, f: &FlowState, now: Timestamp) -> Option<EndReason> {
     let idle = now.nanos_since(f.last_ts) / 1_000_000_000;
-    match &f.tcp {
-        Some(c) if c.closed_at.is_some() => {
-            (idle >= cfg.closed_linger_secs).then_some(EndReason::Closed)
-        }
-        Some(c) if c.state != TcpState::New => {
-            (idle >= cfg.tcp_timeout_secs).then_some(EndReason::Timeout)
-        }
-        _ => (idle >= cfg.udp_timeout_secs).then_some(EndReason::Timeout),
-    }
+    let (limit, reason) = idle_limit(cfg, f);
+    (idle >= limit).then_some(reason)
 }
 
 /// The earliest time at which `f` can have expired (see `expired`): its
-/// last packet plus its timeout. `expired` counts whole seconds of
-/// idleness, so a timeout of zero or less is taken a second early.
+/// last packet plus its idle limit. `expired` counts whole seconds of
+/// idleness, so a limit of zero or less is taken a second early.
 fn deadline(cfg: &FlowConfig, f: &FlowState) -> Timestamp {
-    let secs = match &f.tcp {
-        Some(c) if c.closed_at.is_some() => cfg.closed_linger_secs,
-        Some(c) if c.state != TcpState::New => cfg.tcp_timeout_secs,
-        _ => cfg.udp_timeout_secs,
-    };
+    let (secs, _) = idle_limit(cfg, f);
     let secs = if secs >= 1 {
         secs
     } else {
