@@ -48,6 +48,7 @@ mod patterns;
 mod phone;
 mod profile;
 mod scanner;
+mod shapes;
 mod validate;
 mod variants;
 

@@ -9,6 +9,7 @@ use regex::bytes::{Regex, RegexBuilder};
 
 use super::keys::{KeyHint, classify_key, normalize_key, preceding_key};
 use super::phone::e164_plausible;
+use super::shapes;
 use super::validate::{
     SHARED_ANDROID_ID, canonical_uuid, coordinates_plausible, email_is_role, email_plausible,
     format_mac, imei_reporting_body_plausible, imsi_mcc_ok, luhn_check_digit, luhn_valid,
@@ -45,12 +46,11 @@ const NOTE_EMAIL_ROLE: &str = "a role address (support@, noreply@...), not a per
 /// The compiled detectors.
 #[derive(Clone, Debug)]
 pub(crate) struct Detectors {
-    mac: Option<Regex>,
-    uuid: Option<Regex>,
     email: Option<Regex>,
-    number: Option<Regex>,
     geo: Option<Regex>,
-    pair: Option<Regex>,
+    /// `geo:`, which every match of `geo` starts with (a searcher built
+    /// once: building one per window cost more than the search).
+    geo_uri: memchr::memmem::Finder<'static>,
     phone: Option<Regex>,
 }
 
@@ -72,21 +72,14 @@ impl Detectors {
     }
 
     fn compile() -> Detectors {
+        // MACs, UUIDs, decimal numbers and coordinate pairs are found by
+        // hand (`shapes`), each equal to its regex by test.
         Detectors {
-            mac: re(concat!(
-                r"[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}",
-                r"|[0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}){5}",
-                r"|[0-9A-Fa-f]{2}(?:%3[Aa][0-9A-Fa-f]{2}){5}"
-            )),
-            uuid: re(
-                r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}",
-            ),
             email: re(
                 r"[A-Za-z0-9._%+-]{1,64}(?:@|%40)[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8}",
             ),
-            number: re(r"-?[0-9]{1,3}\.[0-9]{3,12}"),
             geo: re(r"geo:(-?[0-9]{1,2}\.[0-9]{3,12}),(-?[0-9]{1,3}\.[0-9]{3,12})"),
-            pair: re(r"(-?[0-9]{1,2}\.[0-9]{3,12}) ?(?:,|%2[Cc]) ?(-?[0-9]{1,3}\.[0-9]{3,12})"),
+            geo_uri: memchr::memmem::Finder::new(b"geo:").into_owned(),
             phone: re(concat!(
                 r"(?:\+|%2[Bb])[1-9][0-9]{0,3}",
                 r"(?:(?:[ .-]|%20|\+)\(?[0-9]{2,11}\)?){1,5}"
@@ -97,17 +90,9 @@ impl Detectors {
     /// Whether every detector compiled (for tests).
     #[cfg(test)]
     pub(crate) fn all_compiled(&self) -> bool {
-        [
-            &self.mac,
-            &self.uuid,
-            &self.email,
-            &self.number,
-            &self.geo,
-            &self.pair,
-            &self.phone,
-        ]
-        .iter()
-        .all(|r| r.is_some())
+        [&self.email, &self.geo, &self.phone]
+            .iter()
+            .all(|r| r.is_some())
     }
 
     /// All pattern candidates that pass validation, unsorted and possibly
@@ -115,23 +100,25 @@ impl Detectors {
     pub(crate) fn scan(&self, buf: &[u8]) -> Vec<IdentifierMatch> {
         let mut out = Vec::new();
         let windows = candidate_windows(buf);
-        type Check = fn(&[u8], usize, usize, &mut Vec<IdentifierMatch>);
         for &(a, b) in &windows {
             digit_runs(buf, a, b, |s, e| digit_run(buf, s, e, &mut out));
             hex_runs(buf, a, b, |s, e| hex_run(buf, s, e, &mut out));
+            shapes::macs(buf, a, b, |s, e| separated_mac(buf, s, e, &mut out));
+            shapes::uuids(buf, a, b, |s, e| uuid(buf, s, e, &mut out));
         }
-        // With a byte every match of the pattern holds: a window without
-        // one is not searched (most windows in binary bodies lack them).
-        let simple: [(&Option<Regex>, Check, &[u8]); 4] = [
-            (&self.phone, spaced_phone, b"+%"),
-            (&self.mac, separated_mac, b":-%"),
-            (&self.uuid, uuid, b"-"),
-            (&self.email, email, b"@%"),
+        // A window that cannot hold the start of a match is not searched:
+        // a search costs thousands of instructions even when it finds
+        // nothing, and most windows are ordinary text.
+        type Check = fn(&[u8], usize, usize, &mut Vec<IdentifierMatch>);
+        type MayHold = fn(&[u8]) -> bool;
+        let simple: [(&Option<Regex>, Check, MayHold); 2] = [
+            (&self.phone, spaced_phone, may_hold_phone),
+            (&self.email, email, may_hold_email),
         ];
-        for (re, check, needs) in simple {
+        for (re, check, may_hold) in simple {
             let Some(r) = re else { continue };
             for &(a, b) in &windows {
-                if !holds_any(&buf[a..b], needs) {
+                if !may_hold(&buf[a..b]) {
                     continue;
                 }
                 for m in r.find_iter(&buf[a..b]) {
@@ -152,12 +139,14 @@ impl Detectors {
         let windows: Vec<(usize, usize)> = windows
             .iter()
             .copied()
-            .filter(|&(a, b)| holds_any(&buf[a..b], b"."))
+            .filter(|&(a, b)| memchr::memchr(b'.', &buf[a..b]).is_some())
             .collect();
         let windows = &windows[..];
         for &(wa, wb) in windows {
             let w = &buf[wa..wb];
-            if let Some(r) = &self.geo {
+            if let Some(r) = &self.geo
+                && self.geo_uri.find(w).is_some()
+            {
                 for c in r.captures_iter(w) {
                     let (Some(all), Some(a), Some(b)) = (c.get(0), c.get(1), c.get(2)) else {
                         continue;
@@ -170,35 +159,29 @@ impl Detectors {
                     push_location(buf, span, a.as_bytes(), b.as_bytes(), key, out);
                 }
             }
-            if let Some(r) = &self.pair {
-                for c in r.captures_iter(w) {
-                    let (Some(all), Some(a), Some(b)) = (c.get(0), c.get(1), c.get(2)) else {
-                        continue;
-                    };
-                    let span = (wa + all.start(), wa + all.end());
-                    // `geo:` URIs were reported above.
-                    let after_geo =
-                        span.0 >= 4 && buf[span.0 - 4..span.0].eq_ignore_ascii_case(b"geo:");
-                    if after_geo || !num_edges_ok(span.0, span.1) {
-                        continue;
-                    }
-                    let key = preceding_key(buf, span.0);
-                    if key.map(classify_key) == Some(KeyHint::LatLon) {
-                        push_location(buf, span, a.as_bytes(), b.as_bytes(), key, out);
-                    }
+            shapes::pairs(buf, wa, wb, |p| {
+                let span = p.all;
+                // `geo:` URIs were reported above.
+                let after_geo =
+                    span.0 >= 4 && buf[span.0 - 4..span.0].eq_ignore_ascii_case(b"geo:");
+                if after_geo || !num_edges_ok(span.0, span.1) {
+                    return;
                 }
-            }
+                let key = preceding_key(buf, span.0);
+                if key.map(classify_key) == Some(KeyHint::LatLon) {
+                    let (a, b) = (p.first, p.second);
+                    push_location(buf, span, &buf[a.0..a.1], &buf[b.0..b.1], key, out);
+                }
+            });
         }
         // Separate `lat` and `lon` keys: pair each latitude with the nearest
         // unused longitude within a short distance, either side.
-        let Some(r) = &self.number else { return };
         let mut lats: Vec<(usize, usize, Option<&str>)> = Vec::new();
         let mut lons: Vec<(usize, usize, Option<&str>)> = Vec::new();
         for &(wa, wb) in windows {
-            for m in r.find_iter(&buf[wa..wb]) {
-                let (s, e) = (wa + m.start(), wa + m.end());
+            shapes::decimals(buf, wa, wb, |s, e| {
                 if !num_edges_ok(s, e) {
-                    continue;
+                    return;
                 }
                 let key = preceding_key(buf, s);
                 match key.map(classify_key) {
@@ -206,7 +189,7 @@ impl Detectors {
                     Some(KeyHint::Lon) => lons.push((s, e, key)),
                     _ => {}
                 }
-            }
+            });
         }
         let mut used = vec![false; lons.len()];
         for &(ls, le, lkey) in &lats {
@@ -224,16 +207,25 @@ impl Detectors {
     }
 }
 
-/// Whether `w` holds any of the bytes `needs` (at most three): one
-/// vectorised pass (`[u8]::contains` is a pass per byte, word at a time,
-/// and these checks were a tenth of the pattern search).
-fn holds_any(w: &[u8], needs: &[u8]) -> bool {
-    match *needs {
-        [a] => memchr::memchr(a, w).is_some(),
-        [a, b] => memchr::memchr2(a, b, w).is_some(),
-        [a, b, c] => memchr::memchr3(a, b, c, w).is_some(),
-        _ => needs.iter().any(|n| w.contains(n)),
-    }
+/// Whether `w` holds a `+` or `%2B` followed by a digit 1-9: every phone
+/// match starts so, and `+` alone is common (base64, query strings).
+fn may_hold_phone(w: &[u8]) -> bool {
+    let digit = |i: usize| w.get(i).is_some_and(|c| matches!(c, b'1'..=b'9'));
+    memchr::memchr2_iter(b'+', b'%', w).any(|i| {
+        if w[i] == b'+' {
+            digit(i + 1)
+        } else {
+            w.get(i + 1..i + 3)
+                .is_some_and(|t| t.eq_ignore_ascii_case(b"2B"))
+                && digit(i + 3)
+        }
+    })
+}
+
+/// Whether `w` holds an `@` or `%40`: every e-mail match does, and `%`
+/// alone is common (any URL-encoded value).
+fn may_hold_email(w: &[u8]) -> bool {
+    memchr::memchr2_iter(b'@', b'%', w).any(|i| w[i] == b'@' || w.get(i + 1..i + 3) == Some(b"40"))
 }
 
 /// The bytes any detector's match is made of: letters, digits, and the
@@ -1031,6 +1023,46 @@ mod tests {
                 "{buf:?}"
             );
         }
+    }
+
+    /// A window the pre-checks turn away holds no match of the regex they
+    /// guard, on texts dense in near misses (`+0`, `%2b`, `%4`, `@`).
+    #[test]
+    fn prechecks_keep_every_match() {
+        let d = Detectors::new();
+        let (Some(phone), Some(email)) = (&d.phone, &d.email) else {
+            panic!("detectors did not compile");
+        };
+        let tokens: [&[u8]; 14] = [
+            b"+", b"%2B", b"%2b", b"%2", b"%40", b"%4", b"@", b"a.b", b"0", b"86", b" 12", b"+1",
+            b"x", b"-34",
+        ];
+        let mut x: u64 = 0x0123_4567_89ab_cdef;
+        let (mut phones, mut emails) = (0, 0);
+        for round in 0..5_000 {
+            let mut t = Vec::new();
+            for _ in 0..round % 17 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                t.extend_from_slice(tokens[(x >> 8) as usize % tokens.len()]);
+            }
+            let p = phone.find_iter(&t).count();
+            let e = email.find_iter(&t).count();
+            assert!(
+                p == 0 || may_hold_phone(&t),
+                "{:?}",
+                String::from_utf8_lossy(&t)
+            );
+            assert!(
+                e == 0 || may_hold_email(&t),
+                "{:?}",
+                String::from_utf8_lossy(&t)
+            );
+            phones += p;
+            emails += e;
+        }
+        assert!(phones > 100 && emails > 100, "{phones} {emails}");
     }
 
     #[test]
