@@ -137,12 +137,19 @@ pub(crate) fn analyze_capture_named(
     } = collect;
     // The sorts below are stable and run on the analyzer's threads when
     // there are several (the caller is inside its pool): the same order as
-    // one thread's, a serial tail less after a sharded read.
-    identifiers.par_sort_by(by_place);
-
+    // one thread's, a serial tail less after a sharded read. The namer reads
+    // every event on one thread, so the sorts run beside it.
     let mut flows = flows;
     let infos: Vec<_> = flows.iter().map(|f| f.summary.info).collect();
-    let namer = DestinationNamer::new(&events, &infos);
+    let (namer, (event_order, ())) = rayon::join(
+        || DestinationNamer::new(&events, &infos),
+        || {
+            rayon::join(
+                || record_order(&events, |e| (e.ts, e.frame, e.flow)),
+                || identifiers.par_sort_by(by_place),
+            )
+        },
+    );
     drop(infos);
     flows.par_iter_mut().for_each(|f| {
         let info = &f.summary.info;
@@ -151,7 +158,7 @@ pub(crate) fn analyze_capture_named(
         f.client_location = locator.locate(info.client.ip());
     });
     sort_records(&mut flows, |f| f.summary.info.id);
-    sort_records(&mut events, |e| (e.ts, e.frame, e.flow));
+    apply_order(&mut events, event_order);
 
     let report = CaptureReport {
         flows,
@@ -167,17 +174,31 @@ pub(crate) fn analyze_capture_named(
 /// records and events are a few hundred bytes each, and a merge sort moved
 /// them once per level (a tenth of the copying in an analysis).
 fn sort_records<T: Send, K: Ord + Send>(items: &mut Vec<T>, key: impl Fn(&T) -> K + Sync) {
+    let order = record_order(items, key);
+    apply_order(items, order);
+}
+
+/// The positions of `items` in stable order by `key`, or `None` when they
+/// are in order already: the half of [`sort_records`] that only reads, so
+/// it can run beside other readers.
+fn record_order<T, K: Ord + Send>(items: &[T], key: impl Fn(&T) -> K) -> Option<Vec<usize>> {
     if items.is_sorted_by_key(&key) {
-        return;
+        return None;
     }
     // Positions make every key distinct, so an unstable sort is stable.
     let mut order: Vec<(K, usize)> = items.iter().enumerate().map(|(i, t)| (key(t), i)).collect();
     order.par_sort_unstable();
+    Some(order.into_iter().map(|(_, i)| i).collect())
+}
+
+/// Puts `items` in `order` (from [`record_order`]), moving each once.
+fn apply_order<T>(items: &mut Vec<T>, order: Option<Vec<usize>>) {
+    let Some(order) = order else { return };
     let mut slots: Vec<Option<T>> = items.drain(..).map(Some).collect();
     items.extend(
         order
             .into_iter()
-            .filter_map(|(_, i)| slots.get_mut(i).and_then(Option::take)),
+            .filter_map(|i| slots.get_mut(i).and_then(Option::take)),
     );
 }
 
