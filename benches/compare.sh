@@ -30,6 +30,10 @@ measure() { # label, command...
   local label=$1; shift
   local rows=()
   for _ in 1 2 3; do
+    # Warm the page cache before every run: some hosts reclaim idle page
+    # cache within seconds (DAMON proactive reclaim on the project's VMs),
+    # and a run that reads part of the file from disk measures the disk.
+    cat "$corpus" >/dev/null
     local log; log=$(mktemp)
     /usr/bin/time -v "$@" >/dev/null 2>"$log" || true
     rows+=("$(awk -F': ' -v b="$bytes" '
