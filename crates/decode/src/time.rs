@@ -72,11 +72,20 @@ impl Timestamp {
         self.with_rfc3339(str::to_owned)
     }
 
-    /// Hands the RFC 3339 text to `f` without `fmt` or an allocation: the
-    /// EVE writer prints two or three timestamps per record, and `format!`
-    /// was a tenth of its time. A timestamp is nanoseconds in an i64, so its
-    /// year is always four digits (1677 to 2262).
-    fn with_rfc3339<R>(self, f: impl FnOnce(&str) -> R) -> R {
+    /// Hands the text of [`to_rfc3339_micros`](Self::to_rfc3339_micros) to
+    /// `f` without `fmt` or an allocation: the EVE writer prints two or
+    /// three timestamps per record, and `format!` was a tenth of its time.
+    /// A timestamp is nanoseconds in an i64, so its year is always four
+    /// digits (1677 to 2262), and the text is ASCII digits and `-:.TZ`
+    /// only (nothing a JSON string would escape).
+    ///
+    /// ```
+    /// # use telltale_decode::Timestamp;
+    /// let t = Timestamp::from_nanos(1_406_714_700_123_456_789);
+    /// assert_eq!(t.with_rfc3339(str::len), 27);
+    /// assert_eq!(t.with_rfc3339(str::to_owned), t.to_rfc3339_micros());
+    /// ```
+    pub fn with_rfc3339<R>(self, f: impl FnOnce(&str) -> R) -> R {
         let secs = self.secs();
         let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
         let rem = secs.rem_euclid(86_400) as u32;

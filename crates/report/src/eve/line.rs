@@ -10,13 +10,13 @@ use std::io;
 
 use serde::Serialize;
 
-use super::{Flow, Geo, Record};
+use super::{Dns, Flow, Geo, Record};
 use crate::iptext::IpText;
 
 /// Appends `r` as JSON (no newline).
 pub(crate) fn write_record(r: &Record<'_>, out: &mut Vec<u8>) -> io::Result<()> {
     out.extend_from_slice(b"{\"timestamp\":");
-    value(out, &r.timestamp)?;
+    timestamp(out, r.timestamp);
     key(out, "flow_id");
     uint(out, r.flow_id);
     key(out, "pcap_cnt");
@@ -41,9 +41,9 @@ pub(crate) fn write_record(r: &Record<'_>, out: &mut Vec<u8>) -> io::Result<()> 
         key(out, "flow");
         flow(f, out)?;
     }
-    if let Some(v) = &r.dns {
+    if let Some(d) = &r.dns {
         key(out, "dns");
-        value(out, v)?;
+        dns(d, out)?;
     }
     if let Some(v) = &r.tls {
         key(out, "tls");
@@ -79,9 +79,9 @@ fn flow(f: &Flow<'_>, out: &mut Vec<u8>) -> io::Result<()> {
     key(out, "bytes_toclient");
     uint(out, f.bytes_toclient);
     key(out, "start");
-    value(out, &f.start)?;
+    timestamp(out, f.start);
     key(out, "end");
-    value(out, &f.end)?;
+    timestamp(out, f.end);
     key(out, "state");
     string(out, f.state)?;
     key(out, "reason");
@@ -118,6 +118,48 @@ fn flow(f: &Flow<'_>, out: &mut Vec<u8>) -> io::Result<()> {
     if let Some(g) = &f.src_geo {
         key(out, "src_geo");
         geo(g, out)?;
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+/// A DNS record's object: two in five records are DNS.
+fn dns(d: &Dns<'_>, out: &mut Vec<u8>) -> io::Result<()> {
+    out.extend_from_slice(b"{\"type\":");
+    string(out, d.kind)?;
+    key(out, "id");
+    uint(out, u64::from(d.id));
+    key(out, "rrname");
+    string(out, d.rrname)?;
+    key(out, "rrtype");
+    string(out, &d.rrtype)?;
+    if let Some(rcode) = d.rcode {
+        key(out, "rcode");
+        string(out, rcode)?;
+    }
+    if !d.answers.is_empty() {
+        key(out, "answers");
+        out.push(b'[');
+        for (i, a) in d.answers.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"{\"rrname\":");
+            string(out, a.rrname)?;
+            key(out, "rrtype");
+            string(out, &a.rrtype)?;
+            key(out, "ttl");
+            uint(out, u64::from(a.ttl));
+            if let Some(rdata) = &a.rdata {
+                key(out, "rdata");
+                string(out, rdata)?;
+            }
+            out.push(b'}');
+        }
+        out.push(b']');
+    }
+    if d.partial {
+        out.extend_from_slice(b",\"partial\":true");
     }
     out.push(b'}');
     Ok(())
@@ -166,6 +208,16 @@ fn key(out: &mut Vec<u8>, name: &str) {
     out.extend_from_slice(b"\":");
 }
 
+/// A timestamp as its `Serialize` writes it: RFC 3339 text, which needs no
+/// escaping.
+fn timestamp(out: &mut Vec<u8>, t: telltale_decode::Timestamp) {
+    t.with_rfc3339(|text| {
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+    });
+}
+
 /// A number as serde_json writes it (it uses the same `itoa`).
 fn uint(out: &mut Vec<u8>, n: u64) {
     out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
@@ -192,6 +244,57 @@ fn value<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> io::Result<()> {
 mod tests {
     use super::*;
 
+    /// Every optional part of a DNS object, present and absent, with a
+    /// name that needs escaping.
+    #[test]
+    fn dns_objects_as_serde_writes_them() {
+        use super::super::DnsAnswer;
+        let answers = || {
+            vec![
+                DnsAnswer {
+                    rrname: "a\"b.example",
+                    rrtype: "A".into(),
+                    ttl: 300,
+                    rdata: Some("192.0.2.1".into()),
+                },
+                DnsAnswer {
+                    rrname: "x.example",
+                    rrtype: "TYPE65280".into(),
+                    ttl: u32::MAX,
+                    rdata: None,
+                },
+                DnsAnswer {
+                    rrname: "",
+                    rrtype: "TXT".into(),
+                    ttl: 0,
+                    rdata: Some(String::new()),
+                },
+            ]
+        };
+        for (rcode, answers, partial) in [
+            (None, Vec::new(), false),
+            (Some("NOERROR"), answers(), false),
+            (Some("SERVFAIL"), answers(), true),
+            (None, Vec::new(), true),
+        ] {
+            let d = Dns {
+                kind: if rcode.is_some() { "answer" } else { "query" },
+                id: 4660,
+                rrname: "tab\there.example",
+                rrtype: "AAAA".into(),
+                rcode,
+                answers,
+                partial,
+            };
+            let mut a = Vec::new();
+            dns(&d, &mut a).unwrap();
+            assert_eq!(
+                String::from_utf8(a).unwrap(),
+                serde_json::to_string(&d).unwrap()
+            );
+        }
+    }
+
     #[test]
     fn strings_and_numbers_as_serde_writes_them() {
         for s in [
@@ -207,6 +310,12 @@ mod tests {
             let mut a = Vec::new();
             string(&mut a, s).unwrap();
             assert_eq!(a, serde_json::to_vec(s).unwrap(), "{s:?}");
+        }
+        for nanos in [i64::MIN, -1, 0, 1_406_714_700_123_456_789, i64::MAX] {
+            let t = telltale_decode::Timestamp::from_nanos(nanos);
+            let mut a = Vec::new();
+            timestamp(&mut a, t);
+            assert_eq!(a, serde_json::to_vec(&t).unwrap(), "{nanos}");
         }
         for n in [0, 1, 9, 10, 99, 100, 12345, u64::from(u32::MAX), u64::MAX] {
             let mut a = Vec::new();
