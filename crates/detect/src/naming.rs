@@ -175,6 +175,20 @@ pub const MAX_RESOLUTIONS_PER_ADDRESS: usize = 4;
 pub const MAX_NAMES_PER_ADDRESS: usize = 64;
 
 impl Resolutions {
+    /// The DNS answers among a capture's events, every one kept; `flows`
+    /// are the capture's flows (their servers are the answers' resolvers).
+    pub fn from_answers(events: &[AppEvent], flows: &[FlowInfo]) -> Resolutions {
+        let servers: HashMap<FlowId, IpAddr> =
+            flows.iter().map(|f| (f.id, f.server.ip())).collect();
+        let mut namer = DestinationNamer::empty();
+        for ev in events {
+            if matches!(ev.kind, AppEventKind::Dns(_)) {
+                namer.observe(ev, servers.get(&ev.flow).copied());
+            }
+        }
+        namer.resolutions
+    }
+
     /// Adds one answer in time order, keeping the latest `cap` per address
     /// and, when `max_addrs` is finite, answers for that many addresses
     /// and the names that resolved them.
@@ -342,27 +356,41 @@ pub struct DestinationNamer {
 impl DestinationNamer {
     /// Indexes a capture's events; `flows` are the capture's flows (their
     /// servers are the resolvers of DNS answers).
+    ///
+    /// The same as [`without_answers`](Self::without_answers) given
+    /// [`Resolutions::from_answers`] by [`with_answers`](Self::with_answers):
+    /// the two halves read different events, so a caller with threads can
+    /// build them side by side.
     pub fn new(events: &[AppEvent], flows: &[FlowInfo]) -> Self {
-        let servers: HashMap<FlowId, IpAddr> =
-            flows.iter().map(|f| (f.id, f.server.ip())).collect();
+        DestinationNamer::without_answers(events)
+            .with_answers(Resolutions::from_answers(events, flows))
+    }
+
+    /// What the events say about their own flows (TLS and QUIC SNI, HTTP
+    /// Host, certificates), without the DNS answers.
+    pub fn without_answers(events: &[AppEvent]) -> Self {
         let mut namer = DestinationNamer::empty();
         // Room for every flow the events can name, at once: growing the map
         // step by step moved each entry again and touched fresh pages, a
         // third of the namer's time.
-        let named = events
-            .iter()
-            .filter(|e| {
-                matches!(
-                    e.kind,
-                    AppEventKind::Tls(_) | AppEventKind::Quic(_) | AppEventKind::Http(_)
-                )
-            })
-            .count();
-        namer.direct.reserve(named);
-        for ev in events {
-            namer.observe(ev, servers.get(&ev.flow).copied());
+        let names = |e: &&AppEvent| {
+            matches!(
+                e.kind,
+                AppEventKind::Tls(_) | AppEventKind::Quic(_) | AppEventKind::Http(_)
+            )
+        };
+        namer.direct.reserve(events.iter().filter(names).count());
+        for ev in events.iter().filter(names) {
+            namer.observe(ev, None);
         }
         namer
+    }
+
+    /// This namer with `answers` as its DNS answers (those it had are
+    /// dropped).
+    pub fn with_answers(mut self, answers: Resolutions) -> Self {
+        self.resolutions = answers;
+        self
     }
 
     /// A namer that has seen nothing yet, to feed event by event with
@@ -724,6 +752,16 @@ mod tests {
         assert!(!n.flags.not_resolved);
         // The HTTP flow to a literal address was never named, but resolved.
         assert!(!namer.name(&flows[4], t).flags.not_resolved);
+        // Built in halves, the namer names every flow alike.
+        let halves = DestinationNamer::without_answers(&events)
+            .with_answers(Resolutions::from_answers(&events, &flows));
+        for f in &flows {
+            for t in [5, 20, 40].map(Timestamp::from_nanos) {
+                assert_eq!(halves.name(f, t), namer.name(f, t));
+            }
+        }
+        let no_dns = DestinationNamer::without_answers(&events);
+        assert_eq!(no_dns.name(&flows[3], t).source, NameSource::None);
         let unresolved = info(9, "198.51.100.7:443");
         let namer = DestinationNamer::new(&[ev(9, 30, tls("x.example"))], &[unresolved]);
         assert!(namer.name(&unresolved, t).flags.not_resolved);
