@@ -9,7 +9,9 @@ use telltale_decode::{
     CaptureReader, CaptureSecrets, CaptureWarning, DecodeError, DecodeStats, Decoder, Frame,
     LinkType, Timestamp, pair_hash,
 };
-use telltale_detect::{DestinationNamer, Detector, Finding, Scanner, ServerName, findings};
+use telltale_detect::{
+    DestinationNamer, Detector, Finding, Resolutions, Scanner, ServerName, findings,
+};
 use telltale_flow::{FlowSummary, FlowTable, FlowTableStats};
 use telltale_geo::Location;
 use telltale_proto::{AppEvent, AppEventKind, AppProto, AppSink, DissectStats, Dissectors};
@@ -119,8 +121,17 @@ pub(crate) fn analyze_capture_named(
         // sorted exactly as one pipeline's would be (the sorts below are
         // stable, and each flow's events keep their order in its shard).
         let (parts, run) = drive_sharded(path, analyzer, shards, collect)?;
-        let mut all = Collect::default();
-        for p in parts {
+        // Onto the first shard's vectors, grown once: collecting into new
+        // ones copied every record again, into fresh pages.
+        let mut parts = parts.into_iter();
+        let mut all = parts.next().unwrap_or_default();
+        let rest: Vec<Collect> = parts.collect();
+        all.events
+            .reserve(rest.iter().map(|p| p.events.len()).sum());
+        all.flows.reserve(rest.iter().map(|p| p.flows.len()).sum());
+        all.identifiers
+            .reserve(rest.iter().map(|p| p.identifiers.len()).sum());
+        for p in rest {
             all.events.extend(p.events);
             all.flows.extend(p.flows);
             all.identifiers.extend(p.identifiers);
@@ -141,8 +152,13 @@ pub(crate) fn analyze_capture_named(
     // every event on one thread, so the sorts run beside it.
     let mut flows = flows;
     let infos: Vec<_> = flows.iter().map(|f| f.summary.info).collect();
-    let (namer, (event_order, ())) = rayon::join(
-        || DestinationNamer::new(&events, &infos),
+    let ((namer, answers), (event_order, ())) = rayon::join(
+        || {
+            rayon::join(
+                || DestinationNamer::without_answers(&events),
+                || Resolutions::from_answers(&events, &infos),
+            )
+        },
         || {
             rayon::join(
                 || record_order(&events, |e| (e.ts, e.frame, e.flow)),
@@ -150,6 +166,7 @@ pub(crate) fn analyze_capture_named(
             )
         },
     );
+    let namer = namer.with_answers(answers);
     drop(infos);
     flows.par_iter_mut().for_each(|f| {
         let info = &f.summary.info;
@@ -173,7 +190,7 @@ pub(crate) fn analyze_capture_named(
 /// and positions are sorted, then the items taken in that order. Flow
 /// records and events are a few hundred bytes each, and a merge sort moved
 /// them once per level (a tenth of the copying in an analysis).
-fn sort_records<T: Send, K: Ord + Send>(items: &mut Vec<T>, key: impl Fn(&T) -> K + Sync) {
+fn sort_records<T: Send, K: Ord + Send>(items: &mut [T], key: impl Fn(&T) -> K + Sync) {
     let order = record_order(items, key);
     apply_order(items, order);
 }
@@ -191,15 +208,26 @@ fn record_order<T, K: Ord + Send>(items: &[T], key: impl Fn(&T) -> K) -> Option<
     Some(order.into_iter().map(|(_, i)| i).collect())
 }
 
-/// Puts `items` in `order` (from [`record_order`]), moving each once.
-fn apply_order<T>(items: &mut Vec<T>, order: Option<Vec<usize>>) {
-    let Some(order) = order else { return };
-    let mut slots: Vec<Option<T>> = items.drain(..).map(Some).collect();
-    items.extend(
-        order
-            .into_iter()
-            .filter_map(|i| slots.get_mut(i).and_then(Option::take)),
-    );
+/// Puts `items` in `order` (from [`record_order`]: the item for each
+/// place), in place, one cycle of the permutation at a time: a second vector
+/// of records was tens of megabytes of fresh pages on a large capture.
+fn apply_order<T>(items: &mut [T], order: Option<Vec<usize>>) {
+    let Some(mut order) = order else { return };
+    for start in 0..order.len() {
+        // Place `at` takes the item at `order[at]`; a settled place points
+        // at itself.
+        let mut at = start;
+        while order[at] != start {
+            let from = order[at];
+            if from >= items.len() || from == at {
+                break;
+            }
+            items.swap(at, from);
+            order[at] = at;
+            at = from;
+        }
+        order[at] = at;
+    }
 }
 
 /// What reading a capture left besides its events.
@@ -739,6 +767,29 @@ fn sha256_file(path: &Path) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn apply_order_gathers_in_place() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for n in [0, 1, 2, 3, 7, 64, 1000] {
+            // Random permutations: cycles of every length, fixed points.
+            let mut keyed: Vec<(u64, usize)> = (0..n)
+                .map(|i| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    (x % 97, i)
+                })
+                .collect();
+            keyed.sort();
+            let order: Vec<usize> = keyed.iter().map(|&(_, i)| i).collect();
+            let items: Vec<String> = (0..n).map(|i| format!("item {i}")).collect();
+            let want: Vec<String> = order.iter().map(|&i| items[i].clone()).collect();
+            let mut got = items;
+            apply_order(&mut got, Some(order));
+            assert_eq!(got, want, "{n}");
+        }
+    }
 
     #[test]
     fn sort_records_is_a_stable_sort() {
