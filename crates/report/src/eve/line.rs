@@ -10,7 +10,7 @@ use std::io;
 
 use serde::Serialize;
 
-use super::{Dns, Flow, Geo, Record};
+use super::{Dns, Fingerprint, Flow, Geo, Http, Quic, Record, Tls};
 use crate::iptext::IpText;
 
 /// Appends `r` as JSON (no newline).
@@ -45,17 +45,17 @@ pub(crate) fn write_record(r: &Record<'_>, out: &mut Vec<u8>) -> io::Result<()> 
         key(out, "dns");
         dns(d, out)?;
     }
-    if let Some(v) = &r.tls {
+    if let Some(t) = &r.tls {
         key(out, "tls");
-        value(out, v)?;
+        tls(t, out)?;
     }
-    if let Some(v) = &r.http {
+    if let Some(h) = &r.http {
         key(out, "http");
-        value(out, v)?;
+        http(h, out)?;
     }
-    if let Some(v) = &r.quic {
+    if let Some(q) = &r.quic {
         key(out, "quic");
-        value(out, v)?;
+        quic(q, out)?;
     }
     if let Some(v) = &r.dhcp {
         key(out, "dhcp");
@@ -165,6 +165,137 @@ fn dns(d: &Dns<'_>, out: &mut Vec<u8>) -> io::Result<()> {
     Ok(())
 }
 
+fn tls(t: &Tls<'_>, out: &mut Vec<u8>) -> io::Result<()> {
+    out.extend_from_slice(b"{\"sni\":");
+    string_or_null(out, t.sni)?;
+    key(out, "version");
+    string_or_null(out, t.version.as_deref())?;
+    key(out, "alpn");
+    strings(out, t.alpn)?;
+    if t.ech {
+        out.extend_from_slice(b",\"ech\":true");
+    }
+    for (k, f) in [("ja3", &t.ja3), ("ja3s", &t.ja3s)] {
+        if let Some(f) = f {
+            key(out, k);
+            fingerprint(out, f)?;
+        }
+    }
+    let texts = [
+        ("ja4", t.ja4.as_deref()),
+        ("subject", t.subject),
+        ("issuerdn", t.issuerdn),
+        ("serial", t.serial),
+        ("fingerprint_sha256", t.fingerprint_sha256),
+        ("notbefore", t.notbefore.as_deref()),
+        ("notafter", t.notafter.as_deref()),
+    ];
+    for (k, v) in texts {
+        if let Some(v) = v {
+            key(out, k);
+            string(out, v)?;
+        }
+    }
+    if let Some(san) = t.san {
+        key(out, "san");
+        strings(out, san)?;
+    }
+    if let Some(n) = t.chain_len {
+        key(out, "chain_len");
+        uint(out, n as u64);
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+fn quic(q: &Quic<'_>, out: &mut Vec<u8>) -> io::Result<()> {
+    out.extend_from_slice(b"{\"version\":");
+    string(out, &q.version)?;
+    key(out, "sni");
+    string_or_null(out, q.sni)?;
+    key(out, "alpn");
+    strings(out, q.alpn)?;
+    key(out, "ja3");
+    fingerprint(out, &q.ja3)?;
+    key(out, "ja4");
+    string(out, &q.ja4)?;
+    if let Some(v) = &q.server_version {
+        key(out, "server_version");
+        string(out, v)?;
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+fn http(h: &Http<'_>, out: &mut Vec<u8>) -> io::Result<()> {
+    out.extend_from_slice(b"{\"hostname\":");
+    string_or_null(out, h.hostname)?;
+    if let Some(port) = h.http_port {
+        key(out, "http_port");
+        uint(out, u64::from(port));
+    }
+    key(out, "url");
+    string(out, h.url)?;
+    key(out, "http_method");
+    string(out, h.http_method)?;
+    key(out, "protocol");
+    string(out, h.protocol)?;
+    key(out, "http_user_agent");
+    string_or_null(out, h.http_user_agent)?;
+    key(out, "status");
+    match h.status {
+        Some(s) => uint(out, u64::from(s)),
+        None => out.extend_from_slice(b"null"),
+    }
+    if let Some(ct) = h.http_content_type {
+        key(out, "http_content_type");
+        string(out, ct)?;
+    }
+    key(out, "length");
+    uint(out, h.length);
+    if h.decrypted {
+        out.extend_from_slice(b",\"decrypted\":true");
+    }
+    if !h.body_limit_hit.is_empty() {
+        key(out, "body_limit_hit");
+        strings(out, &h.body_limit_hit)?;
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+fn fingerprint(out: &mut Vec<u8>, f: &Fingerprint) -> io::Result<()> {
+    out.extend_from_slice(b"{\"hash\":");
+    string(out, &f.hash)?;
+    key(out, "string");
+    string(out, &f.string)?;
+    out.push(b'}');
+    Ok(())
+}
+
+/// A JSON array of strings.
+fn strings<S: AsRef<str>>(out: &mut Vec<u8>, items: &[S]) -> io::Result<()> {
+    out.push(b'[');
+    for (i, s) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        string(out, s.as_ref())?;
+    }
+    out.push(b']');
+    Ok(())
+}
+
+fn string_or_null(out: &mut Vec<u8>, s: Option<&str>) -> io::Result<()> {
+    match s {
+        Some(s) => string(out, s),
+        None => {
+            out.extend_from_slice(b"null");
+            Ok(())
+        }
+    }
+}
+
 fn geo(g: &Geo<'_>, out: &mut Vec<u8>) -> io::Result<()> {
     out.extend_from_slice(b"{\"scope\":");
     string(out, g.scope)?;
@@ -226,7 +357,7 @@ fn uint(out: &mut Vec<u8>, n: u64) {
 /// A JSON string: as is when nothing in it needs escaping (the common
 /// case), else through serde_json, so escapes are exactly its own.
 fn string(out: &mut Vec<u8>, s: &str) -> io::Result<()> {
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+    if !needs_escape(s.as_bytes()) {
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
         out.push(b'"');
@@ -234,6 +365,32 @@ fn string(out: &mut Vec<u8>, s: &str) -> io::Result<()> {
     } else {
         value(out, s)
     }
+}
+
+/// Whether `b` holds a byte JSON escapes: a control byte, `"` or `\`.
+/// Eight bytes at a time: every string of every record passes here.
+fn needs_escape(b: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // The high bit of a byte of the result is set where `x`'s byte is
+    // below `n` (for n <= 0x80): the usual has-less test, exact about
+    // whether any byte is.
+    let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH;
+    let mut words = b.chunks_exact(8);
+    for w in &mut words {
+        let x = u64::from_le_bytes(w.try_into().unwrap_or_default());
+        if below(x, 0x20)
+            | below(x ^ (ONES * u64::from(b'"')), 1)
+            | below(x ^ (ONES * u64::from(b'\\')), 1)
+            != 0
+        {
+            return true;
+        }
+    }
+    words
+        .remainder()
+        .iter()
+        .any(|&c| c < 0x20 || c == b'"' || c == b'\\')
 }
 
 fn value<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> io::Result<()> {
@@ -292,6 +449,102 @@ mod tests {
                 String::from_utf8(a).unwrap(),
                 serde_json::to_string(&d).unwrap()
             );
+        }
+    }
+
+    fn fp(h: &str, s: &str) -> Fingerprint {
+        Fingerprint {
+            hash: h.into(),
+            string: s.into(),
+        }
+    }
+
+    /// TLS, QUIC and HTTP objects with every optional part present and
+    /// absent, as serde writes them.
+    #[test]
+    fn tls_quic_http_objects_as_serde_writes_them() {
+        let alpn = vec!["h2".to_string(), "http/1.1".to_string()];
+        let san = vec!["a.example".to_string(), "*.b\"example".to_string()];
+        for full in [false, true] {
+            let t = Tls {
+                sni: full.then_some("sni.example"),
+                version: full.then(|| "TLS 1.3".to_string()),
+                alpn: if full { &alpn } else { &[] },
+                ech: full,
+                ja3: full.then(|| fp("5afd", "771,4865")),
+                ja3s: full.then(|| fp("f4fe", "771,4865,43-51")),
+                ja4: full.then(|| "t13d1516h2_8daaf6152771_e5627efa2ab1".to_string()),
+                subject: full.then_some("CN=a\tb"),
+                issuerdn: full.then_some("CN=CA"),
+                serial: full.then_some("01:02"),
+                fingerprint_sha256: full.then_some("ab:cd"),
+                notbefore: full.then(|| "2024-01-01T00:00:00Z".to_string()),
+                notafter: full.then(|| "2025-01-01T00:00:00Z".to_string()),
+                san: full.then_some(san.as_slice()),
+                chain_len: full.then_some(3),
+            };
+            let mut a = Vec::new();
+            tls(&t, &mut a).unwrap();
+            assert_eq!(
+                String::from_utf8(a).unwrap(),
+                serde_json::to_string(&t).unwrap()
+            );
+            let q = Quic {
+                version: "v1".into(),
+                sni: full.then_some("q.example"),
+                alpn: &alpn,
+                ja3: fp("aa", "771"),
+                ja4: "q13d".into(),
+                server_version: full.then(|| "TLS 1.3".to_string()),
+            };
+            let mut a = Vec::new();
+            quic(&q, &mut a).unwrap();
+            assert_eq!(
+                String::from_utf8(a).unwrap(),
+                serde_json::to_string(&q).unwrap()
+            );
+            let h = Http {
+                hostname: full.then_some("h.example"),
+                http_port: full.then_some(8080),
+                url: "/a?b=\"c\"",
+                http_method: "GET",
+                protocol: "HTTP/1.1",
+                http_user_agent: full.then_some("UA \u{1}"),
+                status: full.then_some(200),
+                http_content_type: full.then_some("text/html"),
+                length: 42,
+                decrypted: full,
+                body_limit_hit: if full {
+                    vec!["request", "response"]
+                } else {
+                    Vec::new()
+                },
+            };
+            let mut a = Vec::new();
+            http(&h, &mut a).unwrap();
+            assert_eq!(
+                String::from_utf8(a).unwrap(),
+                serde_json::to_string(&h).unwrap()
+            );
+        }
+    }
+
+    /// The word-at-a-time check agrees with a byte-by-byte one for every
+    /// byte value at every position of a word, and on text around them.
+    #[test]
+    fn escape_check_byte_by_byte() {
+        let slow = |b: &[u8]| b.iter().any(|&c| c < 0x20 || c == b'"' || c == b'\\');
+        for len in 0..20 {
+            for at in 0..len {
+                for v in 0..=255u8 {
+                    let mut b = vec![b'a'; len];
+                    b[at] = v;
+                    if at + 1 < len {
+                        b[at + 1] = 0xff;
+                    }
+                    assert_eq!(needs_escape(&b), slow(&b), "{b:?}");
+                }
+            }
         }
     }
 
