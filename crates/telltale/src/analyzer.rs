@@ -244,7 +244,12 @@ impl Analyzer {
         report: &Report,
         out: &mut impl std::io::Write,
     ) -> std::io::Result<()> {
-        const BLOCK: usize = 2048;
+        // Small blocks, many per thread and group: records differ in cost
+        // (a TLS record's fingerprints, a DNS answer's list), and with four
+        // large blocks per thread one thread often finished a group late.
+        // A group holds as many records as before (a few MB).
+        const BLOCK: usize = 512;
+        const BLOCKS_PER_THREAD: usize = 16;
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(self.threads)
             .build()
@@ -259,7 +264,7 @@ impl Analyzer {
                 .step_by(BLOCK)
                 .map(|lo| lo..(lo + BLOCK).min(plan.len()))
                 .collect();
-            for group in blocks.chunks(threads * 4) {
+            for group in blocks.chunks(threads * BLOCKS_PER_THREAD) {
                 let texts: Vec<std::io::Result<Vec<u8>>> = pool.install(|| {
                     group
                         .par_iter()
