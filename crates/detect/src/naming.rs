@@ -174,6 +174,13 @@ pub const MAX_RESOLUTIONS_PER_ADDRESS: usize = 4;
 /// remembered (a shared CDN address), and an SNI equal to it is flagged.
 pub const MAX_NAMES_PER_ADDRESS: usize = 64;
 
+/// The events [`Resolutions::from_answers`] reads, and
+/// [`DestinationNamer::without_answers`] leaves to it: one test, so the two
+/// halves always cover every event between them.
+fn is_answer(ev: &AppEvent) -> bool {
+    matches!(ev.kind, AppEventKind::Dns(_))
+}
+
 impl Resolutions {
     /// The DNS answers among a capture's events, every one kept; `flows`
     /// are the capture's flows (their servers are the answers' resolvers).
@@ -181,10 +188,8 @@ impl Resolutions {
         let servers: HashMap<FlowId, IpAddr> =
             flows.iter().map(|f| (f.id, f.server.ip())).collect();
         let mut namer = DestinationNamer::empty();
-        for ev in events {
-            if matches!(ev.kind, AppEventKind::Dns(_)) {
-                namer.observe(ev, servers.get(&ev.flow).copied());
-            }
+        for ev in events.iter().filter(|e| is_answer(e)) {
+            namer.observe(ev, servers.get(&ev.flow).copied());
         }
         namer.resolutions
     }
@@ -367,20 +372,16 @@ impl DestinationNamer {
     }
 
     /// What the events say about their own flows (TLS and QUIC SNI, HTTP
-    /// Host, certificates), without the DNS answers.
+    /// Host, certificates): every event but the DNS answers, which
+    /// [`Resolutions::from_answers`] reads.
     pub fn without_answers(events: &[AppEvent]) -> Self {
         let mut namer = DestinationNamer::empty();
+        let own = |e: &&AppEvent| !is_answer(e);
         // Room for every flow the events can name, at once: growing the map
         // step by step moved each entry again and touched fresh pages, a
         // third of the namer's time.
-        let names = |e: &&AppEvent| {
-            matches!(
-                e.kind,
-                AppEventKind::Tls(_) | AppEventKind::Quic(_) | AppEventKind::Http(_)
-            )
-        };
-        namer.direct.reserve(events.iter().filter(names).count());
-        for ev in events.iter().filter(names) {
+        namer.direct.reserve(events.iter().filter(own).count());
+        for ev in events.iter().filter(own) {
             namer.observe(ev, None);
         }
         namer
@@ -752,12 +753,19 @@ mod tests {
         assert!(!n.flags.not_resolved);
         // The HTTP flow to a literal address was never named, but resolved.
         assert!(!namer.name(&flows[4], t).flags.not_resolved);
-        // Built in halves, the namer names every flow alike.
-        let halves = DestinationNamer::without_answers(&events)
-            .with_answers(Resolutions::from_answers(&events, &flows));
+        // Built in halves (as `new` does), the namer names every flow as
+        // one fed every event in turn does.
+        let mut one_pass = DestinationNamer::empty();
+        for ev in &events {
+            let server = flows
+                .iter()
+                .find(|f| f.id == ev.flow)
+                .map(|f| f.server.ip());
+            one_pass.observe(ev, server);
+        }
         for f in &flows {
             for t in [5, 20, 40].map(Timestamp::from_nanos) {
-                assert_eq!(halves.name(f, t), namer.name(f, t));
+                assert_eq!(namer.name(f, t), one_pass.name(f, t));
             }
         }
         let no_dns = DestinationNamer::without_answers(&events);
