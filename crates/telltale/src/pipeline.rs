@@ -148,8 +148,9 @@ pub(crate) fn analyze_capture_named(
     } = collect;
     // The sorts below are stable and run on the analyzer's threads when
     // there are several (the caller is inside its pool): the same order as
-    // one thread's, a serial tail less after a sharded read. The namer reads
-    // every event on one thread, so the sorts run beside it.
+    // one thread's, a serial tail less after a sharded read. The namer's
+    // two halves each read the events on one thread, so they and the sorts
+    // run side by side.
     let mut flows = flows;
     let infos: Vec<_> = flows.iter().map(|f| f.summary.info).collect();
     let ((namer, answers), (event_order, ())) = rayon::join(
@@ -186,8 +187,8 @@ pub(crate) fn analyze_capture_named(
     Ok((report, namer))
 }
 
-/// Sorts `items` stably by `key`, moving each item twice at most: the keys
-/// and positions are sorted, then the items taken in that order. Flow
+/// Sorts `items` stably by `key`: the keys and positions are sorted, then
+/// the items put in that order in place, each settled by one swap. Flow
 /// records and events are a few hundred bytes each, and a merge sort moved
 /// them once per level (a tenth of the copying in an analysis).
 fn sort_records<T: Send, K: Ord + Send>(items: &mut [T], key: impl Fn(&T) -> K + Sync) {
@@ -219,9 +220,6 @@ fn apply_order<T>(items: &mut [T], order: Option<Vec<usize>>) {
         let mut at = start;
         while order[at] != start {
             let from = order[at];
-            if from >= items.len() || from == at {
-                break;
-            }
             items.swap(at, from);
             order[at] = at;
             at = from;
