@@ -133,10 +133,7 @@ fn dns(d: &Dns<'_>, out: &mut Vec<u8>) -> io::Result<()> {
     string(out, d.rrname)?;
     key(out, "rrtype");
     string(out, &d.rrtype)?;
-    if let Some(rcode) = d.rcode {
-        key(out, "rcode");
-        string(out, rcode)?;
-    }
+    field(out, "rcode", d.rcode)?;
     if !d.answers.is_empty() {
         key(out, "answers");
         out.push(b'[');
@@ -150,10 +147,7 @@ fn dns(d: &Dns<'_>, out: &mut Vec<u8>) -> io::Result<()> {
             string(out, &a.rrtype)?;
             key(out, "ttl");
             uint(out, u64::from(a.ttl));
-            if let Some(rdata) = &a.rdata {
-                key(out, "rdata");
-                string(out, rdata)?;
-            }
+            field(out, "rdata", a.rdata.as_deref())?;
             out.push(b'}');
         }
         out.push(b']');
@@ -181,21 +175,13 @@ fn tls(t: &Tls<'_>, out: &mut Vec<u8>) -> io::Result<()> {
             fingerprint(out, f)?;
         }
     }
-    let texts = [
-        ("ja4", t.ja4.as_deref()),
-        ("subject", t.subject),
-        ("issuerdn", t.issuerdn),
-        ("serial", t.serial),
-        ("fingerprint_sha256", t.fingerprint_sha256),
-        ("notbefore", t.notbefore.as_deref()),
-        ("notafter", t.notafter.as_deref()),
-    ];
-    for (k, v) in texts {
-        if let Some(v) = v {
-            key(out, k);
-            string(out, v)?;
-        }
-    }
+    field(out, "ja4", t.ja4.as_deref())?;
+    field(out, "subject", t.subject)?;
+    field(out, "issuerdn", t.issuerdn)?;
+    field(out, "serial", t.serial)?;
+    field(out, "fingerprint_sha256", t.fingerprint_sha256)?;
+    field(out, "notbefore", t.notbefore.as_deref())?;
+    field(out, "notafter", t.notafter.as_deref())?;
     if let Some(san) = t.san {
         key(out, "san");
         strings(out, san)?;
@@ -219,10 +205,7 @@ fn quic(q: &Quic<'_>, out: &mut Vec<u8>) -> io::Result<()> {
     fingerprint(out, &q.ja3)?;
     key(out, "ja4");
     string(out, &q.ja4)?;
-    if let Some(v) = &q.server_version {
-        key(out, "server_version");
-        string(out, v)?;
-    }
+    field(out, "server_version", q.server_version.as_deref())?;
     out.push(b'}');
     Ok(())
 }
@@ -247,10 +230,7 @@ fn http(h: &Http<'_>, out: &mut Vec<u8>) -> io::Result<()> {
         Some(s) => uint(out, u64::from(s)),
         None => out.extend_from_slice(b"null"),
     }
-    if let Some(ct) = h.http_content_type {
-        key(out, "http_content_type");
-        string(out, ct)?;
-    }
+    field(out, "http_content_type", h.http_content_type)?;
     key(out, "length");
     uint(out, h.length);
     if h.decrypted {
@@ -286,6 +266,18 @@ fn strings<S: AsRef<str>>(out: &mut Vec<u8>, items: &[S]) -> io::Result<()> {
     Ok(())
 }
 
+/// `,"name":"value"`, or nothing when there is no value (serde's
+/// `skip_serializing_if = "Option::is_none"`).
+fn field(out: &mut Vec<u8>, name: &str, v: Option<&str>) -> io::Result<()> {
+    match v {
+        Some(v) => {
+            key(out, name);
+            string(out, v)
+        }
+        None => Ok(()),
+    }
+}
+
 fn string_or_null(out: &mut Vec<u8>, s: Option<&str>) -> io::Result<()> {
     match s {
         Some(s) => string(out, s),
@@ -299,17 +291,9 @@ fn string_or_null(out: &mut Vec<u8>, s: Option<&str>) -> io::Result<()> {
 fn geo(g: &Geo<'_>, out: &mut Vec<u8>) -> io::Result<()> {
     out.extend_from_slice(b"{\"scope\":");
     string(out, g.scope)?;
-    let strings = [
-        ("country_code", g.country_code),
-        ("country_name", g.country_name),
-        ("city", g.city),
-    ];
-    for (k, v) in strings {
-        if let Some(v) = v {
-            key(out, k);
-            string(out, v)?;
-        }
-    }
+    field(out, "country_code", g.country_code)?;
+    field(out, "country_name", g.country_name)?;
+    field(out, "city", g.city)?;
     for (k, v) in [("latitude", g.latitude), ("longitude", g.longitude)] {
         if let Some(v) = v {
             key(out, k);
@@ -320,10 +304,7 @@ fn geo(g: &Geo<'_>, out: &mut Vec<u8>) -> io::Result<()> {
         key(out, "asn");
         uint(out, u64::from(asn));
     }
-    if let Some(org) = g.as_org {
-        key(out, "as_org");
-        string(out, org)?;
-    }
+    field(out, "as_org", g.as_org)?;
     if !g.db.is_empty() {
         key(out, "db");
         value(out, &g.db)?;
