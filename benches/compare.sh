@@ -8,6 +8,11 @@
 # missing) and prints wall seconds, CPU seconds, MB/s per CPU-second and peak
 # RSS (/usr/bin/time -v), the median of 3 runs. Peers: tshark (package
 # tshark), ndpiReader (package libndpi-bin); PEERS=0 runs telltale alone.
+# The batch rows read the same corpus as a folder of files of about
+# SPLIT_MB MiB (default 4; SPLIT_MB=0 leaves them out): split by address
+# pair, every flow whole in one file (what many files cost beyond one), and
+# rotated by size, as tcpdump -C writes them (flows cut at each file's end,
+# the rest picked up in the middle of the next).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size=${1:-512}
@@ -23,8 +28,20 @@ if [ ! -f "$corpus" ]; then
   python3 "$gen" --size-mb "$size" --seed "$seed" --out "$corpus"
 fi
 [ "${SKIP_BUILD:-0}" = 1 ] || cargo build --release -q -p telltale-cli
-[ "${SKIP_BUILD:-0}" = 1 ] || cargo build --release -q -p telltale-decode --example floor
+[ "${SKIP_BUILD:-0}" = 1 ] || cargo build --release -q -p telltale-decode --example floor --example split
 bytes=$(stat -L -c %s "$corpus")
+split_mb=${SPLIT_MB:-4}
+pairs="${corpus%.pcap}-pairs-${split_mb}m"
+rotated="${corpus%.pcap}-rotated-${split_mb}m"
+if [ "$split_mb" != 0 ]; then
+  for dir in "$pairs" "$rotated"; do
+    [ -d "$dir" ] && continue
+    mode=""; [ "$dir" = "$pairs" ] && mode=pairs
+    target/release/examples/split "$corpus" "$dir.tmp" "$split_mb" $mode >/dev/null
+    mv "$dir.tmp" "$dir"
+  done
+fi
+warm=("$corpus")
 
 measure() { # label, command...
   local label=$1; shift
@@ -33,7 +50,7 @@ measure() { # label, command...
     # Warm the page cache before every run: some hosts reclaim idle page
     # cache within seconds (DAMON proactive reclaim on the project's VMs),
     # and a run that reads part of the file from disk measures the disk.
-    cat "$corpus" >/dev/null
+    cat "${warm[@]}" >/dev/null
     local log; log=$(mktemp)
     /usr/bin/time -v "$@" >/dev/null 2>"$log" || true
     rows+=("$(awk -F': ' -v b="$bytes" '
@@ -52,6 +69,17 @@ measure "telltale -j 1 (jsonl, identifiers on)" target/release/telltale analyze 
 measure "telltale -j 2 (one file split by flow)" target/release/telltale analyze -q -f jsonl -j 2 -o /dev/null "$corpus"
 measure "telltale --stream (jsonl, flat memory)" target/release/telltale analyze -q --stream -f jsonl -o /dev/null "$corpus"
 measure "floor: read + frame + etherparse + flow map" target/release/examples/floor "$corpus"
+if [ "$split_mb" != 0 ]; then
+  for dir in "$pairs" "$rotated"; do
+    warm=("$dir"/*.pcap)
+    how="whole flows"; [ "$dir" = "$rotated" ] && how="rotated"
+    for j in 1 2; do
+      measure "telltale -j $j, ${#warm[@]} files ($how)" \
+        target/release/telltale analyze -q -f jsonl -j "$j" -o /dev/null "$dir"
+    done
+  done
+  warm=("$corpus")
+fi
 [ "${PEERS:-1}" = 0 ] && exit 0
 if command -v ndpiReader >/dev/null; then
   measure "ndpiReader -v 2" ndpiReader -q -v 2 -i "$corpus"
