@@ -1,6 +1,11 @@
 //! Destination naming: which name each flow went to, and how we know.
 
-use std::collections::HashMap;
+/// Keyed by addresses and flow ids from the capture: a fast hash with a
+/// random seed per map (foldhash), as the flow table's, rather than SipHash,
+/// which showed in the profile of a streaming run; the seed keeps a capture
+/// crafted to collide from degrading the maps. Their order is never
+/// observed.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -398,8 +403,8 @@ impl DestinationNamer {
     /// [`observe`](Self::observe). It keeps every DNS answer.
     pub fn empty() -> Self {
         DestinationNamer {
-            direct: HashMap::new(),
-            pinned: HashMap::new(),
+            direct: HashMap::default(),
+            pinned: HashMap::default(),
             resolutions: Resolutions::default(),
             cap: usize::MAX,
             max_addrs: usize::MAX,

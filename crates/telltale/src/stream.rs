@@ -78,7 +78,8 @@ struct Tracker<T> {
     detect: Detection,
     namer: DestinationNamer,
     locator: Locator,
-    open: HashMap<FlowId, (FlowInfo, T)>,
+    /// Looked up per event: foldhash with a random seed, not SipHash.
+    open: HashMap<FlowId, (FlowInfo, T), foldhash::fast::RandomState>,
     /// The last event's findings.
     found: Vec<Finding>,
 }
@@ -89,7 +90,7 @@ impl<T: Default> Tracker<T> {
             detect: Detection::of(analyzer),
             namer: DestinationNamer::bounded(),
             locator: Locator::new(analyzer.geo.clone()),
-            open: HashMap::new(),
+            open: HashMap::default(),
             found: Vec::new(),
         }
     }
