@@ -328,12 +328,46 @@ fn attribution(r: &Resolution) -> DnsAttribution {
 struct Direct {
     sni: Option<(String, NameSource)>,
     host: Option<String>,
-    /// The server's leaf certificate, when one was seen (boxed: most
-    /// entries have none, and the map moves entries as it grows).
-    cert: Option<Box<Certificate>>,
+    /// What the server's leaf certificate says, when one was seen (boxed:
+    /// most entries have none, and the map moves entries as it grows).
+    cert: Option<Box<CertNames>>,
     /// Whether the flow carried TLS, QUIC or HTTP (so should have been
     /// resolved by name).
     named_protocol: bool,
+}
+
+/// What naming needs of a flow's server certificate: the name it gives
+/// the flow, and whether it covers the flow's SNI. The SNI is nearly always
+/// known when the certificate arrives (the ClientHello comes first, in the
+/// same handshake), and then the answer is kept instead of the certificate:
+/// copying every leaf certificate, with its list of names (a hundred on a
+/// large CDN's), was a fifth of the namer's time.
+#[derive(Clone, Debug)]
+struct CertNames {
+    /// The first DNS name, else the subject CN.
+    name: Option<String>,
+    /// Whether it covers the flow's SNI, decided with the SNI known then, or
+    /// the certificate to decide it with once an SNI comes.
+    covers_sni: Result<bool, Certificate>,
+}
+
+impl CertNames {
+    fn of(cert: &Certificate, sni: Option<&str>) -> CertNames {
+        CertNames {
+            name: cert.san_dns.first().or(cert.subject_cn.as_ref()).cloned(),
+            covers_sni: match sni {
+                Some(sni) => Ok(cert.matches_name(sni)),
+                None => Err(cert.clone()),
+            },
+        }
+    }
+
+    fn covers(&self, sni: &str) -> bool {
+        match &self.covers_sni {
+            Ok(covers) => *covers,
+            Err(cert) => cert.matches_name(sni),
+        }
+    }
 }
 
 /// Names the flows of one capture.
@@ -434,14 +468,18 @@ impl DestinationNamer {
             AppEventKind::Tls(t) => {
                 let d = self.direct.entry(ev.flow).or_default();
                 d.named_protocol = true;
-                if let Some(leaf) = t.certificates.first()
-                    && leaf.parse_error.is_none()
-                {
-                    d.cert.get_or_insert_with(|| Box::new(leaf.clone()));
-                }
+                // The SNI first: the certificate is then checked against
+                // the flow's SNI, fixed by the first one seen.
                 if let Some(sni) = t.sni().filter(|s| !s.is_empty()) {
                     d.sni
                         .get_or_insert_with(|| (sni.to_owned(), NameSource::TlsSni));
+                }
+                if let Some(leaf) = t.certificates.first()
+                    && leaf.parse_error.is_none()
+                    && d.cert.is_none()
+                {
+                    let sni = d.sni.as_ref().map(|(n, _)| n.as_str());
+                    d.cert = Some(Box::new(CertNames::of(leaf, sni)));
                 }
             }
             AppEventKind::Quic(q) => {
@@ -554,7 +592,7 @@ impl DestinationNamer {
             }
         };
         let cert = direct.and_then(|d| d.cert.as_ref());
-        let cert_name = cert.and_then(|c| c.san_dns.first().or(c.subject_cn.as_ref()));
+        let cert_name = cert.and_then(|c| c.name.as_ref());
         let (name, source) = match direct {
             Some(Direct {
                 sni: Some((n, s)), ..
@@ -570,7 +608,7 @@ impl DestinationNamer {
         let flags = NameFlags {
             sni_not_in_dns: sni.is_some_and(|sni| dns.is_some() && !resolved_as.includes(sni)),
             sni_not_in_cert: match (sni, cert) {
-                (Some(sni), Some(c)) => !c.matches_name(sni),
+                (Some(sni), Some(c)) => !c.covers(sni),
                 _ => false,
             },
             not_resolved: direct.is_some_and(|d| d.named_protocol) && dns.is_none(),
@@ -990,6 +1028,32 @@ mod more_tests {
                 .flags
                 .sni_not_in_cert
         );
+        // The certificate before any SNI (kept whole until one comes), or
+        // after a first SNI that a later one does not replace: the flag
+        // judges the flow's first SNI either way, and the name stays the SNI.
+        let sni_only = |sni: &str| {
+            let mut e = tls(Some(sni));
+            if let AppEventKind::Tls(t) = &mut e.kind {
+                t.certificates.clear();
+            }
+            e
+        };
+        for (events, flagged) in [
+            (vec![tls(None), sni_only("evil.example")], true),
+            (vec![tls(None), sni_only("a.cdn.example")], false),
+            (
+                vec![tls(Some("a.cdn.example")), sni_only("evil.example")],
+                false,
+            ),
+            (
+                vec![sni_only("evil.example"), tls(Some("a.cdn.example"))],
+                true,
+            ),
+        ] {
+            let n = DestinationNamer::new(&events, &[flow]).name(&flow, Timestamp::from_nanos(1));
+            assert_eq!(n.flags.sni_not_in_cert, flagged, "{events:?}");
+            assert_eq!(n.source, NameSource::TlsSni);
+        }
     }
 
     #[test]
