@@ -502,13 +502,16 @@ impl DestinationNamer {
             }
             AppEventKind::Dns(d) if d.message.response && d.flavor == DnsFlavor::Dns => {
                 let resolver = server.unwrap_or(IpAddr::from([0, 0, 0, 0]));
-                for (addr, query) in resolutions(&d.message) {
+                let Some((query, addrs)) = resolutions(&d.message) else {
+                    return;
+                };
+                for addr in addrs {
                     self.resolutions.add(
                         addr,
                         Resolution {
                             ts: ev.ts,
                             frame: ev.frame,
-                            query: query.into(),
+                            query: Arc::clone(&query),
                             resolver,
                         },
                         self.cap,
@@ -626,36 +629,40 @@ impl DestinationNamer {
 /// for: CNAME chains are followed back from the address record to the
 /// question, so `api.example.com CNAME edge.cdn.net A 1.2.3.4` names 1.2.3.4
 /// `api.example.com`.
-fn resolutions(m: &Message) -> Vec<(IpAddr, String)> {
-    let Some(question) = m.questions.first() else {
-        return Vec::new();
-    };
+fn resolutions(m: &Message) -> Option<(Arc<str>, Vec<IpAddr>)> {
+    let question = m.questions.first()?;
     // Names on the CNAME chain from the question; only their address
     // records count, so a stray or injected record does not name an address.
-    let mut chain: Vec<String> = vec![question.name.to_ascii_lowercase()];
+    // Compared without case and without lower-cased copies: this ran for
+    // every record of every answer, an allocation each time.
+    let on_chain = |chain: &[&str], name: &str| chain.iter().any(|c| c.eq_ignore_ascii_case(name));
+    let mut chain: Vec<&str> = vec![&question.name];
     for _ in 0..16 {
         let before = chain.len();
         for a in &m.answers {
-            if let RData::Cname(target) = &a.data {
-                let target = target.to_ascii_lowercase();
-                if chain.contains(&a.name.to_ascii_lowercase()) && !chain.contains(&target) {
-                    chain.push(target);
-                }
+            if let RData::Cname(target) = &a.data
+                && on_chain(&chain, &a.name)
+                && !on_chain(&chain, target)
+            {
+                chain.push(target);
             }
         }
         if chain.len() == before {
             break;
         }
     }
-    m.answers
+    let addrs: Vec<IpAddr> = m
+        .answers
         .iter()
-        .filter(|a| chain.contains(&a.name.to_ascii_lowercase()))
+        .filter(|a| on_chain(&chain, &a.name))
         .filter_map(|a| match a.data {
-            RData::A(v4) => Some((IpAddr::V4(v4), question.name.clone())),
-            RData::Aaaa(v6) => Some((IpAddr::V6(v6), question.name.clone())),
+            RData::A(v4) => Some(IpAddr::V4(v4)),
+            RData::Aaaa(v6) => Some(IpAddr::V6(v6)),
             _ => None,
         })
-        .collect()
+        .collect();
+    // One shared copy of the name for all the addresses it resolved.
+    (!addrs.is_empty()).then(|| (Arc::from(question.name.as_str()), addrs))
 }
 
 #[cfg(test)]
@@ -725,6 +732,38 @@ mod tests {
             server: None,
             certificates: Vec::new(),
         })
+    }
+
+    /// The CNAME chain is followed without regard to ASCII case, loops and
+    /// stray records change nothing, and every address is named by the
+    /// question as asked.
+    #[test]
+    fn resolutions_follow_the_chain_in_any_case() {
+        let AppEventKind::Dns(d) = dns_response(&[
+            ("Api.Example.com", 5, "edge.CDN.net"),
+            ("stray.example", 1, "6.6.6.6"),
+            ("EDGE.cdn.NET", 5, "e1.cdn.net"),
+            ("e1.cdn.net", 5, "api.example.com"),
+            ("E1.CDN.NET", 1, "192.0.2.7"),
+            ("e1.cdn.net", 28, "2001:db8::7"),
+            ("other.cdn.net", 1, "192.0.2.8"),
+        ]) else {
+            unreachable!()
+        };
+        let (query, addrs) = resolutions(&d.message).unwrap();
+        assert_eq!(&*query, "Api.Example.com");
+        assert_eq!(
+            addrs,
+            [
+                "192.0.2.7".parse::<IpAddr>().unwrap(),
+                "2001:db8::7".parse().unwrap()
+            ]
+        );
+        // A chain that never reaches an address names nothing.
+        let AppEventKind::Dns(d) = dns_response(&[("a.example", 5, "b.example")]) else {
+            unreachable!()
+        };
+        assert!(resolutions(&d.message).is_none());
     }
 
     #[test]
