@@ -322,7 +322,7 @@ fn geo(g: &Geo<'_>, out: &mut Vec<u8>) -> io::Result<()> {
     field(out, "as_org", g.as_org)?;
     if !g.db.is_empty() {
         key(out, "db");
-        value(out, &g.db)?;
+        strings(out, &g.db)?;
     }
     out.push(b'}');
     Ok(())
@@ -488,6 +488,34 @@ mod tests {
             assert_eq!(
                 String::from_utf8(a).unwrap(),
                 serde_json::to_string(list).unwrap()
+            );
+        }
+    }
+
+    /// Locations with every part and with none, as serde writes them.
+    #[test]
+    fn geo_objects_as_serde_writes_them() {
+        for full in [false, true] {
+            let g = Geo {
+                scope: "public",
+                country_code: full.then_some("DE"),
+                country_name: full.then_some("Germany \"DE\""),
+                city: full.then_some("Köln"),
+                latitude: full.then_some(50.9375),
+                longitude: full.then_some(-6.96),
+                asn: full.then_some(3320),
+                as_org: full.then_some("Deutsche Telekom AG"),
+                db: if full {
+                    vec!["GeoLite2-City 2026-11-01", "embedded"]
+                } else {
+                    Vec::new()
+                },
+            };
+            let mut a = Vec::new();
+            geo(&g, &mut a).unwrap();
+            assert_eq!(
+                String::from_utf8(a).unwrap(),
+                serde_json::to_string(&g).unwrap()
             );
         }
     }
