@@ -9,10 +9,12 @@
 # RSS (/usr/bin/time -v), the median of 3 runs. Peers: tshark (package
 # tshark), ndpiReader (package libndpi-bin); PEERS=0 runs telltale alone.
 # The batch rows read the same corpus as a folder of files of about
-# SPLIT_MB MiB (default 4; SPLIT_MB=0 leaves them out): split by address
-# pair, every flow whole in one file (what many files cost beyond one), and
-# rotated by size, as tcpdump -C writes them (flows cut at each file's end,
-# the rest picked up in the middle of the next).
+# SPLIT_MB MiB (default 4; SPLIT_MB=0 leaves them out), two ways that
+# bracket a real batch: split by address pair, every flow whole in one file
+# but most flows in another file than the DNS answer that named them (less
+# naming and output: a lower bound), and rotated by size, as tcpdump -C
+# writes them (flows cut at each file's end, the rest picked up in the
+# middle of the next and searched as opaque payload: an upper bound).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size=${1:-512}
