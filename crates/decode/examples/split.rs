@@ -14,9 +14,10 @@
 //! By address pair (`pairs`), the capture's size divided by the size asked
 //! for gives the number of files, and each frame goes to the file of its
 //! address pair ([`pair_hash`]; frames that are not IP to the first): every
-//! flow stays whole, so the files hold the same work as the capture, and
-//! what a batch costs beyond one file is the cost of having many files.
-//! (Only captures of one link type.)
+//! flow stays whole, but most flows land in another file than the DNS
+//! answer that named them, so a batch of these files does less naming and
+//! writes less than the capture (a lower bound for what a batch costs; the
+//! rotated files give an upper one). (Only captures of one link type.)
 //!
 //! ```sh
 //! cargo run --release -p telltale-decode --example split -- corpus.pcap OUT_DIR 4 [pairs]
