@@ -1,11 +1,5 @@
 //! Destination naming: which name each flow went to, and how we know.
 
-/// Keyed by addresses and flow ids from the capture: a fast hash with a
-/// random seed per map (foldhash), as the flow table's, rather than SipHash,
-/// which showed in the profile of a streaming run; the seed keeps a capture
-/// crafted to collide from degrading the maps. Their order is never
-/// observed.
-type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -15,6 +9,13 @@ use telltale_proto::dns::{Message, RData};
 use telltale_proto::http::split_host_port;
 use telltale_proto::tls::Certificate;
 use telltale_proto::{AppEvent, AppEventKind, DnsFlavor};
+
+/// Keyed by addresses and flow ids from the capture: a fast hash with a
+/// random seed per map (foldhash), as the flow table's, rather than SipHash,
+/// which showed in the profile of a streaming run; the seed keeps a capture
+/// crafted to collide from degrading the maps. Their order is never
+/// observed.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 /// Where a flow's server name came from, best first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -182,7 +183,7 @@ pub const MAX_NAMES_PER_ADDRESS: usize = 64;
 /// The events [`Resolutions::from_answers`] reads, and
 /// [`DestinationNamer::without_answers`] leaves to it: one test, so the two
 /// halves always cover every event between them.
-fn is_answer(ev: &AppEvent) -> bool {
+fn is_dns(ev: &AppEvent) -> bool {
     matches!(ev.kind, AppEventKind::Dns(_))
 }
 
@@ -193,7 +194,7 @@ impl Resolutions {
         let servers: HashMap<FlowId, IpAddr> =
             flows.iter().map(|f| (f.id, f.server.ip())).collect();
         let mut namer = DestinationNamer::empty();
-        for ev in events.iter().filter(|e| is_answer(e)) {
+        for ev in events.iter().filter(|e| is_dns(e)) {
             namer.observe(ev, servers.get(&ev.flow).copied());
         }
         namer.resolutions
@@ -346,9 +347,17 @@ struct Direct {
 struct CertNames {
     /// The first DNS name, else the subject CN.
     name: Option<String>,
-    /// Whether it covers the flow's SNI, decided with the SNI known then, or
-    /// the certificate to decide it with once an SNI comes.
-    covers_sni: Result<bool, Certificate>,
+    covers_sni: SniCheck,
+}
+
+/// Whether a certificate covers the flow's SNI.
+#[derive(Clone, Debug)]
+enum SniCheck {
+    /// Decided against the SNI known when the certificate came (the
+    /// flow's first, which no later one replaces).
+    Decided(bool),
+    /// No SNI yet: the certificate, to decide once one comes.
+    Pending(Box<Certificate>),
 }
 
 impl CertNames {
@@ -356,16 +365,16 @@ impl CertNames {
         CertNames {
             name: cert.san_dns.first().or(cert.subject_cn.as_ref()).cloned(),
             covers_sni: match sni {
-                Some(sni) => Ok(cert.matches_name(sni)),
-                None => Err(cert.clone()),
+                Some(sni) => SniCheck::Decided(cert.matches_name(sni)),
+                None => SniCheck::Pending(Box::new(cert.clone())),
             },
         }
     }
 
     fn covers(&self, sni: &str) -> bool {
         match &self.covers_sni {
-            Ok(covers) => *covers,
-            Err(cert) => cert.matches_name(sni),
+            SniCheck::Decided(covers) => *covers,
+            SniCheck::Pending(cert) => cert.matches_name(sni),
         }
     }
 }
@@ -415,7 +424,7 @@ impl DestinationNamer {
     /// [`Resolutions::from_answers`] reads.
     pub fn without_answers(events: &[AppEvent]) -> Self {
         let mut namer = DestinationNamer::empty();
-        let own = |e: &&AppEvent| !is_answer(e);
+        let own = |e: &&AppEvent| !is_dns(e);
         // Room for every flow the events can name, at once: growing the map
         // step by step moved each entry again and touched fresh pages, a
         // third of the namer's time.
