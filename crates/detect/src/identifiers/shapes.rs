@@ -226,28 +226,12 @@ fn pair_at(buf: &[u8], pos: usize, t: usize, b: usize) -> Option<Pair> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::token_texts;
     use super::*;
     use regex::bytes::{Regex, RegexBuilder};
 
     fn re(p: &str) -> Regex {
         RegexBuilder::new(p).unicode(false).build().unwrap()
-    }
-
-    /// Texts made of `tokens`, so that matches, near misses (a digit too
-    /// many, a missing fraction, mixed separators) and matches cut by the
-    /// range's edges all come up.
-    fn token_texts(tokens: &'static [&'static [u8]]) -> impl Iterator<Item = Vec<u8>> {
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        (0..3_000).map(move |round| {
-            let mut t = Vec::new();
-            for _ in 0..round % 29 {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                t.extend_from_slice(tokens[(x >> 8) as usize % tokens.len()]);
-            }
-            t
-        })
     }
 
     fn ranges(len: usize) -> [(usize, usize); 3] {
@@ -266,7 +250,7 @@ mod tests {
     ) {
         let re = re(pattern);
         let mut seen = 0;
-        for text in token_texts(tokens) {
+        for text in token_texts(tokens, 3_000, 29) {
             for (a, b) in ranges(text.len()) {
                 let want: Vec<(usize, usize)> = re
                     .find_iter(&text[a..b])
@@ -371,7 +355,7 @@ mod tests {
     fn pairs_equal_the_regex() {
         let re = re(r"(-?[0-9]{1,2}\.[0-9]{3,12}) ?(?:,|%2[Cc]) ?(-?[0-9]{1,3}\.[0-9]{3,12})");
         let mut seen = 0;
-        for text in token_texts(NUMBER_TOKENS) {
+        for text in token_texts(NUMBER_TOKENS, 3_000, 29) {
             for (a, b) in ranges(text.len()) {
                 let want: Vec<Pair> = re
                     .captures_iter(&text[a..b])

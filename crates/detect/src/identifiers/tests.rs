@@ -25,6 +25,28 @@ strings = ["Li Wei"]
 location = [39.9042, 116.4074]
 "#;
 
+/// `rounds` texts made of `tokens` (the n-th of n % `longest` tokens drawn
+/// by a fixed xorshift), so that matches, near misses and matches cut by a
+/// range's edges all come up: for holding a hand-written finder or check to
+/// the regex it stands for.
+pub(super) fn token_texts(
+    tokens: &'static [&'static [u8]],
+    rounds: usize,
+    longest: usize,
+) -> impl Iterator<Item = Vec<u8>> {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    (0..rounds).map(move |round| {
+        let mut t = Vec::new();
+        for _ in 0..round % longest {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            t.extend_from_slice(tokens[(x >> 8) as usize % tokens.len()]);
+        }
+        t
+    })
+}
+
 fn redmi() -> Scanner {
     Scanner::new(Some(&DeviceProfile::from_toml(REDMI).unwrap()))
 }
