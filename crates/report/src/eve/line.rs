@@ -397,6 +397,16 @@ fn value<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> io::Result<()> {
 mod tests {
     use super::*;
 
+    /// `write` gives the bytes serde_json gives for `v`.
+    fn as_serde<T: Serialize + ?Sized>(v: &T, write: impl Fn(&T, &mut Vec<u8>) -> io::Result<()>) {
+        let mut a = Vec::new();
+        write(v, &mut a).unwrap();
+        assert_eq!(
+            String::from_utf8(a).unwrap(),
+            serde_json::to_string(v).unwrap()
+        );
+    }
+
     /// Every optional part of a DNS object, present and absent, with a
     /// name that needs escaping.
     #[test]
@@ -439,12 +449,7 @@ mod tests {
                 answers,
                 partial,
             };
-            let mut a = Vec::new();
-            dns(&d, &mut a).unwrap();
-            assert_eq!(
-                String::from_utf8(a).unwrap(),
-                serde_json::to_string(&d).unwrap()
-            );
+            as_serde(&d, dns);
         }
     }
 
@@ -471,24 +476,14 @@ mod tests {
                 answer_pcap_cnt: 77,
                 resolver: resolver.parse().unwrap(),
             };
-            let mut a = Vec::new();
-            dns_source(&d, &mut a).unwrap();
-            assert_eq!(
-                String::from_utf8(a).unwrap(),
-                serde_json::to_string(&d).unwrap()
-            );
+            as_serde(&d, dns_source);
         }
         for list in [
             &["sni_not_in_dns"][..],
             &["sni_not_in_dns", "sni_not_in_cert", "not_resolved_by_dns"],
             &["a\"b"],
         ] {
-            let mut a = Vec::new();
-            strings(&mut a, list).unwrap();
-            assert_eq!(
-                String::from_utf8(a).unwrap(),
-                serde_json::to_string(list).unwrap()
-            );
+            as_serde(list, |l, out| strings(out, l));
         }
     }
 
@@ -511,12 +506,7 @@ mod tests {
                     Vec::new()
                 },
             };
-            let mut a = Vec::new();
-            geo(&g, &mut a).unwrap();
-            assert_eq!(
-                String::from_utf8(a).unwrap(),
-                serde_json::to_string(&g).unwrap()
-            );
+            as_serde(&g, geo);
         }
     }
 
@@ -542,12 +532,7 @@ mod tests {
                 san: full.then_some(san.as_slice()),
                 chain_len: full.then_some(3),
             };
-            let mut a = Vec::new();
-            tls(&t, &mut a).unwrap();
-            assert_eq!(
-                String::from_utf8(a).unwrap(),
-                serde_json::to_string(&t).unwrap()
-            );
+            as_serde(&t, tls);
             let q = Quic {
                 version: "v1".into(),
                 sni: full.then_some("q.example"),
@@ -556,12 +541,7 @@ mod tests {
                 ja4: "q13d".into(),
                 server_version: full.then(|| "TLS 1.3".to_string()),
             };
-            let mut a = Vec::new();
-            quic(&q, &mut a).unwrap();
-            assert_eq!(
-                String::from_utf8(a).unwrap(),
-                serde_json::to_string(&q).unwrap()
-            );
+            as_serde(&q, quic);
             let h = Http {
                 hostname: full.then_some("h.example"),
                 http_port: full.then_some(8080),
@@ -579,12 +559,7 @@ mod tests {
                     Vec::new()
                 },
             };
-            let mut a = Vec::new();
-            http(&h, &mut a).unwrap();
-            assert_eq!(
-                String::from_utf8(a).unwrap(),
-                serde_json::to_string(&h).unwrap()
-            );
+            as_serde(&h, http);
         }
     }
 
