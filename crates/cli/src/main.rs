@@ -7,7 +7,7 @@
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -114,6 +114,11 @@ struct AnalyzeArgs {
     /// thread each.
     #[arg(long, conflicts_with = "redact")]
     stream: bool,
+    /// Memory for sorting -f jsonl output (as sort -S: 64M, 512K, 1G):
+    /// beyond it, lines are sorted in temporary files (in TMPDIR) and
+    /// merged, so memory does not grow with the capture.
+    #[arg(long, value_name = "SIZE", default_value = "32M", value_parser = parse_size)]
+    sort_memory: u64,
     #[command(flatten)]
     analysis: AnalysisArgs,
     /// Do not print warnings about damaged captures.
@@ -342,32 +347,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if args.redact {
         builder = builder.redact(Redactor::new(&redaction_key(args.redact_key.as_deref())?));
     }
-    let analyzer = builder.build();
+    let analyzer = builder
+        .sort_memory(usize::try_from(args.sort_memory).unwrap_or(usize::MAX))
+        .build();
     if args.stream {
         return stream(&analyzer, &args);
+    }
+    if matches!(args.format, Format::Jsonl) {
+        return sorted_jsonl(&analyzer, &args);
     }
     let report = analyzer.analyze(&args.paths)?;
     if !args.quiet {
         print_warnings(&report);
     }
-    match &args.output {
-        Some(path) => {
-            let file =
-                File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
-            let mut out = BufWriter::new(file);
-            write_report(&analyzer, &report, args.format, &mut out)?;
-            out.flush()?;
-        }
-        None => {
-            let stdout = io::stdout();
-            let mut out = BufWriter::new(stdout.lock());
-            match write_report(&analyzer, &report, args.format, &mut out).and_then(|_| out.flush())
-            {
-                // A closed pipe (`telltale ... | head`) is not an error.
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
-                r => r?,
-            }
-        }
+    let mut out = output(args.output.as_deref())?;
+    match write_report(&analyzer, &report, args.format, &mut out).and_then(|_| out.flush()) {
+        // A closed pipe (`telltale ... | head`) is not an error.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+        r => r?,
     }
     let code = if report.failures.is_empty() {
         ExitCode::SUCCESS
@@ -377,6 +374,45 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // The process ends now: freeing every flow, event and string one by one
     // was a twentieth of a whole run (perf), and the system takes the
     // memory back at once.
+    std::mem::forget(report);
+    Ok(code)
+}
+
+/// Where the output goes: the file given, or standard output.
+fn output(path: Option<&Path>) -> anyhow::Result<Box<dyn Write>> {
+    Ok(match path {
+        Some(path) => Box::new(BufWriter::new(
+            File::create(path).with_context(|| format!("cannot write {}", path.display()))?,
+        )),
+        None => Box::new(BufWriter::new(io::stdout().lock())),
+    })
+}
+
+/// `analyze -f jsonl`: the collected report's lines, sorted in bounded
+/// memory (temporary files beyond it) for captures of any size.
+fn sorted_jsonl(analyzer: &Analyzer, args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
+    let mut out = output(args.output.as_deref())?;
+    let report = match analyzer.analyze_jsonl(&args.paths, &mut out) {
+        Ok(report) => report,
+        Err(telltale::Error::Write(e)) if e.kind() == io::ErrorKind::BrokenPipe => {
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    match out.flush() {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+        r => r?,
+    }
+    if !args.quiet {
+        print_warnings(&report);
+    }
+    let code = if report.failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    };
+    // As in `run`: the process ends now, and the system takes the memory
+    // back at once.
     std::mem::forget(report);
     Ok(code)
 }
@@ -409,12 +445,7 @@ fn stream(analyzer: &Analyzer, args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
     for (path, e) in &walk_errors {
         eprintln!("telltale: error: {}: {e}", path.display());
     }
-    let mut out: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(BufWriter::new(
-            File::create(path).with_context(|| format!("cannot write {}", path.display()))?,
-        )),
-        None => Box::new(BufWriter::new(io::stdout().lock())),
-    };
+    let mut out = output(args.output.as_deref())?;
     for file in &files {
         match analyzer.stream_jsonl(file, &mut out) {
             Ok(capture) => {

@@ -353,3 +353,47 @@ fn streamed_lines_are_the_collected_lines() {
     let out = telltale(&["analyze", "--stream", "--redact", "-f", "jsonl", "fixtures"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `-f jsonl` sorts through temporary files beyond --sort-memory: the same
+/// bytes with a buffer of a few lines as with the default, and a clear
+/// error naming the folder when temporary files cannot be made.
+#[test]
+fn jsonl_sorted_on_disk_is_the_same_and_says_where_it_failed() {
+    let whole = telltale(&["analyze", "-j", "1", "-f", "jsonl", "fixtures"]);
+    assert!(whole.status.success());
+    let spilled = telltale(&[
+        "analyze",
+        "-j",
+        "1",
+        "-f",
+        "jsonl",
+        "--sort-memory",
+        "1K",
+        "fixtures",
+    ]);
+    assert!(spilled.status.success());
+    assert!(whole.stdout.len() > 100_000);
+    assert!(
+        spilled.stdout == whole.stdout,
+        "sorted on disk, lines differ"
+    );
+    assert_eq!(spilled.stderr, whole.stderr, "same warnings");
+
+    let missing = root().join("target/no-such-tmp-dir");
+    let out = Command::new(env!("CARGO_BIN_EXE_telltale"))
+        .args(["analyze", "-j", "1", "-f", "jsonl", "--sort-memory", "1K"])
+        .arg("fixtures/redmi-1s-2014.pcap")
+        .env("TMPDIR", &missing)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot sort the output in temporary files in")
+            && err.contains("no-such-tmp-dir"),
+        "{err}"
+    );
+    let out = telltale(&["analyze", "-f", "jsonl", "--sort-memory", "12Q", "fixtures"]);
+    assert_eq!(out.status.code(), Some(2));
+}

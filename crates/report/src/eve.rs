@@ -503,6 +503,71 @@ pub fn check_jsonl_writer(capture: &CaptureReport) -> Result<usize, String> {
     Ok(n)
 }
 
+/// Where a record goes among all of one capture's JSON Lines: lines sorted
+/// by their keys are in the order [`write_capture_jsonl`] writes them.
+///
+/// Flow records sort by start time and flow number, events and findings by
+/// time and packet number; a flow record comes before the events of the
+/// same instant, events before findings; records of one packet keep their
+/// flow's order (`index`, the place among the flow's records of that kind).
+/// A capture's keys are all distinct, so a sort by key needs no stability
+/// and gives the same lines whichever way the capture was cut up.
+///
+/// ```
+/// use telltale_report::JsonlKey;
+/// use telltale_decode::Timestamp;
+/// let flow = JsonlKey { ts: Timestamp::from_nanos(5), second: 9, rank: 0, flow: 9, index: 0 };
+/// let event = JsonlKey { ts: Timestamp::from_nanos(5), second: 3, rank: 1, flow: 9, index: 0 };
+/// assert!(event < flow); // packet 3 sorts before flow number 9 at the same time
+/// let bytes = flow.to_bytes();
+/// assert_eq!(JsonlKey::from_bytes(&bytes), flow);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct JsonlKey {
+    /// The flow's start, or the event's or finding's capture time.
+    pub ts: Timestamp,
+    /// The flow number for a flow record, the packet number otherwise.
+    pub second: u64,
+    /// 0 a flow record, 1 an event, 2 an identifier finding.
+    pub rank: u8,
+    /// The flow number.
+    pub flow: u64,
+    /// The record's place among its flow's records of the same rank.
+    pub index: u64,
+}
+
+impl JsonlKey {
+    /// Bytes in [`to_bytes`](Self::to_bytes).
+    pub const LEN: usize = 33;
+
+    /// The key as fixed-size bytes (for sorted runs on disk).
+    pub fn to_bytes(&self) -> [u8; Self::LEN] {
+        let mut b = [0u8; Self::LEN];
+        b[0..8].copy_from_slice(&self.ts.as_nanos().to_le_bytes());
+        b[8..16].copy_from_slice(&self.second.to_le_bytes());
+        b[16] = self.rank;
+        b[17..25].copy_from_slice(&self.flow.to_le_bytes());
+        b[25..33].copy_from_slice(&self.index.to_le_bytes());
+        b
+    }
+
+    /// The key [`to_bytes`](Self::to_bytes) wrote.
+    pub fn from_bytes(b: &[u8; Self::LEN]) -> Self {
+        let word = |at: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&b[at..at + 8]);
+            w
+        };
+        JsonlKey {
+            ts: Timestamp::from_nanos(i64::from_le_bytes(word(0))),
+            second: u64::from_le_bytes(word(8)),
+            rank: b[16],
+            flow: u64::from_le_bytes(word(17)),
+            index: u64::from_le_bytes(word(25)),
+        }
+    }
+}
+
 /// Writes one flow's records, as [`write_capture_jsonl`] would write them
 /// if this were the capture's only flow: the flow record, then its events
 /// and identifier findings by time and packet. For writers that stream a
@@ -519,19 +584,45 @@ pub fn write_flow_jsonl(
     events: &[AppEvent],
     identifiers: &[Finding],
 ) -> io::Result<()> {
-    let mut order: Vec<(Timestamp, u64, u8, usize)> =
-        Vec::with_capacity(1 + events.len() + identifiers.len());
-    order.push((flow.summary.first_ts, flow.summary.info.id.0, 0, 0));
+    write_flow_jsonl_keyed(pcap_filename, flow, events, identifiers, |_, line| {
+        out.write_all(line)
+    })
+}
+
+/// As [`write_flow_jsonl`], handing each line (with its newline) to `emit`
+/// with its [`JsonlKey`]: the lines of every flow of a capture, sorted by
+/// key, are what [`write_capture_jsonl`] writes for it, for writers that
+/// sort a capture too large to hold (`telltale::Analyzer::analyze_jsonl`).
+/// `identifiers` must be in the order the whole-capture writer keeps them
+/// within a message (by place: location, then offset).
+pub fn write_flow_jsonl_keyed(
+    pcap_filename: &str,
+    flow: &FlowRecord,
+    events: &[AppEvent],
+    identifiers: &[Finding],
+    mut emit: impl FnMut(JsonlKey, &[u8]) -> io::Result<()>,
+) -> io::Result<()> {
+    let id = flow.summary.info.id.0;
+    let key = |ts, second, rank, index: usize| JsonlKey {
+        ts,
+        second,
+        rank,
+        flow: id,
+        index: index as u64,
+    };
+    let mut order: Vec<JsonlKey> = Vec::with_capacity(1 + events.len() + identifiers.len());
+    order.push(key(flow.summary.first_ts, id, 0, 0));
     for (i, e) in events.iter().enumerate() {
-        order.push((e.ts, e.frame, 1, i));
+        order.push(key(e.ts, e.frame, 1, i));
     }
     for (i, f) in identifiers.iter().enumerate() {
-        order.push((f.ts, f.frame, 2, i));
+        order.push(key(f.ts, f.frame, 2, i));
     }
     order.sort_unstable();
     let mut text = Vec::with_capacity(1024);
-    for (_, _, rank, i) in order {
-        let record = match rank {
+    for k in order {
+        let i = k.index as usize;
+        let record = match k.rank {
             0 => flow_record_with(pcap_filename, flow, identifiers.iter()),
             1 => match event_record(pcap_filename, flow, &events[i]) {
                 Some(r) => r,
@@ -542,7 +633,7 @@ pub fn write_flow_jsonl(
         text.clear();
         line::write_record(&record, &mut text)?;
         text.push(b'\n');
-        out.write_all(&text)?;
+        emit(k, &text)?;
     }
     Ok(())
 }

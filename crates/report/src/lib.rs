@@ -55,11 +55,12 @@ pub use destinations::{
     DESTINATION_COLUMNS, Destination, destinations, destinations_of, write_destinations_csv,
 };
 pub use eve::{
-    JsonlPlan, check_jsonl_writer, eve_flow_id, write_capture_jsonl, write_flow_jsonl, write_jsonl,
+    JsonlKey, JsonlPlan, check_jsonl_writer, eve_flow_id, write_capture_jsonl, write_flow_jsonl,
+    write_flow_jsonl_keyed, write_jsonl,
 };
 pub use html::{ReportOptions, write_html};
 pub use json::write_report_json;
 pub use markdown::write_markdown;
-pub use model::{CaptureReport, FlowRecord, IdentifiersByFlow, InputFailure, Report};
+pub use model::{CaptureReport, FlowRecord, IdentifiersByFlow, InputFailure, LimitCounts, Report};
 pub use redact::Redactor;
 pub use table::{printable, write_destinations_table};

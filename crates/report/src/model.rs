@@ -79,6 +79,58 @@ pub struct CaptureReport {
     pub events: Vec<AppEvent>,
     /// Device identifiers found, ordered by time, packet number, location.
     pub identifiers: Vec<Finding>,
+    /// Flows and messages that hit a limit, counted as they were read: the
+    /// notes need them also when the records were streamed, not kept.
+    #[serde(skip)]
+    pub limits: LimitCounts,
+}
+
+/// How many flows and HTTP messages of a capture hit a limit (for
+/// [`CaptureReport::notices`]), counted record by record.
+///
+/// ```
+/// use telltale_report::LimitCounts;
+/// let counts = LimitCounts::default();
+/// assert_eq!(counts.capped_flows + counts.far_flows + counts.capped_bodies, 0);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LimitCounts {
+    /// Flows that hit a per-flow buffer or stream limit.
+    pub capped_flows: u64,
+    /// TCP flows with segments too far from the expected sequence number.
+    pub far_flows: u64,
+    /// HTTP messages whose body was cut at the size or decompression limit.
+    pub capped_bodies: u64,
+}
+
+impl LimitCounts {
+    /// Counts one ended flow.
+    pub fn flow(&mut self, f: &FlowSummary) {
+        let (a, b) = (&f.to_server.stream, &f.to_client.stream);
+        if a.buffer_cap_hits + b.buffer_cap_hits + a.capped_bytes + b.capped_bytes > 0 {
+            self.capped_flows += 1;
+        }
+        if a.out_of_window + b.out_of_window > 0 {
+            self.far_flows += 1;
+        }
+    }
+
+    /// Counts one application event.
+    pub fn event(&mut self, e: &AppEvent) {
+        if let telltale_proto::AppEventKind::Http(h) = &e.kind
+            && (h.request_body_capped || h.response_body_capped)
+        {
+            self.capped_bodies += 1;
+        }
+    }
+
+    /// The counts of a capture's records.
+    pub fn of(flows: &[FlowRecord], events: &[AppEvent]) -> Self {
+        let mut counts = LimitCounts::default();
+        flows.iter().for_each(|f| counts.flow(&f.summary));
+        events.iter().for_each(|e| counts.event(e));
+        counts
+    }
 }
 
 /// One flow with what later stages learnt about it.
@@ -216,22 +268,11 @@ impl CaptureReport {
                 self.flow_table.time_jumps
             ));
         }
-        let capped = self
-            .flows
-            .iter()
-            .filter(|f| {
-                let (a, b) = (&f.summary.to_server.stream, &f.summary.to_client.stream);
-                a.buffer_cap_hits + b.buffer_cap_hits + a.capped_bytes + b.capped_bytes > 0
-            })
-            .count();
-        let far = self
-            .flows
-            .iter()
-            .filter(|f| {
-                f.summary.to_server.stream.out_of_window + f.summary.to_client.stream.out_of_window
-                    > 0
-            })
-            .count();
+        let LimitCounts {
+            capped_flows: capped,
+            far_flows: far,
+            capped_bodies: bodies,
+        } = self.limits;
         if far > 0 {
             notes.push(format!(
                 "{far} TCP flows had segments more than 1 GiB from the expected sequence number, dropped unread (flow.limits.out_of_window_segments)"
@@ -242,16 +283,6 @@ impl CaptureReport {
                 "{capped} flows hit a per-flow buffer or stream limit (flow.limits in JSON output)"
             ));
         }
-        let bodies = self
-            .events
-            .iter()
-            .filter(|e| match &e.kind {
-                telltale_proto::AppEventKind::Http(h) => {
-                    h.request_body_capped || h.response_body_capped
-                }
-                _ => false,
-            })
-            .count();
         if bodies > 0 {
             notes.push(format!(
                 "{bodies} HTTP messages had a body cut at the body size or decompression limit (http.body_limit_hit in JSON output)"

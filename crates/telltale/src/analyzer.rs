@@ -34,8 +34,18 @@ pub enum Error {
     #[error(transparent)]
     Capture(#[from] telltale_decode::DecodeError),
     /// Writing the output failed.
-    #[error("cannot write the output: {0}")]
+    #[error("cannot write the output")]
     Write(#[source] std::io::Error),
+    /// The temporary files that sort a large output could not be written
+    /// or read back (`Analyzer::analyze_jsonl`; they go where
+    /// `std::env::temp_dir` says, `TMPDIR` on Unix).
+    #[error("cannot sort the output in temporary files in {}", dir.display())]
+    Spill {
+        /// The folder of the temporary files.
+        dir: PathBuf,
+        /// What failed.
+        source: std::io::Error,
+    },
 }
 
 /// Which DNS answers may name a capture's flows.
@@ -69,6 +79,9 @@ pub struct Analyzer {
     pub(crate) progress: Option<Progress>,
     pub(crate) detectors: Detectors,
     pub(crate) body_limits: BodyLimits,
+    /// Bytes of output lines `analyze_jsonl` holds before sorting them
+    /// into temporary files.
+    pub(crate) sort_memory: usize,
 }
 
 /// The caller's own detectors, run after the built-in identifier search.
@@ -193,6 +206,15 @@ impl AnalyzerBuilder {
         self
     }
 
+    /// Memory for sorting output lines in [`Analyzer::analyze_jsonl`]
+    /// (default 32 MiB, shared by the captures read at once): beyond it,
+    /// lines are sorted into temporary files and merged at the end. A
+    /// few kilobytes still works, slowly: a run per few lines.
+    pub fn sort_memory(mut self, bytes: usize) -> Self {
+        self.inner.sort_memory = bytes;
+        self
+    }
+
     /// Decoder limits (fragment reassembly).
     pub fn decoder_config(mut self, config: DecoderConfig) -> Self {
         self.inner.decoder = config;
@@ -211,7 +233,8 @@ impl Analyzer {
         let builder = AnalyzerBuilder {
             inner: Analyzer::default(),
         }
-        .identifiers(None);
+        .identifiers(None)
+        .sort_memory(32 << 20);
         // The embedded table is part of the binary; it fails to load only
         // if the build is broken, and then analysis goes on without it.
         match GeoDb::standard::<&Path>(&[]) {
@@ -282,6 +305,30 @@ impl Analyzer {
         Ok(())
     }
 
+    /// The pool of this analyzer's threads.
+    pub(crate) fn pool(&self) -> Result<rayon::ThreadPool, Error> {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(self.threads)
+            .build()
+            .map_err(|e| Error::ThreadPool {
+                threads: self.threads,
+                message: e.to_string(),
+            })
+    }
+
+    /// A report of no captures yet, with the run's version and databases.
+    pub(crate) fn empty_report(&self) -> Report {
+        Report {
+            tool_version: crate::VERSION.to_owned(),
+            geo_databases: self
+                .geo
+                .iter()
+                .flat_map(|db| db.databases().cloned())
+                .collect(),
+            ..Report::default()
+        }
+    }
+
     /// Analyses every capture under `paths` (files, or folders searched
     /// recursively for captures). Files are analysed in parallel; the report
     /// lists them in input order and is the same for any thread count.
@@ -291,13 +338,7 @@ impl Analyzer {
     ) -> Result<Report, Error> {
         let (files, walk_errors) = expand_inputs(paths);
         let locator = Locator::new(self.geo.clone());
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(self.threads)
-            .build()
-            .map_err(|e| Error::ThreadPool {
-                threads: self.threads,
-                message: e.to_string(),
-            })?;
+        let pool = self.pool()?;
         // Threads beyond one per file split each file by flow (a reader
         // and that many shard pipelines), so one big capture uses every core.
         let shards = (pool.current_num_threads() / files.len().max(1)).max(1);
@@ -313,15 +354,7 @@ impl Analyzer {
                 })
                 .collect()
         });
-        let mut report = Report {
-            tool_version: crate::VERSION.to_owned(),
-            geo_databases: self
-                .geo
-                .iter()
-                .flat_map(|db| db.databases().cloned())
-                .collect(),
-            ..Report::default()
-        };
+        let mut report = self.empty_report();
         for (path, e) in walk_errors {
             report.failures.push(InputFailure {
                 path,

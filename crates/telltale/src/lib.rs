@@ -40,6 +40,7 @@ mod analyzer;
 mod inputs;
 mod locate;
 mod pipeline;
+mod sorted;
 mod stream;
 
 pub use analyzer::{Analyzer, AnalyzerBuilder, DnsScope, Error};

@@ -15,7 +15,7 @@ use telltale_detect::{
 use telltale_flow::{FlowSummary, FlowTable, FlowTableStats};
 use telltale_geo::Location;
 use telltale_proto::{AppEvent, AppEventKind, AppProto, AppSink, DissectStats, Dissectors};
-use telltale_report::{CaptureReport, FlowRecord};
+use telltale_report::{CaptureReport, FlowRecord, LimitCounts};
 
 use crate::Analyzer;
 use crate::locate::Locator;
@@ -179,6 +179,7 @@ pub(crate) fn analyze_capture_named(
     apply_order(&mut events, event_order);
 
     let report = CaptureReport {
+        limits: LimitCounts::of(&flows, &events),
         flows,
         events,
         identifiers,
@@ -268,6 +269,7 @@ impl CaptureRun {
             flows: Vec::new(),
             events: Vec::new(),
             identifiers: Vec::new(),
+            limits: LimitCounts::default(),
         }
     }
 }

@@ -12,7 +12,7 @@ use telltale_proto::{
     AppEvent, AppEventKind, AppProto, AppSink, DhcpEvent, Dissectors, DnsEvent, HttpTransaction,
     QuicHandshake, TlsHandshake,
 };
-use telltale_report::{CaptureReport, FlowRecord};
+use telltale_report::{CaptureReport, FlowRecord, LimitCounts};
 
 use crate::Analyzer;
 use crate::locate::Locator;
@@ -74,7 +74,7 @@ impl<F: FnMut(Event<'_>)> EventSink for F {
 /// What every streaming sink keeps: the open flows (each with the sink's
 /// own state `T`), the names learnt so far, the run's locations, and the
 /// identifier search.
-struct Tracker<T> {
+pub(crate) struct Tracker<T> {
     detect: Detection,
     namer: DestinationNamer,
     locator: Locator,
@@ -82,29 +82,36 @@ struct Tracker<T> {
     open: HashMap<FlowId, (FlowInfo, T), foldhash::fast::RandomState>,
     /// The last event's findings.
     found: Vec<Finding>,
+    /// Flows and messages that hit a limit, for the capture's notices.
+    pub(crate) limits: LimitCounts,
 }
 
 impl<T: Default> Tracker<T> {
-    fn new(analyzer: &Analyzer) -> Self {
+    pub(crate) fn new(analyzer: &Analyzer) -> Self {
         Tracker {
             detect: Detection::of(analyzer),
             namer: DestinationNamer::bounded(),
             locator: Locator::new(analyzer.geo.clone()),
             open: HashMap::default(),
             found: Vec::new(),
+            limits: LimitCounts::default(),
         }
     }
 
-    fn start(&mut self, flow: &FlowInfo, ts: Timestamp) {
+    pub(crate) fn start(&mut self, flow: &FlowInfo, ts: Timestamp) {
         self.open.insert(flow.id, (*flow, T::default()));
         self.namer.start(flow, ts);
     }
 
     /// Learns the names an event gives and searches it for identifiers;
     /// returns its flow, if open, and the findings.
-    fn observe(&mut self, event: &AppEvent) -> (Option<&mut (FlowInfo, T)>, &mut Vec<Finding>) {
+    pub(crate) fn observe(
+        &mut self,
+        event: &AppEvent,
+    ) -> (Option<&mut (FlowInfo, T)>, &mut Vec<Finding>) {
         let server: Option<IpAddr> = self.open.get(&event.flow).map(|(f, _)| f.server.ip());
         self.namer.observe(event, server);
+        self.limits.event(event);
         self.found.clear();
         self.detect.run(event, &mut self.found);
         (self.open.get_mut(&event.flow), &mut self.found)
@@ -112,8 +119,9 @@ impl<T: Default> Tracker<T> {
 
     /// A flow's record, named and located now that it has ended, and the
     /// sink's state for it; what was kept for naming it is dropped.
-    fn end(&mut self, summary: &FlowSummary, app: AppProto) -> (FlowRecord, Option<T>) {
+    pub(crate) fn end(&mut self, summary: &FlowSummary, app: AppProto) -> (FlowRecord, Option<T>) {
         let info = summary.info;
+        self.limits.flow(summary);
         let record = FlowRecord {
             server_name: self.namer.name(&info, summary.first_ts),
             server_location: self.locator.locate(info.server.ip()),
@@ -223,11 +231,15 @@ impl Analyzer {
     ) -> Result<CaptureReport, DecodeError> {
         let mut warnings: Vec<CaptureWarning> = Vec::new();
         let streamer = Streamer::new(self, path, &mut *sink);
-        let (_, run) = drive(path, self, streamer, |w| warnings.push(w.clone()))?;
+        let (streamer, run) = drive(path, self, streamer, |w| warnings.push(w.clone()))?;
+        let limits = streamer.tracker.limits;
         for w in &warnings {
             sink.event(Event::Warning(w));
         }
-        Ok(run.into_report(path, self))
+        Ok(CaptureReport {
+            limits,
+            ..run.into_report(path, self)
+        })
     }
 }
 
@@ -304,9 +316,9 @@ impl Analyzer {
 
 /// A flow's events and findings, held until the flow ends.
 #[derive(Default)]
-struct FlowLines {
-    events: Vec<AppEvent>,
-    findings: Vec<Finding>,
+pub(crate) struct FlowLines {
+    pub(crate) events: Vec<AppEvent>,
+    pub(crate) findings: Vec<Finding>,
 }
 
 /// The dissectors' sink for [`Analyzer::stream_jsonl`]: keeps each open
@@ -396,6 +408,9 @@ impl Analyzer {
         if let Some(e) = sink.error {
             return Err(crate::Error::Write(e));
         }
-        Ok(run.into_report(path, self))
+        Ok(CaptureReport {
+            limits: sink.tracker.limits,
+            ..run.into_report(path, self)
+        })
     }
 }

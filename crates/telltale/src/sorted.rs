@@ -1,0 +1,488 @@
+//! JSON Lines in the collecting writer's order with flat memory: each
+//! capture is streamed (flows named and written as they end, as
+//! `Analyzer::stream_jsonl` does), and its lines are sorted by
+//! [`JsonlKey`] in a bounded buffer that spills sorted runs to temporary
+//! files, merged at the end: an external sort, as `sort(1)` does it.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use telltale_decode::Timestamp;
+use telltale_flow::{FlowInfo, FlowSummary};
+use telltale_proto::{AppEvent, AppProto, AppSink};
+use telltale_report::{InputFailure, JsonlKey, Report};
+
+use crate::analyzer::{DnsScope, Error, Progress};
+use crate::inputs::expand_inputs;
+use crate::pipeline::{by_place, drive, kept_for_report};
+use crate::stream::{FlowLines, Tracker};
+use crate::{Analyzer, CaptureReport};
+
+/// Runs merged at once at most: more are first merged into one run, so a
+/// capture of any size keeps a bounded number of files open and of read
+/// buffers in memory.
+const MAX_RUNS: usize = 32;
+
+/// Captures up to this size in all are collected and split across threads
+/// by flow when there are more threads than captures (the records of a
+/// 2 GiB capture take about 150 MiB).
+pub(crate) const SPLIT_MAX: u64 = 2 << 30;
+
+/// Read buffer per run while merging.
+const RUN_BUFFER: usize = 64 << 10;
+
+/// One capture's lines, sorted by key: held in memory up to a budget, the
+/// rest in sorted runs in temporary files (deleted when dropped).
+pub(crate) struct SortedLines {
+    budget: usize,
+    /// Lines held: key, start in `text`, length.
+    held: Vec<(JsonlKey, usize, usize)>,
+    text: Vec<u8>,
+    runs: Vec<File>,
+    /// Runs written, merged runs included (for tests and the note).
+    spills: usize,
+}
+
+/// What one held line costs beside its text.
+const HELD_ENTRY: usize = std::mem::size_of::<(JsonlKey, usize, usize)>();
+
+impl SortedLines {
+    /// Lines holding at most about `budget` bytes in memory.
+    pub(crate) fn new(budget: usize) -> Self {
+        SortedLines {
+            budget,
+            held: Vec::new(),
+            text: Vec::new(),
+            runs: Vec::new(),
+            spills: 0,
+        }
+    }
+
+    /// Adds one line (with its newline).
+    pub(crate) fn push(&mut self, key: JsonlKey, line: &[u8]) -> io::Result<()> {
+        self.held.push((key, self.text.len(), line.len()));
+        self.text.extend_from_slice(line);
+        if self.text.len() + self.held.len() * HELD_ENTRY >= self.budget {
+            self.spill()?;
+        }
+        Ok(())
+    }
+
+    /// Sorts the held lines into a new run and empties the buffer.
+    fn spill(&mut self) -> io::Result<()> {
+        if self.held.is_empty() {
+            return Ok(());
+        }
+        self.held.sort_unstable_by_key(|&(k, _, _)| k);
+        let mut run = BufWriter::with_capacity(RUN_BUFFER, tempfile::tempfile()?);
+        for &(key, start, len) in &self.held {
+            write_entry(&mut run, key, &self.text[start..start + len])?;
+        }
+        self.push_run(run)?;
+        self.held.clear();
+        self.text.clear();
+        if self.runs.len() >= MAX_RUNS {
+            let mut merged = BufWriter::with_capacity(RUN_BUFFER, tempfile::tempfile()?);
+            let runs = std::mem::take(&mut self.runs);
+            merge(Vec::new(), runs, |key, line| {
+                write_entry(&mut merged, key, line)
+            })?;
+            self.push_run(merged)?;
+        }
+        Ok(())
+    }
+
+    fn push_run(&mut self, run: BufWriter<File>) -> io::Result<()> {
+        let mut file = run.into_inner().map_err(|e| e.into_error())?;
+        file.rewind()?;
+        self.runs.push(file);
+        self.spills += 1;
+        Ok(())
+    }
+
+    /// How many runs were written to disk.
+    #[cfg(test)]
+    pub(crate) fn spills(&self) -> usize {
+        self.spills
+    }
+
+    /// Writes every line in key order: `Error::Write` when `out` fails,
+    /// `Error::Spill` when a run cannot be read back.
+    pub(crate) fn write_to(mut self, out: &mut impl Write) -> Result<(), Error> {
+        self.held.sort_unstable_by_key(|&(k, _, _)| k);
+        let text = std::mem::take(&mut self.text);
+        let held: Vec<(JsonlKey, &[u8])> = self
+            .held
+            .iter()
+            .map(|&(k, start, len)| (k, &text[start..start + len]))
+            .collect();
+        let mut failed = None;
+        let merged = merge(held, std::mem::take(&mut self.runs), |_, line| {
+            out.write_all(line).map_err(|e| {
+                failed = Some(e);
+                io::Error::other("the output failed")
+            })
+        });
+        match (failed, merged) {
+            (Some(e), _) => Err(Error::Write(e)),
+            (None, Err(e)) => Err(spill_error(e)),
+            (None, Ok(())) => Ok(()),
+        }
+    }
+}
+
+/// A temporary file's failure, with where temporary files go.
+fn spill_error(source: io::Error) -> Error {
+    Error::Spill {
+        dir: std::env::temp_dir(),
+        source,
+    }
+}
+
+/// One entry of a run: the key, the line's length, the line.
+fn write_entry(out: &mut impl Write, key: JsonlKey, line: &[u8]) -> io::Result<()> {
+    let len = u32::try_from(line.len())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "a JSON line over 4 GiB"))?;
+    out.write_all(&key.to_bytes())?;
+    out.write_all(&len.to_le_bytes())?;
+    out.write_all(line)
+}
+
+/// A run being read back.
+struct RunReader {
+    file: BufReader<File>,
+    line: Vec<u8>,
+}
+
+impl RunReader {
+    /// The next entry's key, its line left in `self.line`; `None` at the
+    /// end of the run.
+    fn next(&mut self) -> io::Result<Option<JsonlKey>> {
+        let mut key = [0u8; JsonlKey::LEN];
+        // The run ends at an entry boundary: no byte there is the end, a
+        // part of a key is damage (the file was cut or changed under us).
+        let mut got = 0;
+        while got < key.len() {
+            match self.file.read(&mut key[got..])? {
+                0 if got == 0 => return Ok(None),
+                0 => return Err(io::ErrorKind::UnexpectedEof.into()),
+                n => got += n,
+            }
+        }
+        let mut len = [0u8; 4];
+        self.file.read_exact(&mut len)?;
+        self.line.resize(u32::from_le_bytes(len) as usize, 0);
+        self.file.read_exact(&mut self.line)?;
+        Ok(Some(JsonlKey::from_bytes(&key)))
+    }
+}
+
+/// Merges sorted lines held in memory with sorted runs, handing every line
+/// to `emit` in key order.
+fn merge(
+    held: Vec<(JsonlKey, &[u8])>,
+    runs: Vec<File>,
+    mut emit: impl FnMut(JsonlKey, &[u8]) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut readers: Vec<RunReader> = runs
+        .into_iter()
+        .map(|f| RunReader {
+            file: BufReader::with_capacity(RUN_BUFFER, f),
+            line: Vec::new(),
+        })
+        .collect();
+    // Source `readers.len()` is the lines held in memory.
+    let memory = readers.len();
+    let mut held = held.into_iter().peekable();
+    let mut heap = BinaryHeap::with_capacity(readers.len() + 1);
+    for (i, r) in readers.iter_mut().enumerate() {
+        if let Some(k) = r.next()? {
+            heap.push(Reverse((k, i)));
+        }
+    }
+    if let Some(&(k, _)) = held.peek() {
+        heap.push(Reverse((k, memory)));
+    }
+    while let Some(Reverse((key, i))) = heap.pop() {
+        if i == memory {
+            let (_, line) = held.next().expect("peeked");
+            emit(key, line)?;
+            if let Some(&(k, _)) = held.peek() {
+                heap.push(Reverse((k, memory)));
+            }
+        } else {
+            emit(key, &readers[i].line)?;
+            if let Some(k) = readers[i].next()? {
+                heap.push(Reverse((k, i)));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The dissectors' sink for [`Analyzer::analyze_jsonl`]: as
+/// `stream_jsonl`'s, with each flow's lines going to a [`SortedLines`].
+struct SortingStreamer {
+    name: String,
+    tracker: Tracker<FlowLines>,
+    lines: SortedLines,
+    error: Option<io::Error>,
+}
+
+impl AppSink for SortingStreamer {
+    fn flow_start(&mut self, flow: &FlowInfo, ts: Timestamp) {
+        self.tracker.start(flow, ts);
+    }
+
+    fn app_event(&mut self, event: AppEvent) {
+        let (open, found) = self.tracker.observe(&event);
+        let Some((_, lines)) = open else {
+            return;
+        };
+        lines.findings.append(found);
+        lines.events.extend(kept_for_report(event));
+    }
+
+    fn flow_end(&mut self, summary: &FlowSummary, app: AppProto) {
+        let (record, lines) = self.tracker.end(summary, app);
+        let Some(mut lines) = lines else {
+            return;
+        };
+        lines.findings.sort_by(by_place);
+        if self.error.is_none() {
+            let sorted = &mut self.lines;
+            self.error = telltale_report::write_flow_jsonl_keyed(
+                &self.name,
+                &record,
+                &lines.events,
+                &lines.findings,
+                |key, line| sorted.push(key, line),
+            )
+            .err();
+        }
+    }
+}
+
+/// One capture read into sorted lines.
+type Sorted = Result<(CaptureReport, SortedLines), Error>;
+
+impl Analyzer {
+    /// Analyses every capture under `paths` and writes it as EVE-shaped JSON
+    /// Lines, the bytes [`write_jsonl`](Self::write_jsonl) writes for
+    /// [`analyze`](Self::analyze)'s report, with memory that does not grow
+    /// with the captures' size: each capture is streamed (flows named when
+    /// they end, as [`stream_jsonl`](Self::stream_jsonl) names them) and its
+    /// lines sorted in a buffer of [`sort_memory`] bytes shared by the
+    /// captures read at once, the overflow in sorted temporary files (in
+    /// [`std::env::temp_dir`]) merged at the end.
+    ///
+    /// The names are those of the collected report when capture order
+    /// follows time and a flow's server was answered among the
+    /// [`MAX_RESOLVED_ADDRESSES`] addresses answered last before it (the
+    /// streaming namer's bounds, see [`stream`](Self::stream)): an answer
+    /// recorded after a flow but dated before it names the flow only in
+    /// the collected report.
+    ///
+    /// [`MAX_RESOLVED_ADDRESSES`]: telltale_detect::MAX_RESOLVED_ADDRESSES
+    ///
+    /// Captures are read in parallel, one thread each, and written in input
+    /// order. The report is collected and written instead (the same bytes)
+    /// with redaction or [`DnsScope::Batch`], which need every capture's
+    /// records at once, and when there are more threads than captures and
+    /// the captures are up to 2 GiB in all: each is then split across the
+    /// threads by flow, its records held (about 75 MiB per GiB). The returned report has the captures' counters,
+    /// warnings and the inputs that failed, and their flows, events and
+    /// findings only when they were collected.
+    ///
+    /// [`sort_memory`]: crate::AnalyzerBuilder::sort_memory
+    ///
+    /// ```
+    /// use telltale::Analyzer;
+    /// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/redmi-1s-2014.pcap");
+    /// // A tiny buffer: the lines go through many sorted runs on disk.
+    /// let analyzer = Analyzer::builder().sort_memory(4096).build();
+    /// let mut sorted = Vec::new();
+    /// let summary = analyzer.analyze_jsonl([path], &mut sorted)?;
+    /// assert_eq!(summary.captures[0].packets, 48);
+    /// let mut collected = Vec::new();
+    /// analyzer.write_jsonl(&analyzer.analyze([path])?, &mut collected)?;
+    /// assert_eq!(sorted, collected);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn analyze_jsonl<P: AsRef<Path>>(
+        &self,
+        paths: impl IntoIterator<Item = P>,
+        out: &mut impl Write,
+    ) -> Result<Report, Error> {
+        let paths: Vec<PathBuf> = paths.into_iter().map(|p| p.as_ref().into()).collect();
+        let collect = |out: &mut dyn Write| {
+            let report = self.analyze(&paths)?;
+            self.write_jsonl(&report, &mut &mut *out)
+                .map_err(Error::Write)?;
+            Ok(report)
+        };
+        if self.redactor.is_some() || self.dns_scope == DnsScope::Batch {
+            return collect(out);
+        }
+        let (files, walk_errors) = expand_inputs(&paths);
+        let pool = self.pool()?;
+        let threads = pool.current_num_threads();
+        // Threads beyond one per capture split a capture by flow, and
+        // naming flows across the parts needs every part's records: worth
+        // it for captures up to SPLIT_MAX in all (records take about a
+        // fourteenth of a capture's size), not beyond.
+        let size: u64 = files
+            .iter()
+            .map(|f| match crate::inputs::is_rereadable(f) {
+                true => std::fs::metadata(f).map_or(u64::MAX, |m| m.len()),
+                false => u64::MAX,
+            })
+            .fold(0, u64::saturating_add);
+        if threads > files.len() && size <= SPLIT_MAX {
+            drop(pool);
+            return collect(out);
+        }
+        // A few captures per thread are in flight, each with its share of
+        // the buffer: a finished capture waits for those before it.
+        let in_flight = (threads * 2).min(files.len()).max(1);
+        let budget = self.sort_memory / in_flight;
+        let mut report = self.empty_report();
+        for (path, e) in walk_errors {
+            report.failures.push(InputFailure {
+                path,
+                error: e.to_string(),
+            });
+        }
+        for group in files.chunks(in_flight) {
+            let done: Vec<Sorted> = pool.install(|| {
+                group
+                    .par_iter()
+                    .map(|p| {
+                        let r = self.sort_capture(p, budget);
+                        if let Some(Progress(done)) = &self.progress {
+                            done(p);
+                        }
+                        r
+                    })
+                    .collect()
+            });
+            for (path, r) in group.iter().zip(done) {
+                match r {
+                    Ok((capture, lines)) => {
+                        lines.write_to(out)?;
+                        report.captures.push(capture);
+                    }
+                    Err(Error::Capture(e)) => report.failures.push(InputFailure {
+                        path: path.clone(),
+                        error: e.to_string(),
+                    }),
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// One capture streamed into sorted lines.
+    fn sort_capture(&self, path: &Path, budget: usize) -> Sorted {
+        let sink = SortingStreamer {
+            name: path.to_string_lossy().into_owned(),
+            tracker: Tracker::new(self),
+            lines: SortedLines::new(budget),
+            error: None,
+        };
+        let (sink, run) = drive(path, self, sink, |_| {})?;
+        if let Some(e) = sink.error {
+            return Err(spill_error(e));
+        }
+        let report = CaptureReport {
+            limits: sink.tracker.limits,
+            ..run.into_report(path, self)
+        };
+        Ok((report, sink.lines))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use telltale_decode::Timestamp;
+
+    fn key(ts: i64, second: u64, rank: u8, flow: u64, index: u64) -> JsonlKey {
+        JsonlKey {
+            ts: Timestamp::from_nanos(ts),
+            second,
+            rank,
+            flow,
+            index,
+        }
+    }
+
+    /// Lines pushed in a scrambled order, with every budget from "all in
+    /// memory" down to "a run per line" (which also merges runs into runs),
+    /// come out sorted and whole.
+    #[test]
+    fn lines_come_out_in_key_order_whatever_the_budget() {
+        let mut lines: Vec<(JsonlKey, Vec<u8>)> = (0..500u64)
+            .map(|i| {
+                let k = key((i % 7) as i64 - 3, i % 11, (i % 3) as u8, i % 5, i);
+                let text = format!(
+                    "{{\"n\":{i},\"pad\":\"{}\"}}\n",
+                    "x".repeat((i % 37) as usize)
+                );
+                (k, text.into_bytes())
+            })
+            .collect();
+        // A fixed scramble (a multiplicative step through the indices).
+        let scrambled: Vec<(JsonlKey, Vec<u8>)> =
+            (0..500).map(|i| lines[(i * 263) % 500].clone()).collect();
+        lines.sort();
+        let expected: Vec<u8> = lines.iter().flat_map(|(_, l)| l.clone()).collect();
+        for budget in [usize::MAX, 1 << 20, 4096, 300, 1] {
+            let mut sorted = SortedLines::new(budget);
+            for (k, l) in &scrambled {
+                sorted.push(*k, l).unwrap();
+            }
+            let spills = sorted.spills();
+            let mut out = Vec::new();
+            sorted
+                .write_to(&mut out)
+                .map_err(|e| e.to_string())
+                .unwrap();
+            assert_eq!(out, expected, "budget {budget}");
+            match budget {
+                usize::MAX | 1_048_576 => assert_eq!(spills, 0),
+                // One run per line, merged into one every MAX_RUNS.
+                1 => assert!(spills > 500, "{spills} runs"),
+                _ => assert!(spills > 1, "{spills} runs at {budget}"),
+            }
+        }
+    }
+
+    #[test]
+    fn keys_round_trip_through_bytes() {
+        for k in [
+            key(i64::MIN, 0, 0, 0, 0),
+            key(-1, u64::MAX, 2, u64::MAX, u64::MAX),
+            key(1_700_000_000_000_000_000, 42, 1, 7, 3),
+        ] {
+            assert_eq!(JsonlKey::from_bytes(&k.to_bytes()), k);
+        }
+    }
+
+    /// A run cut inside an entry is an error, not a short output.
+    #[test]
+    fn a_cut_run_is_an_error() {
+        let mut file = tempfile::tempfile().unwrap();
+        write_entry(&mut file, key(1, 1, 1, 1, 1), b"{}\n").unwrap();
+        file.write_all(&key(2, 2, 2, 2, 2).to_bytes()[..10])
+            .unwrap();
+        file.rewind().unwrap();
+        let err = merge(Vec::new(), vec![file], |_, _| Ok(())).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+    }
+}

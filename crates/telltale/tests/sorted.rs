@@ -1,0 +1,133 @@
+//! `Analyzer::analyze_jsonl` (streamed, sorted in bounded memory with the
+//! overflow in temporary files) against the collecting writer: the same
+//! bytes for every fixture and every capture of `../shared`, with buffers
+//! small enough that every capture goes through runs on disk.
+
+use std::path::{Path, PathBuf};
+
+use telltale::detect::DeviceProfile;
+use telltale::{Analyzer, Report};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
+}
+
+fn analyzer(threads: usize, sort_memory: usize) -> Analyzer {
+    let text =
+        std::fs::read_to_string(fixtures().join("../docs/device-profile.example.toml")).unwrap();
+    let profile = DeviceProfile::from_toml(&text).unwrap();
+    Analyzer::builder()
+        .identifiers(Some(&profile))
+        .threads(threads)
+        .sort_memory(sort_memory)
+        .build()
+}
+
+fn captures(dir: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| telltale::is_capture_file(p).unwrap_or(false))
+        .collect();
+    found.sort();
+    found
+}
+
+fn collected(analyzer: &Analyzer, paths: &[PathBuf]) -> (Report, Vec<u8>) {
+    let report = analyzer.analyze(paths).unwrap();
+    let mut out = Vec::new();
+    analyzer.write_jsonl(&report, &mut out).unwrap();
+    (report, out)
+}
+
+/// Every capture of `dir` alone, sorted through runs of a few lines (1 KiB
+/// of buffer) and of a few hundred (64 KiB), against the collecting writer.
+fn check_each(dir: &Path) -> usize {
+    let paths = captures(dir);
+    let reference = analyzer(1, 32 << 20);
+    for path in &paths {
+        let (want, want_bytes) = collected(&reference, std::slice::from_ref(path));
+        for sort_memory in [1 << 10, 64 << 10] {
+            let mut got_bytes = Vec::new();
+            let got = analyzer(1, sort_memory)
+                .analyze_jsonl([path], &mut got_bytes)
+                .unwrap();
+            assert!(
+                got_bytes == want_bytes,
+                "{} differs sorted in {sort_memory} bytes",
+                path.display()
+            );
+            let (g, w) = (&got.captures[0], &want.captures[0]);
+            assert_eq!((g.packets, &g.decode), (w.packets, &w.decode));
+            assert_eq!(g.warnings.len(), w.warnings.len(), "{}", path.display());
+            assert_eq!(g.limits, w.limits, "{}", path.display());
+            assert_eq!(g.notices(), w.notices(), "{}", path.display());
+            assert!(g.flows.is_empty() && g.events.is_empty());
+        }
+    }
+    paths.len()
+}
+
+#[test]
+fn every_fixture_sorts_to_the_collected_bytes() {
+    assert!(check_each(&fixtures()) >= 30);
+}
+
+#[test]
+fn every_shared_capture_sorts_to_the_collected_bytes() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/captures");
+    if !dir.join("MANIFEST.json").is_file() {
+        eprintln!("SKIPPED: ../shared/captures not found; sorted JSON Lines not checked on them");
+        return;
+    }
+    assert!(check_each(&dir) >= 20);
+}
+
+/// Many captures at once on several threads (read in parallel, written in
+/// input order), with a broken one among them: the batch's bytes, and the
+/// failure reported beside the others.
+#[test]
+fn a_batch_sorts_to_the_collected_bytes_in_input_order() {
+    let dir = std::env::temp_dir().join(format!("telltale-sorted-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut paths = captures(&fixtures());
+    let broken = dir.join("broken.pcap");
+    std::fs::write(&broken, b"not a capture at all").unwrap();
+    paths.insert(3, broken.clone());
+    let (want, want_bytes) = collected(&analyzer(1, 32 << 20), &paths);
+    assert_eq!(want.failures.len(), 1);
+    for threads in [1, 3] {
+        let mut got_bytes = Vec::new();
+        let got = analyzer(threads, 4 << 10)
+            .analyze_jsonl(&paths, &mut got_bytes)
+            .unwrap();
+        assert!(
+            got_bytes == want_bytes,
+            "batch differs on {threads} threads"
+        );
+        assert_eq!(got.failures.len(), 1);
+        assert_eq!(got.failures[0].path, broken);
+        let order: Vec<&Path> = got.captures.iter().map(|c| c.path.as_path()).collect();
+        let want_order: Vec<&Path> = want.captures.iter().map(|c| c.path.as_path()).collect();
+        assert_eq!(order, want_order);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// One capture and more threads than captures: split by flow and held
+/// (it is small), the same bytes as one thread's.
+#[test]
+fn one_small_capture_on_many_threads_is_the_same() {
+    let path = fixtures().join("redmi-1s-2014.pcap");
+    let mut one = Vec::new();
+    analyzer(1, 1 << 10)
+        .analyze_jsonl([&path], &mut one)
+        .unwrap();
+    let mut many = Vec::new();
+    let got = analyzer(3, 1 << 10)
+        .analyze_jsonl([&path], &mut many)
+        .unwrap();
+    assert!(one == many);
+    // Collected: the records are in the report too.
+    assert_eq!(got.captures[0].flows.len(), 11);
+}
