@@ -369,6 +369,8 @@ fn jsonl_sorted_on_disk_is_the_same_and_says_where_it_failed() {
         "jsonl",
         "--sort-memory",
         "1K",
+        "--collect-limit",
+        "0",
         "fixtures",
     ]);
     assert!(spilled.status.success());
@@ -382,6 +384,7 @@ fn jsonl_sorted_on_disk_is_the_same_and_says_where_it_failed() {
     let missing = root().join("target/no-such-tmp-dir");
     let out = Command::new(env!("CARGO_BIN_EXE_telltale"))
         .args(["analyze", "-j", "1", "-f", "jsonl", "--sort-memory", "1K"])
+        .args(["--collect-limit", "0"])
         .arg("fixtures/redmi-1s-2014.pcap")
         .env("TMPDIR", &missing)
         .current_dir(root())

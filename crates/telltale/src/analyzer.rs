@@ -82,6 +82,8 @@ pub struct Analyzer {
     /// Bytes of output lines `analyze_jsonl` holds before sorting them
     /// into temporary files.
     pub(crate) sort_memory: usize,
+    /// Captures up to this size in all are collected by `analyze_jsonl`.
+    pub(crate) collect_limit: u64,
 }
 
 /// The caller's own detectors, run after the built-in identifier search.
@@ -215,6 +217,15 @@ impl AnalyzerBuilder {
         self
     }
 
+    /// Captures up to this many bytes in all are collected and written
+    /// from memory by [`Analyzer::analyze_jsonl`] (default 2 GiB, whose
+    /// records take about 150 MiB); larger ones are streamed and sorted in
+    /// [`sort_memory`](Self::sort_memory). 0 sorts every capture.
+    pub fn collect_limit(mut self, bytes: u64) -> Self {
+        self.inner.collect_limit = bytes;
+        self
+    }
+
     /// Decoder limits (fragment reassembly).
     pub fn decoder_config(mut self, config: DecoderConfig) -> Self {
         self.inner.decoder = config;
@@ -234,7 +245,8 @@ impl Analyzer {
             inner: Analyzer::default(),
         }
         .identifiers(None)
-        .sort_memory(32 << 20);
+        .sort_memory(32 << 20)
+        .collect_limit(2 << 30);
         // The embedded table is part of the binary; it fails to load only
         // if the build is broken, and then analysis goes on without it.
         match GeoDb::standard::<&Path>(&[]) {

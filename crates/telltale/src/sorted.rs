@@ -27,11 +27,6 @@ use crate::{Analyzer, CaptureReport};
 /// buffers in memory.
 const MAX_RUNS: usize = 32;
 
-/// Captures up to this size in all are collected and split across threads
-/// by flow when there are more threads than captures (the records of a
-/// 2 GiB capture take about 150 MiB).
-pub(crate) const SPLIT_MAX: u64 = 2 << 30;
-
 /// Read buffer per run while merging.
 const RUN_BUFFER: usize = 64 << 10;
 
@@ -291,20 +286,23 @@ impl Analyzer {
     ///
     /// Captures are read in parallel, one thread each, and written in input
     /// order. The report is collected and written instead (the same bytes)
+    /// when the captures are [`collect_limit`] bytes or less in all (2 GiB
+    /// by default: their records take about 75 MiB per GiB, writing from
+    /// memory is faster, and spare threads split a capture by flow), and
     /// with redaction or [`DnsScope::Batch`], which need every capture's
-    /// records at once, and when there are more threads than captures and
-    /// the captures are up to 2 GiB in all: each is then split across the
-    /// threads by flow, its records held (about 75 MiB per GiB). The returned report has the captures' counters,
+    /// records at once. The returned report has the captures' counters,
     /// warnings and the inputs that failed, and their flows, events and
     /// findings only when they were collected.
     ///
     /// [`sort_memory`]: crate::AnalyzerBuilder::sort_memory
+    /// [`collect_limit`]: crate::AnalyzerBuilder::collect_limit
     ///
     /// ```
     /// use telltale::Analyzer;
     /// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/redmi-1s-2014.pcap");
-    /// // A tiny buffer: the lines go through many sorted runs on disk.
-    /// let analyzer = Analyzer::builder().sort_memory(4096).build();
+    /// // Sorted however small the capture, in a tiny buffer: the lines go
+    /// // through many sorted runs on disk.
+    /// let analyzer = Analyzer::builder().collect_limit(0).sort_memory(4096).build();
     /// let mut sorted = Vec::new();
     /// let summary = analyzer.analyze_jsonl([path], &mut sorted)?;
     /// assert_eq!(summary.captures[0].packets, 48);
@@ -331,10 +329,12 @@ impl Analyzer {
         let (files, walk_errors) = expand_inputs(&paths);
         let pool = self.pool()?;
         let threads = pool.current_num_threads();
-        // Threads beyond one per capture split a capture by flow, and
-        // naming flows across the parts needs every part's records: worth
-        // it for captures up to SPLIT_MAX in all (records take about a
-        // fourteenth of a capture's size), not beyond.
+        // Captures that are small in all are collected: their records fit
+        // (about a fourteenth of the captures' size), writing them from
+        // memory after the analysis costs a tenth less than writing each
+        // flow as it ends, and a capture can be split across spare threads
+        // by flow (naming flows across the parts needs every part's
+        // records at once).
         let size: u64 = files
             .iter()
             .map(|f| match crate::inputs::is_rereadable(f) {
@@ -342,7 +342,7 @@ impl Analyzer {
                 false => u64::MAX,
             })
             .fold(0, u64::saturating_add);
-        if threads > files.len() && size <= SPLIT_MAX {
+        if size <= self.collect_limit {
             drop(pool);
             return collect(out);
         }

@@ -12,14 +12,19 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
 }
 
-fn analyzer(threads: usize, sort_memory: usize) -> Analyzer {
+fn profile() -> DeviceProfile {
     let text =
         std::fs::read_to_string(fixtures().join("../docs/device-profile.example.toml")).unwrap();
-    let profile = DeviceProfile::from_toml(&text).unwrap();
+    DeviceProfile::from_toml(&text).unwrap()
+}
+
+/// Sorts every capture (no collect limit) in `sort_memory` bytes.
+fn analyzer(threads: usize, sort_memory: usize) -> Analyzer {
     Analyzer::builder()
-        .identifiers(Some(&profile))
+        .identifiers(Some(&profile()))
         .threads(threads)
         .sort_memory(sort_memory)
+        .collect_limit(0)
         .build()
 }
 
@@ -114,10 +119,11 @@ fn a_batch_sorts_to_the_collected_bytes_in_input_order() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// One capture and more threads than captures: split by flow and held
-/// (it is small), the same bytes as one thread's.
+/// One capture sorted on one thread or on three, and collected (under the
+/// collect limit, the default) and split by flow across three threads:
+/// the same bytes.
 #[test]
-fn one_small_capture_on_many_threads_is_the_same() {
+fn one_capture_sorted_or_collected_on_many_threads_is_the_same() {
     let path = fixtures().join("redmi-1s-2014.pcap");
     let mut one = Vec::new();
     analyzer(1, 1 << 10)
@@ -128,6 +134,17 @@ fn one_small_capture_on_many_threads_is_the_same() {
         .analyze_jsonl([&path], &mut many)
         .unwrap();
     assert!(one == many);
+    assert!(
+        got.captures[0].flows.is_empty(),
+        "sorted: the records went out"
+    );
+    let collecting = Analyzer::builder()
+        .identifiers(Some(&profile()))
+        .threads(3)
+        .build();
+    let mut split = Vec::new();
+    let got = collecting.analyze_jsonl([&path], &mut split).unwrap();
     // Collected: the records are in the report too.
     assert_eq!(got.captures[0].flows.len(), 11);
+    assert!(split == one);
 }
