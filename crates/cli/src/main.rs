@@ -120,9 +120,8 @@ struct AnalyzeArgs {
     #[arg(long, value_name = "SIZE", default_value = "32M", value_parser = parse_size)]
     sort_memory: u64,
     /// -f jsonl: captures up to this size in all are held in memory and
-    /// written from there (faster; spare threads split a capture by flow;
-    /// about 75 MiB per GiB); larger ones are sorted in --sort-memory. 0
-    /// sorts every capture.
+    /// written from there (faster; about 75 MiB per GiB); larger ones are
+    /// sorted in --sort-memory. 0 sorts every capture.
     #[arg(long, value_name = "SIZE", default_value = "2G", value_parser = parse_size)]
     collect_limit: u64,
     #[command(flatten)]

@@ -211,6 +211,11 @@ impl<S: AppSink> Dissectors<S> {
         self.sink
     }
 
+    /// The sink, while dissecting goes on.
+    pub fn sink_mut(&mut self) -> &mut S {
+        &mut self.sink
+    }
+
     fn datagram(&mut self, flow: &FlowInfo, dir: Dir, ts: Timestamp, frame: u64, bytes: &[u8]) {
         let state = self.flows.entry(flow.id).or_insert(State::Undecided);
         if matches!(state, State::Undecided) {

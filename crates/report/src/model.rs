@@ -124,6 +124,13 @@ impl LimitCounts {
         }
     }
 
+    /// Adds another part's counts (a shard of the same capture).
+    pub fn add(&mut self, other: &LimitCounts) {
+        self.capped_flows += other.capped_flows;
+        self.far_flows += other.far_flows;
+        self.capped_bodies += other.capped_bodies;
+    }
+
     /// The counts of a capture's records.
     pub fn of(flows: &[FlowRecord], events: &[AppEvent]) -> Self {
         let mut counts = LimitCounts::default();

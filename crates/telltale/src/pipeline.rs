@@ -1,6 +1,7 @@
 //! One capture, start to finish, on one thread.
 
 use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
 use std::path::Path;
 
 use rayon::prelude::*;
@@ -12,7 +13,7 @@ use telltale_decode::{
 use telltale_detect::{
     DestinationNamer, Detector, Finding, Resolutions, Scanner, ServerName, findings,
 };
-use telltale_flow::{FlowSummary, FlowTable, FlowTableStats};
+use telltale_flow::{FlowId, FlowInfo, FlowSummary, FlowTable, FlowTableStats};
 use telltale_geo::Location;
 use telltale_proto::{AppEvent, AppEventKind, AppProto, AppSink, DissectStats, Dissectors};
 use telltale_report::{CaptureReport, FlowRecord, LimitCounts};
@@ -120,7 +121,7 @@ pub(crate) fn analyze_capture_named(
         // Shards hold disjoint flows; their results are merged and then
         // sorted exactly as one pipeline's would be (the sorts below are
         // stable, and each flow's events keep their order in its shard).
-        let (parts, run) = drive_sharded(path, analyzer, shards, collect)?;
+        let (parts, run) = drive_sharded(path, analyzer, shards, collect, false)?;
         // Onto the first shard's vectors, grown once: collecting into new
         // ones copied every record again, into fresh pages.
         let mut parts = parts.into_iter();
@@ -345,6 +346,17 @@ pub(crate) trait FrameConsumer {
     /// Decryption secrets met in the capture: for the flows after them.
     fn secrets(&mut self, secrets: &[CaptureSecrets]);
 }
+
+/// A sink that can run in a shard: told of the DNS messages of the other
+/// shards' flows when it names flows as they go (a collecting sink names
+/// them once every shard is done, and ignores these).
+pub(crate) trait ShardSink: AppSink {
+    /// A DNS message of another shard's flow, in capture order among this
+    /// shard's own events; `server` is its flow's server (the resolver).
+    fn foreign_dns(&mut self, _event: &AppEvent, _server: Option<IpAddr>) {}
+}
+
+impl ShardSink for Collect {}
 
 impl<S: AppSink> FrameConsumer for Stages<S> {
     fn frame(&mut self, frame: &Frame<'_>) {
@@ -610,16 +622,24 @@ impl Balancer {
 
 /// Passes on only the frames of one shard: for a shard that reads the
 /// whole capture itself.
-struct ShardFilter<'a, C> {
+struct ShardFilter<'a, S: AppSink> {
     shard: usize,
     balancer: Balancer,
-    inner: &'a mut C,
+    inner: &'a mut Stages<S>,
+    /// The other shards' DNS flows, for a sink that names flows as it goes.
+    watch: Option<DnsWatch>,
 }
 
-impl<C: FrameConsumer> FrameConsumer for ShardFilter<'_, C> {
+impl<S: ShardSink> FrameConsumer for ShardFilter<'_, S> {
     fn frame(&mut self, frame: &Frame<'_>) {
         if self.balancer.shard(frame) == self.shard {
             self.inner.frame(frame);
+        } else if let Some(watch) = &mut self.watch {
+            watch.frame(frame);
+            let sink = self.inner.dissectors.sink_mut();
+            for (event, server) in watch.stages.dissectors.sink_mut().messages.drain(..) {
+                sink.foreign_dns(&event, server);
+            }
         }
     }
 
@@ -638,13 +658,22 @@ impl<C: FrameConsumer> FrameConsumer for ShardFilter<'_, C> {
 /// than one thread reading for all and copying every frame across, and
 /// nothing is left serial. Gzip and standard input are read once, on this
 /// thread, and routed to the shards in batches.
-pub(crate) fn drive_sharded<S: AppSink + Send>(
+///
+/// With `watch_dns`, each shard also follows the other shards' DNS flows
+/// (port 53) in a pipeline of its own, whose counters are dropped, and
+/// hands their messages to its sink in capture order
+/// ([`ShardSink::foreign_dns`]): what a sink that names flows as they go
+/// needs to name them as one pipeline would. Only for plain files.
+pub(crate) fn drive_sharded<S: ShardSink + Send>(
     path: &Path,
     analyzer: &Analyzer,
     shards: usize,
     make_sink: impl Fn() -> S + Sync,
+    watch_dns: bool,
 ) -> Result<(Vec<S>, CaptureRun), DecodeError> {
-    let (stages, read) = if crate::inputs::is_rereadable(path) {
+    let rereadable = crate::inputs::is_rereadable(path);
+    debug_assert!(rereadable || !watch_dns, "DNS watching needs a plain file");
+    let (stages, read) = if rereadable {
         std::thread::scope(|scope| {
             let workers: Vec<_> = (0..shards)
                 .map(|shard| {
@@ -655,6 +684,7 @@ pub(crate) fn drive_sharded<S: AppSink + Send>(
                             shard,
                             balancer: Balancer::new(shards),
                             inner: &mut stages,
+                            watch: watch_dns.then(|| DnsWatch::new(analyzer, shards)),
                         };
                         let read = read_capture(path, &mut filter, |_| {});
                         (stages, read)
@@ -690,6 +720,58 @@ pub(crate) fn drive_sharded<S: AppSink + Send>(
         sinks.push(sink);
     }
     Ok((sinks, read.with_stats(stats)))
+}
+
+/// A shard's pipeline for the other shards' DNS flows: frames to or from
+/// port 53 only, through a decoder, flow table and dissectors of its own,
+/// so their messages (with the flow's server, the resolver) come out as
+/// the one-pipeline run gives them.
+struct DnsWatch {
+    stages: Stages<DnsMessages>,
+}
+
+impl DnsWatch {
+    fn new(analyzer: &Analyzer, shards: usize) -> Self {
+        DnsWatch {
+            stages: Stages::shard(analyzer, DnsMessages::default(), shards),
+        }
+    }
+
+    fn frame(&mut self, frame: &Frame<'_>) {
+        let st = &mut self.stages;
+        // Every frame is decoded (fragments of a DNS answer carry no
+        // ports until they are put together); only DNS goes further.
+        if let Some(packet) = st.decoder.decode(frame)
+            && (packet.transport.src_port() == 53 || packet.transport.dst_port() == 53)
+        {
+            st.table.push(&packet, &mut st.dissectors);
+        }
+    }
+}
+
+/// What a [`DnsWatch`] found, until its shard takes it.
+#[derive(Default)]
+struct DnsMessages {
+    /// The open flows' servers.
+    servers: HashMap<FlowId, IpAddr, foldhash::fast::RandomState>,
+    messages: Vec<(AppEvent, Option<IpAddr>)>,
+}
+
+impl AppSink for DnsMessages {
+    fn flow_start(&mut self, flow: &FlowInfo, _ts: Timestamp) {
+        self.servers.insert(flow.id, flow.server.ip());
+    }
+
+    fn app_event(&mut self, event: AppEvent) {
+        if matches!(event.kind, AppEventKind::Dns(_)) {
+            let server = self.servers.get(&event.flow).copied();
+            self.messages.push((event, server));
+        }
+    }
+
+    fn flow_end(&mut self, summary: &FlowSummary, _app: AppProto) {
+        self.servers.remove(&summary.info.id);
+    }
 }
 
 /// Reads a capture once, on this thread, routing its frames to `shards`

@@ -8,17 +8,18 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use telltale_decode::Timestamp;
 use telltale_flow::{FlowInfo, FlowSummary};
 use telltale_proto::{AppEvent, AppProto, AppSink};
-use telltale_report::{InputFailure, JsonlKey, Report};
+use telltale_report::{InputFailure, JsonlKey, LimitCounts, Report};
 
 use crate::analyzer::{DnsScope, Error, Progress};
 use crate::inputs::expand_inputs;
-use crate::pipeline::{by_place, drive, kept_for_report};
+use crate::pipeline::{ShardSink, by_place, drive, drive_sharded, kept_for_report};
 use crate::stream::{FlowLines, Tracker};
 use crate::{Analyzer, CaptureReport};
 
@@ -105,18 +106,27 @@ impl SortedLines {
         self.spills
     }
 
-    /// Writes every line in key order: `Error::Write` when `out` fails,
+    /// Writes every line of `parts` (the shards of one capture, their keys
+    /// distinct) in key order: `Error::Write` when `out` fails,
     /// `Error::Spill` when a run cannot be read back.
-    pub(crate) fn write_to(mut self, out: &mut impl Write) -> Result<(), Error> {
-        self.held.sort_unstable_by_key(|&(k, _, _)| k);
-        let text = std::mem::take(&mut self.text);
-        let held: Vec<(JsonlKey, &[u8])> = self
-            .held
+    pub(crate) fn write_all(parts: Vec<SortedLines>, out: &mut impl Write) -> Result<(), Error> {
+        let mut texts = Vec::with_capacity(parts.len());
+        let mut runs = Vec::new();
+        for mut p in parts {
+            p.held.sort_unstable_by_key(|&(k, _, _)| k);
+            runs.append(&mut p.runs);
+            texts.push((std::mem::take(&mut p.held), std::mem::take(&mut p.text)));
+        }
+        let held: Vec<Vec<(JsonlKey, &[u8])>> = texts
             .iter()
-            .map(|&(k, start, len)| (k, &text[start..start + len]))
+            .map(|(held, text)| {
+                held.iter()
+                    .map(|&(k, start, len)| (k, &text[start..start + len]))
+                    .collect()
+            })
             .collect();
         let mut failed = None;
-        let merged = merge(held, std::mem::take(&mut self.runs), |_, line| {
+        let merged = merge(held, runs, |_, line| {
             out.write_all(line).map_err(|e| {
                 failed = Some(e);
                 io::Error::other("the output failed")
@@ -176,10 +186,10 @@ impl RunReader {
     }
 }
 
-/// Merges sorted lines held in memory with sorted runs, handing every line
-/// to `emit` in key order.
+/// Merges sorted lines held in memory (any number of sorted lists) with
+/// sorted runs, handing every line to `emit` in key order.
 fn merge(
-    held: Vec<(JsonlKey, &[u8])>,
+    held: Vec<Vec<(JsonlKey, &[u8])>>,
     runs: Vec<File>,
     mut emit: impl FnMut(JsonlKey, &[u8]) -> io::Result<()>,
 ) -> io::Result<()> {
@@ -190,24 +200,27 @@ fn merge(
             line: Vec::new(),
         })
         .collect();
-    // Source `readers.len()` is the lines held in memory.
-    let memory = readers.len();
-    let mut held = held.into_iter().peekable();
-    let mut heap = BinaryHeap::with_capacity(readers.len() + 1);
+    // Sources past the runs are the lists held in memory.
+    let first_held = readers.len();
+    let mut held: Vec<_> = held.into_iter().map(|h| h.into_iter().peekable()).collect();
+    let mut heap = BinaryHeap::with_capacity(readers.len() + held.len());
     for (i, r) in readers.iter_mut().enumerate() {
         if let Some(k) = r.next()? {
             heap.push(Reverse((k, i)));
         }
     }
-    if let Some(&(k, _)) = held.peek() {
-        heap.push(Reverse((k, memory)));
+    for (j, h) in held.iter_mut().enumerate() {
+        if let Some(&(k, _)) = h.peek() {
+            heap.push(Reverse((k, first_held + j)));
+        }
     }
     while let Some(Reverse((key, i))) = heap.pop() {
-        if i == memory {
-            let (_, line) = held.next().expect("peeked");
+        if let Some(j) = i.checked_sub(first_held) {
+            let list = &mut held[j];
+            let (_, line) = list.next().expect("peeked");
             emit(key, line)?;
-            if let Some(&(k, _)) = held.peek() {
-                heap.push(Reverse((k, memory)));
+            if let Some(&(k, _)) = list.peek() {
+                heap.push(Reverse((k, i)));
             }
         } else {
             emit(key, &readers[i].line)?;
@@ -262,8 +275,25 @@ impl AppSink for SortingStreamer {
     }
 }
 
-/// One capture read into sorted lines.
-type Sorted = Result<(CaptureReport, SortedLines), Error>;
+impl ShardSink for SortingStreamer {
+    fn foreign_dns(&mut self, event: &AppEvent, server: Option<IpAddr>) {
+        self.tracker.observe_foreign(event, server);
+    }
+}
+
+impl SortingStreamer {
+    fn new(analyzer: &Analyzer, path: &Path, budget: usize) -> Self {
+        SortingStreamer {
+            name: path.to_string_lossy().into_owned(),
+            tracker: Tracker::new(analyzer),
+            lines: SortedLines::new(budget),
+            error: None,
+        }
+    }
+}
+
+/// One capture read into sorted lines (one part per shard).
+type Sorted = Result<(CaptureReport, Vec<SortedLines>), Error>;
 
 impl Analyzer {
     /// Analyses every capture under `paths` and writes it as EVE-shaped JSON
@@ -284,13 +314,14 @@ impl Analyzer {
     ///
     /// [`MAX_RESOLVED_ADDRESSES`]: telltale_detect::MAX_RESOLVED_ADDRESSES
     ///
-    /// Captures are read in parallel, one thread each, and written in input
-    /// order. The report is collected and written instead (the same bytes)
-    /// when the captures are [`collect_limit`] bytes or less in all (2 GiB
-    /// by default: their records take about 75 MiB per GiB, writing from
-    /// memory is faster, and spare threads split a capture by flow), and
-    /// with redaction or [`DnsScope::Batch`], which need every capture's
-    /// records at once. The returned report has the captures' counters,
+    /// Captures are read in parallel and written in input order; threads
+    /// beyond one per capture split a plain file by flow, each shard
+    /// following the other shards' DNS flows (port 53) to name its own as
+    /// one pipeline would. The report is collected and written instead
+    /// (the same bytes) when the captures are [`collect_limit`] bytes or
+    /// less in all (2 GiB by default: their records take about 75 MiB per
+    /// GiB, and writing from memory is faster), and with redaction or
+    /// [`DnsScope::Batch`], which need every capture's records at once. The returned report has the captures' counters,
     /// warnings and the inputs that failed, and their flows, events and
     /// findings only when they were collected.
     ///
@@ -330,11 +361,10 @@ impl Analyzer {
         let pool = self.pool()?;
         let threads = pool.current_num_threads();
         // Captures that are small in all are collected: their records fit
-        // (about a fourteenth of the captures' size), writing them from
+        // (about a fourteenth of the captures' size), and writing them from
         // memory after the analysis costs a tenth less than writing each
-        // flow as it ends, and a capture can be split across spare threads
-        // by flow (naming flows across the parts needs every part's
-        // records at once).
+        // flow as it ends (and, split by flow, than following the other
+        // shards' DNS).
         let size: u64 = files
             .iter()
             .map(|f| match crate::inputs::is_rereadable(f) {
@@ -349,6 +379,8 @@ impl Analyzer {
         // A few captures per thread are in flight, each with its share of
         // the buffer: a finished capture waits for those before it.
         let in_flight = (threads * 2).min(files.len()).max(1);
+        // Threads beyond one per capture split each capture by flow.
+        let shards = (threads / files.len().max(1)).max(1);
         let budget = self.sort_memory / in_flight;
         let mut report = self.empty_report();
         for (path, e) in walk_errors {
@@ -362,7 +394,7 @@ impl Analyzer {
                 group
                     .par_iter()
                     .map(|p| {
-                        let r = self.sort_capture(p, budget);
+                        let r = self.sort_capture(p, budget, shards);
                         if let Some(Progress(done)) = &self.progress {
                             done(p);
                         }
@@ -372,8 +404,8 @@ impl Analyzer {
             });
             for (path, r) in group.iter().zip(done) {
                 match r {
-                    Ok((capture, lines)) => {
-                        lines.write_to(out)?;
+                    Ok((capture, parts)) => {
+                        SortedLines::write_all(parts, out)?;
                         report.captures.push(capture);
                     }
                     Err(Error::Capture(e)) => report.failures.push(InputFailure {
@@ -387,23 +419,33 @@ impl Analyzer {
         Ok(report)
     }
 
-    /// One capture streamed into sorted lines.
-    fn sort_capture(&self, path: &Path, budget: usize) -> Sorted {
-        let sink = SortingStreamer {
-            name: path.to_string_lossy().into_owned(),
-            tracker: Tracker::new(self),
-            lines: SortedLines::new(budget),
-            error: None,
+    /// One capture streamed into sorted lines, split by flow across
+    /// `shards` threads when it is a plain file (each shard follows the
+    /// others' DNS flows to name its own as one pipeline would).
+    fn sort_capture(&self, path: &Path, budget: usize, shards: usize) -> Sorted {
+        let (sinks, run) = if shards > 1 && crate::inputs::is_rereadable(path) {
+            let part = budget / shards;
+            let make = || SortingStreamer::new(self, path, part);
+            drive_sharded(path, self, shards, make, true)?
+        } else {
+            let sink = SortingStreamer::new(self, path, budget);
+            let (sink, run) = drive(path, self, sink, |_| {})?;
+            (vec![sink], run)
         };
-        let (sink, run) = drive(path, self, sink, |_| {})?;
-        if let Some(e) = sink.error {
-            return Err(spill_error(e));
+        let mut limits = LimitCounts::default();
+        let mut parts = Vec::with_capacity(sinks.len());
+        for sink in sinks {
+            if let Some(e) = sink.error {
+                return Err(spill_error(e));
+            }
+            limits.add(&sink.tracker.limits);
+            parts.push(sink.lines);
         }
         let report = CaptureReport {
-            limits: sink.tracker.limits,
+            limits,
             ..run.into_report(path, self)
         };
-        Ok((report, sink.lines))
+        Ok((report, parts))
     }
 }
 
@@ -449,8 +491,7 @@ mod tests {
             }
             let spills = sorted.spills();
             let mut out = Vec::new();
-            sorted
-                .write_to(&mut out)
+            SortedLines::write_all(vec![sorted], &mut out)
                 .map_err(|e| e.to_string())
                 .unwrap();
             assert_eq!(out, expected, "budget {budget}");

@@ -117,6 +117,12 @@ impl<T: Default> Tracker<T> {
         (self.open.get_mut(&event.flow), &mut self.found)
     }
 
+    /// Learns the names a DNS message of a flow it does not hold gives (a
+    /// flow of another shard of the capture; `server` is its resolver).
+    pub(crate) fn observe_foreign(&mut self, event: &AppEvent, server: Option<IpAddr>) {
+        self.namer.observe(event, server);
+    }
+
     /// A flow's record, named and located now that it has ended, and the
     /// sink's state for it; what was kept for naming it is dropped.
     pub(crate) fn end(&mut self, summary: &FlowSummary, app: AppProto) -> (FlowRecord, Option<T>) {

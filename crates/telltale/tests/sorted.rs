@@ -46,24 +46,27 @@ fn collected(analyzer: &Analyzer, paths: &[PathBuf]) -> (Report, Vec<u8>) {
 }
 
 /// Every capture of `dir` alone, sorted through runs of a few lines (1 KiB
-/// of buffer) and of a few hundred (64 KiB), against the collecting writer.
+/// of buffer) and of a few hundred (64 KiB), on one thread and split by
+/// flow across three (each shard following the others' DNS to name its
+/// flows), against the collecting writer.
 fn check_each(dir: &Path) -> usize {
     let paths = captures(dir);
     let reference = analyzer(1, 32 << 20);
     for path in &paths {
         let (want, want_bytes) = collected(&reference, std::slice::from_ref(path));
-        for sort_memory in [1 << 10, 64 << 10] {
+        for (threads, sort_memory) in [(1, 1 << 10), (1, 64 << 10), (3, 1 << 10), (2, 64 << 10)] {
             let mut got_bytes = Vec::new();
-            let got = analyzer(1, sort_memory)
+            let got = analyzer(threads, sort_memory)
                 .analyze_jsonl([path], &mut got_bytes)
                 .unwrap();
             assert!(
                 got_bytes == want_bytes,
-                "{} differs sorted in {sort_memory} bytes",
+                "{} differs sorted in {sort_memory} bytes on {threads} threads",
                 path.display()
             );
             let (g, w) = (&got.captures[0], &want.captures[0]);
             assert_eq!((g.packets, &g.decode), (w.packets, &w.decode));
+            assert_eq!(g.flow_table.flows, w.flow_table.flows, "{}", path.display());
             assert_eq!(g.warnings.len(), w.warnings.len(), "{}", path.display());
             assert_eq!(g.limits, w.limits, "{}", path.display());
             assert_eq!(g.notices(), w.notices(), "{}", path.display());
