@@ -70,6 +70,7 @@ printf '%-44s %8s %8s %10s %9s\n' "tool ($((bytes>>20)) MiB, seed $seed)" "wall 
 measure "telltale -j 1 (jsonl, identifiers on)" target/release/telltale analyze -q -f jsonl -j 1 -o /dev/null "$corpus"
 measure "telltale -j 2 (one file split by flow)" target/release/telltale analyze -q -f jsonl -j 2 -o /dev/null "$corpus"
 measure "telltale --stream (jsonl, flat memory)" target/release/telltale analyze -q --stream -f jsonl -o /dev/null "$corpus"
+measure "telltale -j 1 sorted on disk (as over 2 GiB)" target/release/telltale analyze -q -f jsonl -j 1 --collect-limit 0 -o /dev/null "$corpus"
 measure "floor: read + frame + etherparse + flow map" target/release/examples/floor "$corpus"
 if [ "$split_mb" != 0 ]; then
   for dir in "$pairs" "$rotated"; do
@@ -87,6 +88,11 @@ if command -v ndpiReader >/dev/null; then
   measure "ndpiReader -v 2" ndpiReader -q -v 2 -i "$corpus"
 else
   echo "ndpiReader not installed (apt-get install libndpi-bin)"
+fi
+if command -v suricata >/dev/null; then
+  echo "suricata is installed but has no row yet (its EVE config is not scripted here)"
+else
+  echo "suricata not installed (no Debian 12 package on this machine's mirror)"
 fi
 if command -v tshark >/dev/null; then
   measure "tshark -T fields (SNI, DNS name, HTTP host)" tshark -r "$corpus" -T fields \
