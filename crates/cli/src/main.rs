@@ -17,9 +17,10 @@ use telltale::flow::FlowConfig;
 use telltale::geo::{GeoDb, Location};
 use telltale::proto::body::BodyLimits;
 use telltale::proto::keylog::KeyLog;
-use telltale::report::Redactor;
+use telltale::report::{Redactor, destinations};
 use telltale::report::{
-    write_destinations_csv, write_destinations_table, write_flows_csv, write_identifiers_csv,
+    write_destination_rows_csv, write_destination_rows_table, write_flows_csv,
+    write_identifiers_csv,
 };
 use telltale::{Analyzer, AnalyzerBuilder, DnsScope, Report};
 
@@ -362,12 +363,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if matches!(args.format, Format::Jsonl) {
         return sorted_jsonl(&analyzer, &args);
     }
-    let report = analyzer.analyze(&args.paths)?;
+    // Destinations are added up as flows end when the captures are large
+    // (the report then holds no flows).
+    let (report, rows) = match args.format {
+        Format::Table | Format::DestinationsCsv => {
+            let (report, rows) = analyzer.analyze_destinations(&args.paths)?;
+            (report, Some(rows))
+        }
+        _ => (analyzer.analyze(&args.paths)?, None),
+    };
     if !args.quiet {
         print_warnings(&report);
     }
     let mut out = output(args.output.as_deref())?;
-    match write_report(&analyzer, &report, args.format, &mut out).and_then(|_| out.flush()) {
+    let written = match (&rows, args.format) {
+        (Some(rows), Format::Table) => write_destination_rows_table(&report, rows, &mut out),
+        (Some(rows), _) => write_destination_rows_csv(rows, &mut out),
+        (None, format) => write_report(&analyzer, &report, format, &mut out),
+    };
+    match written.and_then(|_| out.flush()) {
         // A closed pipe (`telltale ... | head`) is not an error.
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
         r => r?,
@@ -381,6 +395,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // was a twentieth of a whole run (perf), and the system takes the
     // memory back at once.
     std::mem::forget(report);
+    std::mem::forget(rows);
     Ok(code)
 }
 
@@ -608,10 +623,10 @@ fn write_report(
     out: &mut impl Write,
 ) -> io::Result<()> {
     match format {
-        Format::Table => write_destinations_table(report, out),
+        Format::Table => write_destination_rows_table(report, &destinations(report), out),
         Format::Jsonl => analyzer.write_jsonl(report, out),
         Format::Csv => write_flows_csv(report, out),
-        Format::DestinationsCsv => write_destinations_csv(report, out),
+        Format::DestinationsCsv => write_destination_rows_csv(&destinations(report), out),
         Format::IdentifiersCsv => write_identifiers_csv(report, out),
     }
 }

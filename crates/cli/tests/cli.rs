@@ -400,3 +400,23 @@ fn jsonl_sorted_on_disk_is_the_same_and_says_where_it_failed() {
     let out = telltale(&["analyze", "-f", "jsonl", "--sort-memory", "12Q", "fixtures"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// The destination table and CSV added up as flows end (the captures over
+/// --collect-limit) are those of the collected report.
+#[test]
+fn destinations_added_up_as_flows_end_are_the_same() {
+    for format in ["table", "destinations-csv"] {
+        for threads in ["1", "3"] {
+            let args = ["analyze", "-j", threads, "-f", format, "fixtures"];
+            let collected = telltale(&args);
+            let streamed = telltale(&[&args[..], &["--collect-limit", "0"]].concat());
+            assert!(collected.status.success() && streamed.status.success());
+            assert!(collected.stdout.len() > 1_000, "{format}");
+            assert!(
+                streamed.stdout == collected.stdout,
+                "{format} on {threads} threads differs"
+            );
+            assert_eq!(streamed.stderr, collected.stderr);
+        }
+    }
+}

@@ -8,7 +8,8 @@ use telltale_decode::Timestamp;
 use telltale_detect::{Confidence, registrable_domain};
 
 use crate::csv_out::cell;
-use crate::model::Report;
+use crate::model::{FlowRecord, Report};
+use telltale_detect::Finding;
 
 /// Everything the flows to one destination add up to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,74 +74,141 @@ pub fn destinations(report: &Report) -> Vec<Destination> {
 /// As [`destinations`], over the captures at the given indexes only (a
 /// section of a batch report).
 pub fn destinations_of(report: &Report, captures: &[usize]) -> Vec<Destination> {
-    let mut map: BTreeMap<String, Destination> = BTreeMap::new();
+    let mut tally = DestinationTally::default();
     for c in captures.iter().filter_map(|&i| report.captures.get(i)) {
         let by_flow = c.identifiers_by_flow();
         for f in &c.flows {
-            let s = &f.summary;
-            let (key, named) = match &f.server_name.name {
-                Some(n) => (n.to_ascii_lowercase(), true),
-                None => (s.info.server.ip().to_string(), false),
-            };
-            let d = map.entry(key.clone()).or_insert_with(|| Destination {
-                registrable_domain: if named {
-                    registrable_domain(&key)
-                } else {
-                    None
-                },
-                name: key,
-                named,
-                sources: BTreeSet::new(),
-                addresses: BTreeSet::new(),
-                countries: BTreeSet::new(),
-                networks: BTreeSet::new(),
-                ports: BTreeSet::new(),
-                app_protos: BTreeSet::new(),
-                identifier_kinds: BTreeSet::new(),
-                identifiers: 0,
-                flows: 0,
-                bytes_toserver: 0,
-                bytes_toclient: 0,
-                first_seen: s.first_ts,
-                last_seen: s.last_ts,
-            });
-            d.sources.insert(f.server_name.source.as_str());
-            d.addresses.insert(s.info.server.ip());
-            if let Some(g) = f.server_location.geo.as_deref() {
-                if let Some(cc) = &g.country_code {
-                    d.countries.insert(cc.clone());
-                }
-                if g.asn.is_some() || g.as_org.is_some() {
-                    d.networks
-                        .insert((g.asn.unwrap_or(0), g.as_org.clone().unwrap_or_default()));
-                }
-            }
-            d.ports.insert(format!(
-                "{}/{}",
-                s.info.server.port(),
-                s.info.proto.as_str().to_ascii_lowercase()
-            ));
-            d.app_protos.insert(f.app_proto.as_str());
-            for i in by_flow.get(s.info.id) {
-                if i.confidence >= Confidence::Medium {
-                    d.identifier_kinds.insert(i.kind.as_str());
-                    d.identifiers += 1;
-                }
-            }
-            d.flows += 1;
-            d.bytes_toserver += s.to_server.bytes;
-            d.bytes_toclient += s.to_client.bytes;
-            d.first_seen = d.first_seen.min(s.first_ts);
-            d.last_seen = d.last_seen.max(s.last_ts);
+            tally.add(f, by_flow.get(f.summary.info.id));
         }
     }
-    let mut v: Vec<Destination> = map.into_values().collect();
-    v.sort_by(|a, b| {
-        (b.bytes_toserver + b.bytes_toclient)
-            .cmp(&(a.bytes_toserver + a.bytes_toclient))
-            .then_with(|| a.name.cmp(&b.name))
-    });
-    v
+    tally.into_rows()
+}
+
+/// Destinations added up flow by flow, for writers that do not hold the
+/// flows (`telltale::Analyzer::analyze_destinations`): memory follows the
+/// number of destinations, not of flows. The rows are those of
+/// [`destinations`] whatever order the flows come in.
+///
+/// ```
+/// use telltale_report::{DestinationTally, destinations};
+/// # let report = telltale_report::Report::default();
+/// let mut tally = DestinationTally::default();
+/// for c in &report.captures {
+///     let by_flow = c.identifiers_by_flow();
+///     for f in &c.flows {
+///         tally.add(f, by_flow.get(f.summary.info.id));
+///     }
+/// }
+/// assert_eq!(tally.into_rows(), destinations(&report));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct DestinationTally {
+    map: BTreeMap<String, Destination>,
+}
+
+impl DestinationTally {
+    /// Adds one flow and the identifier findings in it.
+    pub fn add<'a>(&mut self, f: &FlowRecord, identifiers: impl IntoIterator<Item = &'a Finding>) {
+        let s = &f.summary;
+        let (key, named) = match &f.server_name.name {
+            Some(n) => (n.to_ascii_lowercase(), true),
+            None => (s.info.server.ip().to_string(), false),
+        };
+        let d = self.map.entry(key.clone()).or_insert_with(|| Destination {
+            registrable_domain: if named {
+                registrable_domain(&key)
+            } else {
+                None
+            },
+            name: key,
+            named,
+            sources: BTreeSet::new(),
+            addresses: BTreeSet::new(),
+            countries: BTreeSet::new(),
+            networks: BTreeSet::new(),
+            ports: BTreeSet::new(),
+            app_protos: BTreeSet::new(),
+            identifier_kinds: BTreeSet::new(),
+            identifiers: 0,
+            flows: 0,
+            bytes_toserver: 0,
+            bytes_toclient: 0,
+            first_seen: s.first_ts,
+            last_seen: s.last_ts,
+        });
+        d.sources.insert(f.server_name.source.as_str());
+        d.addresses.insert(s.info.server.ip());
+        if let Some(g) = f.server_location.geo.as_deref() {
+            if let Some(cc) = &g.country_code {
+                d.countries.insert(cc.clone());
+            }
+            if g.asn.is_some() || g.as_org.is_some() {
+                d.networks
+                    .insert((g.asn.unwrap_or(0), g.as_org.clone().unwrap_or_default()));
+            }
+        }
+        d.ports.insert(format!(
+            "{}/{}",
+            s.info.server.port(),
+            s.info.proto.as_str().to_ascii_lowercase()
+        ));
+        d.app_protos.insert(f.app_proto.as_str());
+        for i in identifiers {
+            if i.confidence >= Confidence::Medium {
+                d.identifier_kinds.insert(i.kind.as_str());
+                d.identifiers += 1;
+            }
+        }
+        d.flows += 1;
+        d.bytes_toserver += s.to_server.bytes;
+        d.bytes_toclient += s.to_client.bytes;
+        d.first_seen = d.first_seen.min(s.first_ts);
+        d.last_seen = d.last_seen.max(s.last_ts);
+    }
+
+    /// Adds another tally (of other flows: another shard or capture).
+    pub fn merge(&mut self, other: DestinationTally) {
+        for (key, o) in other.map {
+            let Some(d) = self.map.get_mut(&key) else {
+                self.map.insert(key, o);
+                continue;
+            };
+            d.sources.extend(o.sources);
+            d.addresses.extend(o.addresses);
+            d.countries.extend(o.countries);
+            d.networks.extend(o.networks);
+            d.ports.extend(o.ports);
+            d.app_protos.extend(o.app_protos);
+            d.identifier_kinds.extend(o.identifier_kinds);
+            d.identifiers += o.identifiers;
+            d.flows += o.flows;
+            d.bytes_toserver += o.bytes_toserver;
+            d.bytes_toclient += o.bytes_toclient;
+            d.first_seen = d.first_seen.min(o.first_seen);
+            d.last_seen = d.last_seen.max(o.last_seen);
+        }
+    }
+
+    /// Destinations counted so far.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// True when no flow was added.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// The rows: busiest first (bytes both ways), then by name.
+    pub fn into_rows(self) -> Vec<Destination> {
+        let mut v: Vec<Destination> = self.map.into_values().collect();
+        v.sort_by(|a, b| {
+            (b.bytes_toserver + b.bytes_toclient)
+                .cmp(&(a.bytes_toserver + a.bytes_toclient))
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        v
+    }
 }
 
 /// Columns of the destinations CSV, in order (documented in `docs/OUTPUT.md`).
@@ -165,9 +233,15 @@ pub const DESTINATION_COLUMNS: &[&str] = &[
 
 /// Writes one row per destination; list cells are joined with spaces.
 pub fn write_destinations_csv(report: &Report, out: impl Write) -> io::Result<()> {
+    write_destination_rows_csv(&destinations(report), out)
+}
+
+/// As [`write_destinations_csv`], for rows already added up (by a
+/// [`DestinationTally`]).
+pub fn write_destination_rows_csv(rows: &[Destination], out: impl Write) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record(DESTINATION_COLUMNS)?;
-    for d in destinations(report) {
+    for d in rows {
         let join = |it: &mut dyn Iterator<Item = String>| it.collect::<Vec<_>>().join(" ");
         w.write_record([
             cell(&d.name),

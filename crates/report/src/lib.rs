@@ -52,7 +52,8 @@ pub use csv_out::{
     write_flows_csv, write_identifiers_csv,
 };
 pub use destinations::{
-    DESTINATION_COLUMNS, Destination, destinations, destinations_of, write_destinations_csv,
+    DESTINATION_COLUMNS, Destination, DestinationTally, destinations, destinations_of,
+    write_destination_rows_csv, write_destinations_csv,
 };
 pub use eve::{
     JsonlKey, JsonlPlan, check_jsonl_writer, eve_flow_id, write_capture_jsonl, write_flow_jsonl,
@@ -63,4 +64,4 @@ pub use json::write_report_json;
 pub use markdown::write_markdown;
 pub use model::{CaptureReport, FlowRecord, IdentifiersByFlow, InputFailure, LimitCounts, Report};
 pub use redact::Redactor;
-pub use table::{printable, write_destinations_table};
+pub use table::{printable, write_destination_rows_table, write_destinations_table};

@@ -1,6 +1,6 @@
 //! A readable table for the terminal: one row per destination.
 
-use crate::destinations::destinations;
+use crate::destinations::{Destination, destinations};
 use crate::model::Report;
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -10,7 +10,17 @@ use std::io::{self, Write};
 /// ports, protocols, flows, bytes each way and the kinds of device
 /// identifiers its flows carried; busiest first.
 pub fn write_destinations_table(report: &Report, out: &mut impl Write) -> io::Result<()> {
-    let rows = destinations(report);
+    write_destination_rows_table(report, &destinations(report), out)
+}
+
+/// As [`write_destinations_table`], for rows already added up (by a
+/// [`DestinationTally`](crate::DestinationTally)); `report` gives the
+/// footer (captures, GeoIP databases) and need not hold the flows.
+pub fn write_destination_rows_table(
+    report: &Report,
+    rows: &[Destination],
+    out: &mut impl Write,
+) -> io::Result<()> {
     let header = [
         "DESTINATION",
         "DOMAIN",
@@ -26,7 +36,7 @@ pub fn write_destinations_table(report: &Report, out: &mut impl Write) -> io::Re
         "IDENTIFIERS",
     ];
     let mut cells: Vec<[String; 12]> = Vec::with_capacity(rows.len());
-    for r in &rows {
+    for r in rows {
         cells.push([
             printable(&r.name, 60),
             printable(r.registrable_domain.as_deref().unwrap_or("-"), 40),

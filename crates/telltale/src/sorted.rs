@@ -13,9 +13,10 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use telltale_decode::Timestamp;
+use telltale_detect::Finding;
 use telltale_flow::{FlowInfo, FlowSummary};
 use telltale_proto::{AppEvent, AppProto, AppSink};
-use telltale_report::{InputFailure, JsonlKey, LimitCounts, Report};
+use telltale_report::{Destination, DestinationTally, InputFailure, JsonlKey, LimitCounts, Report};
 
 use crate::analyzer::{DnsScope, Error, Progress};
 use crate::inputs::expand_inputs;
@@ -292,9 +293,6 @@ impl SortingStreamer {
     }
 }
 
-/// One capture read into sorted lines (one part per shard).
-type Sorted = Result<(CaptureReport, Vec<SortedLines>), Error>;
-
 impl Analyzer {
     /// Analyses every capture under `paths` and writes it as EVE-shaped JSON
     /// Lines, the bytes [`write_jsonl`](Self::write_jsonl) writes for
@@ -348,23 +346,75 @@ impl Analyzer {
         out: &mut impl Write,
     ) -> Result<Report, Error> {
         let paths: Vec<PathBuf> = paths.into_iter().map(|p| p.as_ref().into()).collect();
-        let collect = |out: &mut dyn Write| {
-            let report = self.analyze(&paths)?;
-            self.write_jsonl(&report, &mut &mut *out)
-                .map_err(Error::Write)?;
-            Ok(report)
-        };
-        if self.redactor.is_some() || self.dns_scope == DnsScope::Batch {
-            return collect(out);
-        }
         let (files, walk_errors) = expand_inputs(&paths);
-        let pool = self.pool()?;
-        let threads = pool.current_num_threads();
-        // Captures that are small in all are collected: their records fit
-        // (about a fourteenth of the captures' size), and writing them from
-        // memory after the analysis costs a tenth less than writing each
-        // flow as it ends (and, split by flow, than following the other
-        // shards' DNS).
+        if self.collects(&files) {
+            let report = self.analyze(&paths)?;
+            self.write_jsonl(&report, out).map_err(Error::Write)?;
+            return Ok(report);
+        }
+        let make = |path: &Path, budget: usize| SortingStreamer::new(self, path, budget);
+        self.stream_captures(files, walk_errors, make, |_, parts| {
+            let lines = parts.into_iter().map(|p| p.lines).collect();
+            SortedLines::write_all(lines, out)
+        })
+    }
+
+    /// The destinations of every capture under `paths`, as
+    /// [`destinations`](telltale_report::destinations) gives them for
+    /// [`analyze`](Self::analyze)'s report, with memory that does not grow
+    /// with the captures' size (when they are over [`collect_limit`] in
+    /// all): flows are named as they end, as with
+    /// [`analyze_jsonl`](Self::analyze_jsonl), and added up at once
+    /// ([`DestinationTally`]), so memory follows the destinations and the
+    /// open flows. Also returns the report: the captures' counters,
+    /// warnings and failed inputs, and their records when they were
+    /// collected.
+    ///
+    /// [`collect_limit`]: crate::AnalyzerBuilder::collect_limit
+    ///
+    /// ```
+    /// use telltale::Analyzer;
+    /// use telltale::report::destinations;
+    /// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/redmi-1s-2014.pcap");
+    /// let analyzer = Analyzer::builder().collect_limit(0).build();
+    /// let (summary, rows) = analyzer.analyze_destinations([path])?;
+    /// assert!(summary.captures[0].flows.is_empty());
+    /// assert_eq!(rows, destinations(&analyzer.analyze([path])?));
+    /// assert!(rows.iter().any(|d| d.name == "api.account.xiaomi.com"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn analyze_destinations<P: AsRef<Path>>(
+        &self,
+        paths: impl IntoIterator<Item = P>,
+    ) -> Result<(Report, Vec<Destination>), Error> {
+        let paths: Vec<PathBuf> = paths.into_iter().map(|p| p.as_ref().into()).collect();
+        let (files, walk_errors) = expand_inputs(&paths);
+        if self.collects(&files) {
+            let report = self.analyze(&paths)?;
+            let rows = telltale_report::destinations(&report);
+            return Ok((report, rows));
+        }
+        let mut all = DestinationTally::default();
+        let make = |_: &Path, _: usize| TallyStreamer::new(self);
+        let report = self.stream_captures(files, walk_errors, make, |_, parts| {
+            for p in parts {
+                all.merge(p.tally);
+            }
+            Ok(())
+        })?;
+        Ok((report, all.into_rows()))
+    }
+
+    /// Whether to collect the report instead of streaming: for redaction
+    /// and [`DnsScope::Batch`], which need every capture's records at
+    /// once, and for captures small in all. Their records fit (about a
+    /// fourteenth of the captures' size), and writing them from memory
+    /// after the analysis costs a tenth less than writing each flow as it
+    /// ends (and, split by flow, than following the other shards' DNS).
+    fn collects(&self, files: &[PathBuf]) -> bool {
+        if self.redactor.is_some() || self.dns_scope == DnsScope::Batch {
+            return true;
+        }
         let size: u64 = files
             .iter()
             .map(|f| match crate::inputs::is_rereadable(f) {
@@ -372,12 +422,24 @@ impl Analyzer {
                 false => u64::MAX,
             })
             .fold(0, u64::saturating_add);
-        if size <= self.collect_limit {
-            drop(pool);
-            return collect(out);
-        }
+        size <= self.collect_limit
+    }
+
+    /// Streams every capture through sinks from `make(path, sort budget)`,
+    /// a few per thread at a time, and hands each capture's summary and
+    /// sinks (one per shard) to `each` in input order; returns the report
+    /// of the captures' counters and the failed inputs.
+    fn stream_captures<S: Streamed>(
+        &self,
+        files: Vec<PathBuf>,
+        walk_errors: Vec<(PathBuf, io::Error)>,
+        make: impl Fn(&Path, usize) -> S + Sync,
+        mut each: impl FnMut(&CaptureReport, Vec<S>) -> Result<(), Error>,
+    ) -> Result<Report, Error> {
+        let pool = self.pool()?;
+        let threads = pool.current_num_threads();
         // A few captures per thread are in flight, each with its share of
-        // the buffer: a finished capture waits for those before it.
+        // the sort buffer: a finished capture waits for those before it.
         let in_flight = (threads * 2).min(files.len()).max(1);
         // Threads beyond one per capture split each capture by flow.
         let shards = (threads / files.len().max(1)).max(1);
@@ -390,11 +452,11 @@ impl Analyzer {
             });
         }
         for group in files.chunks(in_flight) {
-            let done: Vec<Sorted> = pool.install(|| {
+            let done: Vec<Result<(CaptureReport, Vec<S>), Error>> = pool.install(|| {
                 group
                     .par_iter()
                     .map(|p| {
-                        let r = self.sort_capture(p, budget, shards);
+                        let r = self.stream_capture(p, shards, |parts| make(p, budget / parts));
                         if let Some(Progress(done)) = &self.progress {
                             done(p);
                         }
@@ -405,7 +467,7 @@ impl Analyzer {
             for (path, r) in group.iter().zip(done) {
                 match r {
                     Ok((capture, parts)) => {
-                        SortedLines::write_all(parts, out)?;
+                        each(&capture, parts)?;
                         report.captures.push(capture);
                     }
                     Err(Error::Capture(e)) => report.failures.push(InputFailure {
@@ -419,33 +481,100 @@ impl Analyzer {
         Ok(report)
     }
 
-    /// One capture streamed into sorted lines, split by flow across
+    /// One capture through sinks from `make(parts)`, split by flow across
     /// `shards` threads when it is a plain file (each shard follows the
     /// others' DNS flows to name its own as one pipeline would).
-    fn sort_capture(&self, path: &Path, budget: usize, shards: usize) -> Sorted {
-        let (sinks, run) = if shards > 1 && crate::inputs::is_rereadable(path) {
-            let part = budget / shards;
-            let make = || SortingStreamer::new(self, path, part);
-            drive_sharded(path, self, shards, make, true)?
+    fn stream_capture<S: Streamed>(
+        &self,
+        path: &Path,
+        shards: usize,
+        make: impl Fn(usize) -> S + Sync,
+    ) -> Result<(CaptureReport, Vec<S>), Error> {
+        let (mut sinks, run) = if shards > 1 && crate::inputs::is_rereadable(path) {
+            drive_sharded(path, self, shards, || make(shards), true)?
         } else {
-            let sink = SortingStreamer::new(self, path, budget);
-            let (sink, run) = drive(path, self, sink, |_| {})?;
+            let (sink, run) = drive(path, self, make(1), |_| {})?;
             (vec![sink], run)
         };
         let mut limits = LimitCounts::default();
-        let mut parts = Vec::with_capacity(sinks.len());
-        for sink in sinks {
-            if let Some(e) = sink.error {
+        for sink in &mut sinks {
+            if let Some(e) = sink.failure() {
                 return Err(spill_error(e));
             }
-            limits.add(&sink.tracker.limits);
-            parts.push(sink.lines);
+            limits.add(&sink.limits());
         }
         let report = CaptureReport {
             limits,
             ..run.into_report(path, self)
         };
-        Ok((report, parts))
+        Ok((report, sinks))
+    }
+}
+
+/// A sink of a bounded output: what it counted of limits, and the error
+/// that stopped it.
+trait Streamed: ShardSink + Send {
+    fn limits(&self) -> LimitCounts;
+    fn failure(&mut self) -> Option<io::Error>;
+}
+
+impl Streamed for SortingStreamer {
+    fn limits(&self) -> LimitCounts {
+        self.tracker.limits
+    }
+
+    fn failure(&mut self) -> Option<io::Error> {
+        self.error.take()
+    }
+}
+
+/// The dissectors' sink for [`Analyzer::analyze_destinations`]: each flow's
+/// findings until it ends, then the flow named and added up.
+struct TallyStreamer {
+    tracker: Tracker<Vec<Finding>>,
+    tally: DestinationTally,
+}
+
+impl TallyStreamer {
+    fn new(analyzer: &Analyzer) -> Self {
+        TallyStreamer {
+            tracker: Tracker::new(analyzer),
+            tally: DestinationTally::default(),
+        }
+    }
+}
+
+impl AppSink for TallyStreamer {
+    fn flow_start(&mut self, flow: &FlowInfo, ts: Timestamp) {
+        self.tracker.start(flow, ts);
+    }
+
+    fn app_event(&mut self, event: AppEvent) {
+        let (open, found) = self.tracker.observe(&event);
+        if let Some((_, findings)) = open {
+            findings.append(found);
+        }
+    }
+
+    fn flow_end(&mut self, summary: &FlowSummary, app: AppProto) {
+        let (record, findings) = self.tracker.end(summary, app);
+        self.tally.add(&record, findings.iter().flatten());
+    }
+}
+
+impl ShardSink for TallyStreamer {
+    fn foreign_dns(&mut self, event: &AppEvent, server: Option<IpAddr>) {
+        self.tracker.observe_foreign(event, server);
+    }
+}
+
+impl Streamed for TallyStreamer {
+    fn limits(&self) -> LimitCounts {
+        self.tracker.limits
+    }
+
+    fn failure(&mut self) -> Option<io::Error> {
+        None
     }
 }
 

@@ -1,11 +1,14 @@
 //! `Analyzer::analyze_jsonl` (streamed, sorted in bounded memory with the
 //! overflow in temporary files) against the collecting writer: the same
 //! bytes for every fixture and every capture of `../shared`, with buffers
-//! small enough that every capture goes through runs on disk.
+//! small enough that every capture goes through runs on disk; and
+//! `Analyzer::analyze_destinations` (added up as flows end) against the
+//! collected report's destinations.
 
 use std::path::{Path, PathBuf};
 
 use telltale::detect::DeviceProfile;
+use telltale::report::destinations;
 use telltale::{Analyzer, Report};
 
 fn fixtures() -> PathBuf {
@@ -72,6 +75,19 @@ fn check_each(dir: &Path) -> usize {
             assert_eq!(g.notices(), w.notices(), "{}", path.display());
             assert!(g.flows.is_empty() && g.events.is_empty());
         }
+        // Destinations added up as flows end: the collected report's rows.
+        let want_rows = destinations(&want);
+        for threads in [1, 3] {
+            let (got, rows) = analyzer(threads, 1 << 10)
+                .analyze_destinations([path])
+                .unwrap();
+            assert!(
+                rows == want_rows,
+                "{} destinations differ on {threads} threads",
+                path.display()
+            );
+            assert_eq!(got.captures[0].limits, want.captures[0].limits);
+        }
     }
     paths.len()
 }
@@ -113,6 +129,10 @@ fn a_batch_sorts_to_the_collected_bytes_in_input_order() {
             got_bytes == want_bytes,
             "batch differs on {threads} threads"
         );
+        let (_, rows) = analyzer(threads, 4 << 10)
+            .analyze_destinations(&paths)
+            .unwrap();
+        assert!(rows == destinations(&want), "batch destinations differ");
         assert_eq!(got.failures.len(), 1);
         assert_eq!(got.failures[0].path, broken);
         let order: Vec<&Path> = got.captures.iter().map(|c| c.path.as_path()).collect();
