@@ -22,7 +22,7 @@ use telltale::report::{
     write_destination_rows_csv, write_destination_rows_table, write_flows_csv,
     write_identifiers_csv,
 };
-use telltale::{Analyzer, AnalyzerBuilder, DnsScope, Report};
+use telltale::{Analyzer, AnalyzerBuilder, DnsScope, Report, SortedFormat};
 
 mod report;
 
@@ -115,14 +115,16 @@ struct AnalyzeArgs {
     /// thread each.
     #[arg(long, conflicts_with = "redact")]
     stream: bool,
-    /// Memory for sorting -f jsonl output (as sort -S: 64M, 512K, 1G):
+    /// Memory for sorting -f jsonl, csv and identifiers-csv output (as
+    /// sort -S: 64M, 512K, 1G):
     /// beyond it, lines are sorted in temporary files (in TMPDIR) and
     /// merged, so memory does not grow with the capture.
     #[arg(long, value_name = "SIZE", default_value = "32M", value_parser = parse_size)]
     sort_memory: u64,
-    /// -f jsonl: captures up to this size in all are held in memory and
-    /// written from there (faster; about 75 MiB per GiB); larger ones are
-    /// sorted in --sort-memory. 0 sorts every capture.
+    /// Captures up to this size in all are held in memory and written from
+    /// there (faster; about 75 MiB per GiB); larger ones are streamed: the
+    /// destination table and CSV added up as flows end, the other formats
+    /// sorted in --sort-memory. 0 streams every capture.
     #[arg(long, value_name = "SIZE", default_value = "2G", value_parser = parse_size)]
     collect_limit: u64,
     #[command(flatten)]
@@ -360,8 +362,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if args.stream {
         return stream(&analyzer, &args);
     }
-    if matches!(args.format, Format::Jsonl) {
-        return sorted_jsonl(&analyzer, &args);
+    let sorted = match args.format {
+        Format::Jsonl => Some(SortedFormat::Jsonl),
+        Format::Csv => Some(SortedFormat::FlowsCsv),
+        Format::IdentifiersCsv => Some(SortedFormat::IdentifiersCsv),
+        Format::Table | Format::DestinationsCsv => None,
+    };
+    if let Some(format) = sorted {
+        return sorted_output(&analyzer, &args, format);
     }
     // Destinations are added up as flows end when the captures are large
     // (the report then holds no flows).
@@ -409,11 +417,16 @@ fn output(path: Option<&Path>) -> anyhow::Result<Box<dyn Write>> {
     })
 }
 
-/// `analyze -f jsonl`: the collected report's lines, sorted in bounded
-/// memory (temporary files beyond it) for captures of any size.
-fn sorted_jsonl(analyzer: &Analyzer, args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
+/// `analyze -f jsonl`, `-f csv`, `-f identifiers-csv`: the collected
+/// report's lines, sorted in bounded memory (temporary files beyond it)
+/// for captures of any size.
+fn sorted_output(
+    analyzer: &Analyzer,
+    args: &AnalyzeArgs,
+    format: SortedFormat,
+) -> anyhow::Result<ExitCode> {
     let mut out = output(args.output.as_deref())?;
-    let report = match analyzer.analyze_jsonl(&args.paths, &mut out) {
+    let report = match analyzer.analyze_sorted(&args.paths, format, &mut out) {
         Ok(report) => report,
         Err(telltale::Error::Write(e)) if e.kind() == io::ErrorKind::BrokenPipe => {
             return Ok(ExitCode::SUCCESS);

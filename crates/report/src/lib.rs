@@ -48,8 +48,8 @@ pub mod summary;
 mod table;
 
 pub use csv_out::{
-    DNS_COLUMNS, FLOW_COLUMNS, IDENTIFIER_COLUMNS, cell as csv_cell, write_dns_csv,
-    write_flows_csv, write_identifiers_csv,
+    CsvRows, DNS_COLUMNS, FLOW_COLUMNS, IDENTIFIER_COLUMNS, cell as csv_cell, write_dns_csv,
+    write_flow_csv_keyed, write_flows_csv, write_identifiers_csv,
 };
 pub use destinations::{
     DESTINATION_COLUMNS, Destination, DestinationTally, destinations, destinations_of,

@@ -46,6 +46,7 @@ mod stream;
 pub use analyzer::{Analyzer, AnalyzerBuilder, DnsScope, Error};
 pub use inputs::{expand_inputs, is_capture_file};
 pub use pipeline::analyze_capture;
+pub use sorted::SortedFormat;
 pub use stream::{Context, Event, EventSink, PacketFeed};
 
 pub use telltale_decode as decode;

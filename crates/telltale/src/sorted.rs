@@ -16,7 +16,10 @@ use telltale_decode::Timestamp;
 use telltale_detect::Finding;
 use telltale_flow::{FlowInfo, FlowSummary};
 use telltale_proto::{AppEvent, AppProto, AppSink};
-use telltale_report::{Destination, DestinationTally, InputFailure, JsonlKey, LimitCounts, Report};
+use telltale_report::{
+    CsvRows, Destination, DestinationTally, InputFailure, JsonlKey, LimitCounts, Report,
+    write_flow_csv_keyed,
+};
 
 use crate::analyzer::{DnsScope, Error, Progress};
 use crate::inputs::expand_inputs;
@@ -233,9 +236,24 @@ fn merge(
     Ok(())
 }
 
-/// The dissectors' sink for [`Analyzer::analyze_jsonl`]: as
+/// What [`Analyzer::analyze_sorted`] writes: the line-per-record outputs,
+/// whose records can be sorted on disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SortedFormat {
+    /// EVE-shaped JSON Lines ([`telltale_report::write_jsonl`]).
+    Jsonl,
+    /// One CSV row per flow ([`telltale_report::write_flows_csv`]).
+    FlowsCsv,
+    /// One CSV row per identifier finding
+    /// ([`telltale_report::write_identifiers_csv`]).
+    IdentifiersCsv,
+}
+
+/// The dissectors' sink for [`Analyzer::analyze_sorted`]: as
 /// `stream_jsonl`'s, with each flow's lines going to a [`SortedLines`].
 struct SortingStreamer {
+    format: SortedFormat,
     name: String,
     tracker: Tracker<FlowLines>,
     lines: SortedLines,
@@ -253,7 +271,10 @@ impl AppSink for SortingStreamer {
             return;
         };
         lines.findings.append(found);
-        lines.events.extend(kept_for_report(event));
+        // Only JSON Lines write events.
+        if self.format == SortedFormat::Jsonl {
+            lines.events.extend(kept_for_report(event));
+        }
     }
 
     fn flow_end(&mut self, summary: &FlowSummary, app: AppProto) {
@@ -264,14 +285,24 @@ impl AppSink for SortingStreamer {
         lines.findings.sort_by(by_place);
         if self.error.is_none() {
             let sorted = &mut self.lines;
-            self.error = telltale_report::write_flow_jsonl_keyed(
-                &self.name,
-                &record,
-                &lines.events,
-                &lines.findings,
-                |key, line| sorted.push(key, line),
-            )
-            .err();
+            let (name, findings) = (&self.name, &lines.findings);
+            let emit = |key, line: &[u8]| sorted.push(key, line);
+            let written = match self.format {
+                SortedFormat::Jsonl => telltale_report::write_flow_jsonl_keyed(
+                    name,
+                    &record,
+                    &lines.events,
+                    findings,
+                    emit,
+                ),
+                SortedFormat::FlowsCsv => {
+                    write_flow_csv_keyed(CsvRows::Flows, name, &record, findings, emit)
+                }
+                SortedFormat::IdentifiersCsv => {
+                    write_flow_csv_keyed(CsvRows::Identifiers, name, &record, findings, emit)
+                }
+            };
+            self.error = written.err();
         }
     }
 }
@@ -283,8 +314,9 @@ impl ShardSink for SortingStreamer {
 }
 
 impl SortingStreamer {
-    fn new(analyzer: &Analyzer, path: &Path, budget: usize) -> Self {
+    fn new(analyzer: &Analyzer, format: SortedFormat, path: &Path, budget: usize) -> Self {
         SortingStreamer {
+            format,
             name: path.to_string_lossy().into_owned(),
             tracker: Tracker::new(analyzer),
             lines: SortedLines::new(budget),
@@ -345,14 +377,53 @@ impl Analyzer {
         paths: impl IntoIterator<Item = P>,
         out: &mut impl Write,
     ) -> Result<Report, Error> {
+        self.analyze_sorted(paths, SortedFormat::Jsonl, out)
+    }
+
+    /// As [`analyze_jsonl`](Self::analyze_jsonl), for any output with a
+    /// line per record: JSON Lines, the flows CSV or the identifiers CSV,
+    /// the bytes their whole-report writers write for
+    /// [`analyze`](Self::analyze)'s report.
+    ///
+    /// ```
+    /// use telltale::{Analyzer, SortedFormat};
+    /// use telltale::report::write_identifiers_csv;
+    /// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/redmi-1s-2014.pcap");
+    /// let analyzer = Analyzer::builder().collect_limit(0).build();
+    /// let mut sorted = Vec::new();
+    /// analyzer.analyze_sorted([path], SortedFormat::IdentifiersCsv, &mut sorted)?;
+    /// let mut collected = Vec::new();
+    /// write_identifiers_csv(&analyzer.analyze([path])?, &mut collected)?;
+    /// assert_eq!(sorted, collected);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn analyze_sorted<P: AsRef<Path>>(
+        &self,
+        paths: impl IntoIterator<Item = P>,
+        format: SortedFormat,
+        out: &mut impl Write,
+    ) -> Result<Report, Error> {
         let paths: Vec<PathBuf> = paths.into_iter().map(|p| p.as_ref().into()).collect();
         let (files, walk_errors) = expand_inputs(&paths);
         if self.collects(&files) {
             let report = self.analyze(&paths)?;
-            self.write_jsonl(&report, out).map_err(Error::Write)?;
+            match format {
+                SortedFormat::Jsonl => self.write_jsonl(&report, out),
+                SortedFormat::FlowsCsv => telltale_report::write_flows_csv(&report, &mut *out),
+                SortedFormat::IdentifiersCsv => {
+                    telltale_report::write_identifiers_csv(&report, &mut *out)
+                }
+            }
+            .map_err(Error::Write)?;
             return Ok(report);
         }
-        let make = |path: &Path, budget: usize| SortingStreamer::new(self, path, budget);
+        let header = match format {
+            SortedFormat::Jsonl => Vec::new(),
+            SortedFormat::FlowsCsv => CsvRows::Flows.header(),
+            SortedFormat::IdentifiersCsv => CsvRows::Identifiers.header(),
+        };
+        out.write_all(&header).map_err(Error::Write)?;
+        let make = |path: &Path, budget: usize| SortingStreamer::new(self, format, path, budget);
         self.stream_captures(files, walk_errors, make, |_, parts| {
             let lines = parts.into_iter().map(|p| p.lines).collect();
             SortedLines::write_all(lines, out)

@@ -8,8 +8,8 @@
 use std::path::{Path, PathBuf};
 
 use telltale::detect::DeviceProfile;
-use telltale::report::destinations;
-use telltale::{Analyzer, Report};
+use telltale::report::{destinations, write_flows_csv, write_identifiers_csv};
+use telltale::{Analyzer, Report, SortedFormat};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
@@ -74,6 +74,27 @@ fn check_each(dir: &Path) -> usize {
             assert_eq!(g.limits, w.limits, "{}", path.display());
             assert_eq!(g.notices(), w.notices(), "{}", path.display());
             assert!(g.flows.is_empty() && g.events.is_empty());
+        }
+        // The CSVs with a row per record, sorted the same way.
+        let mut flows_csv = Vec::new();
+        write_flows_csv(&want, &mut flows_csv).unwrap();
+        let mut identifiers_csv = Vec::new();
+        write_identifiers_csv(&want, &mut identifiers_csv).unwrap();
+        for (format, want_csv) in [
+            (SortedFormat::FlowsCsv, &flows_csv),
+            (SortedFormat::IdentifiersCsv, &identifiers_csv),
+        ] {
+            for threads in [1, 3] {
+                let mut got_csv = Vec::new();
+                analyzer(threads, 1 << 10)
+                    .analyze_sorted([path], format, &mut got_csv)
+                    .unwrap();
+                assert!(
+                    &got_csv == want_csv,
+                    "{} {format:?} differs on {threads} threads",
+                    path.display()
+                );
+            }
         }
         // Destinations added up as flows end: the collected report's rows.
         let want_rows = destinations(&want);
