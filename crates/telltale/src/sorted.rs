@@ -23,7 +23,7 @@ use telltale_report::{
 
 use crate::analyzer::{DnsScope, Error, Progress};
 use crate::inputs::expand_inputs;
-use crate::pipeline::{ShardSink, by_place, drive, drive_sharded, kept_for_report};
+use crate::pipeline::{ShardSink, drive, drive_sharded};
 use crate::stream::{FlowLines, Tracker};
 use crate::{Analyzer, CaptureReport};
 
@@ -266,23 +266,14 @@ impl AppSink for SortingStreamer {
     }
 
     fn app_event(&mut self, event: AppEvent) {
-        let (open, found) = self.tracker.observe(&event);
-        let Some((_, lines)) = open else {
-            return;
-        };
-        lines.findings.append(found);
         // Only JSON Lines write events.
-        if self.format == SortedFormat::Jsonl {
-            lines.events.extend(kept_for_report(event));
-        }
+        self.tracker.hold(event, self.format == SortedFormat::Jsonl);
     }
 
     fn flow_end(&mut self, summary: &FlowSummary, app: AppProto) {
-        let (record, lines) = self.tracker.end(summary, app);
-        let Some(mut lines) = lines else {
+        let Some((record, lines)) = self.tracker.release(summary, app) else {
             return;
         };
-        lines.findings.sort_by(by_place);
         if self.error.is_none() {
             let sorted = &mut self.lines;
             let (name, findings) = (&self.name, &lines.findings);

@@ -327,6 +327,34 @@ pub(crate) struct FlowLines {
     pub(crate) findings: Vec<Finding>,
 }
 
+impl Tracker<FlowLines> {
+    /// Keeps an event's findings, and the event itself when `keep_event`,
+    /// with its open flow, to be written when the flow ends.
+    pub(crate) fn hold(&mut self, event: AppEvent, keep_event: bool) {
+        let (open, found) = self.observe(&event);
+        let Some((_, lines)) = open else {
+            return;
+        };
+        lines.findings.append(found);
+        if keep_event {
+            lines.events.extend(kept_for_report(event));
+        }
+    }
+
+    /// An ended flow's record and what was held for it, its findings in
+    /// the collected report's order within a message (by place).
+    pub(crate) fn release(
+        &mut self,
+        summary: &FlowSummary,
+        app: AppProto,
+    ) -> Option<(FlowRecord, FlowLines)> {
+        let (record, lines) = self.end(summary, app);
+        let mut lines = lines?;
+        lines.findings.sort_by(by_place);
+        Some((record, lines))
+    }
+}
+
 /// The dissectors' sink for [`Analyzer::stream_jsonl`]: keeps each open
 /// flow's events, and writes them with the flow's record when it ends.
 struct JsonlStreamer<'o, W: std::io::Write> {
@@ -342,21 +370,13 @@ impl<W: std::io::Write> AppSink for JsonlStreamer<'_, W> {
     }
 
     fn app_event(&mut self, event: AppEvent) {
-        let (open, found) = self.tracker.observe(&event);
-        let Some((_, lines)) = open else {
-            return;
-        };
-        lines.findings.append(found);
-        lines.events.extend(kept_for_report(event));
+        self.tracker.hold(event, true);
     }
 
     fn flow_end(&mut self, summary: &FlowSummary, app: AppProto) {
-        let (record, lines) = self.tracker.end(summary, app);
-        let Some(mut lines) = lines else {
+        let Some((record, lines)) = self.tracker.release(summary, app) else {
             return;
         };
-        // The collecting run orders a message's findings by where they are.
-        lines.findings.sort_by(by_place);
         if self.error.is_none() {
             let written = telltale_report::write_flow_jsonl(
                 self.out,
