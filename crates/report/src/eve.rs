@@ -511,7 +511,11 @@ pub fn check_jsonl_writer(capture: &CaptureReport) -> Result<usize, String> {
 /// same instant, events before findings; records of one packet keep their
 /// flow's order (`index`, the place among the flow's records of that kind).
 /// A capture's keys are all distinct, so a sort by key needs no stability
-/// and gives the same lines whichever way the capture was cut up.
+/// and gives the same lines whichever way the capture was cut up. The
+/// collected writer orders one packet's findings by place (location,
+/// offset); keys order them by flow, then by their place in the flow's
+/// list (sorted by place): the same, because one packet belongs to one
+/// flow.
 ///
 /// ```
 /// use telltale_report::JsonlKey;

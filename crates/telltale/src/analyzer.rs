@@ -208,7 +208,8 @@ impl AnalyzerBuilder {
         self
     }
 
-    /// Memory for sorting output lines in [`Analyzer::analyze_jsonl`]
+    /// Memory for sorting output lines in [`Analyzer::analyze_jsonl`] and
+    /// [`Analyzer::analyze_sorted`]
     /// (default 32 MiB, shared by the captures read at once): beyond it,
     /// lines are sorted into temporary files and merged at the end. A
     /// few kilobytes still works, slowly: a run per few lines.
@@ -218,7 +219,8 @@ impl AnalyzerBuilder {
     }
 
     /// Captures up to this many bytes in all are collected and written
-    /// from memory by [`Analyzer::analyze_jsonl`] (default 2 GiB, whose
+    /// from memory by [`Analyzer::analyze_jsonl`], `analyze_sorted` and
+    /// `analyze_destinations` (default 2 GiB, whose
     /// records take about 150 MiB); larger ones are streamed and sorted in
     /// [`sort_memory`](Self::sort_memory). 0 sorts every capture.
     pub fn collect_limit(mut self, bytes: u64) -> Self {

@@ -28,6 +28,24 @@ pub(crate) fn is_rereadable(path: &Path) -> bool {
         && first_bytes(path).is_ok_and(|m| !matches!(m, Some([0x1f, 0x8b, _, _])))
 }
 
+/// About how many bytes of capture a path holds, to choose between
+/// collecting and streaming: a plain file's size, a gzip file's size times
+/// eight (captures of phone traffic shrink two to eight times), and no
+/// limit for standard input or what cannot be read.
+pub(crate) fn size_estimate(path: &Path) -> u64 {
+    if path == Path::new("-") {
+        return u64::MAX;
+    }
+    let Ok(len) = fs::metadata(path).map(|m| m.len()) else {
+        return u64::MAX;
+    };
+    match first_bytes(path) {
+        Ok(Some([0x1f, 0x8b, _, _])) => len.saturating_mul(8),
+        Ok(_) => len,
+        Err(_) => u64::MAX,
+    }
+}
+
 /// A file's first four bytes (`None` when it is shorter).
 fn first_bytes(path: &Path) -> io::Result<Option<[u8; 4]>> {
     let mut magic = [0u8; 4];

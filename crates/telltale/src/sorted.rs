@@ -27,10 +27,11 @@ use crate::pipeline::{ShardSink, drive, drive_sharded};
 use crate::stream::{FlowLines, Tracker};
 use crate::{Analyzer, CaptureReport};
 
-/// Runs merged at once at most: more are first merged into one run, so a
-/// capture of any size keeps a bounded number of files open and of read
-/// buffers in memory.
-const MAX_RUNS: usize = 32;
+/// Runs of one level merged into one of the next: a capture keeps at most
+/// this many runs per level open (levels grow with the logarithm of its
+/// output), and every line is rewritten once per level, not once per
+/// merge.
+const FAN_IN: usize = 16;
 
 /// Read buffer per run while merging.
 const RUN_BUFFER: usize = 64 << 10;
@@ -42,7 +43,9 @@ pub(crate) struct SortedLines {
     /// Lines held: key, start in `text`, length.
     held: Vec<(JsonlKey, usize, usize)>,
     text: Vec<u8>,
-    runs: Vec<File>,
+    /// Sorted runs with their level: 0 a spill of the buffer, n + 1 a
+    /// merge of `FAN_IN` runs of level n.
+    runs: Vec<(u32, File)>,
     /// Runs written, merged runs included (for tests and the note).
     spills: usize,
 }
@@ -64,6 +67,12 @@ impl SortedLines {
 
     /// Adds one line (with its newline).
     pub(crate) fn push(&mut self, key: JsonlKey, line: &[u8]) -> io::Result<()> {
+        if self.text.capacity() == 0 {
+            // Once, the whole budget (up to 256 MiB; the rest comes by
+            // doubling): growing by doubling would leave up to twice the
+            // budget in a buffer that is kept across spills.
+            self.text.reserve_exact(self.budget.min(256 << 20));
+        }
         self.held.push((key, self.text.len(), line.len()));
         self.text.extend_from_slice(line);
         if self.text.len() + self.held.len() * HELD_ENTRY >= self.budget {
@@ -82,24 +91,36 @@ impl SortedLines {
         for &(key, start, len) in &self.held {
             write_entry(&mut run, key, &self.text[start..start + len])?;
         }
-        self.push_run(run)?;
+        self.push_run(0, run)?;
         self.held.clear();
         self.text.clear();
-        if self.runs.len() >= MAX_RUNS {
+        // Merge level by level, as an LSM tree does: FAN_IN runs of one
+        // level become one of the next.
+        let mut level = 0;
+        loop {
+            let same: Vec<usize> = (0..self.runs.len())
+                .filter(|&i| self.runs[i].0 == level)
+                .collect();
+            if same.len() < FAN_IN {
+                return Ok(());
+            }
+            let mut files = Vec::with_capacity(same.len());
+            for &i in same.iter().rev() {
+                files.push(self.runs.remove(i).1);
+            }
             let mut merged = BufWriter::with_capacity(RUN_BUFFER, tempfile::tempfile()?);
-            let runs = std::mem::take(&mut self.runs);
-            merge(Vec::new(), runs, |key, line| {
+            merge(Vec::new(), files, |key, line| {
                 write_entry(&mut merged, key, line)
             })?;
-            self.push_run(merged)?;
+            level += 1;
+            self.push_run(level, merged)?;
         }
-        Ok(())
     }
 
-    fn push_run(&mut self, run: BufWriter<File>) -> io::Result<()> {
+    fn push_run(&mut self, level: u32, run: BufWriter<File>) -> io::Result<()> {
         let mut file = run.into_inner().map_err(|e| e.into_error())?;
         file.rewind()?;
-        self.runs.push(file);
+        self.runs.push((level, file));
         self.spills += 1;
         Ok(())
     }
@@ -118,7 +139,7 @@ impl SortedLines {
         let mut runs = Vec::new();
         for mut p in parts {
             p.held.sort_unstable_by_key(|&(k, _, _)| k);
-            runs.append(&mut p.runs);
+            runs.extend(p.runs.drain(..).map(|(_, f)| f));
             texts.push((std::mem::take(&mut p.held), std::mem::take(&mut p.text)));
         }
         let held: Vec<Vec<(JsonlKey, &[u8])>> = texts
@@ -176,10 +197,12 @@ impl RunReader {
         // part of a key is damage (the file was cut or changed under us).
         let mut got = 0;
         while got < key.len() {
-            match self.file.read(&mut key[got..])? {
-                0 if got == 0 => return Ok(None),
-                0 => return Err(io::ErrorKind::UnexpectedEof.into()),
-                n => got += n,
+            match self.file.read(&mut key[got..]) {
+                Ok(0) if got == 0 => return Ok(None),
+                Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
             }
         }
         let mut len = [0u8; 4];
@@ -479,10 +502,7 @@ impl Analyzer {
         }
         let size: u64 = files
             .iter()
-            .map(|f| match crate::inputs::is_rereadable(f) {
-                true => std::fs::metadata(f).map_or(u64::MAX, |m| m.len()),
-                false => u64::MAX,
-            })
+            .map(|f| crate::inputs::size_estimate(f))
             .fold(0, u64::saturating_add);
         size <= self.collect_limit
     }
@@ -688,8 +708,9 @@ mod tests {
             assert_eq!(out, expected, "budget {budget}");
             match budget {
                 usize::MAX | 1_048_576 => assert_eq!(spills, 0),
-                // One run per line, merged into one every MAX_RUNS.
-                1 => assert!(spills > 500, "{spills} runs"),
+                // One run per line, and the merges of each level: 500
+                // lines, 31 merges of 16, one of 16 of those.
+                1 => assert_eq!(spills, 500 + 31 + 1, "{spills} runs"),
                 _ => assert!(spills > 1, "{spills} runs at {budget}"),
             }
         }
