@@ -351,6 +351,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Geo(args) => return geo(&args),
         Command::Report(args) => return report::run(&args),
     };
+    raise_open_file_limit();
     let (mut builder, _) = args.analysis.builder()?;
     if args.redact {
         builder = builder.redact(Redactor::new(&redaction_key(args.redact_key.as_deref())?));
@@ -406,6 +407,30 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     std::mem::forget(rows);
     Ok(code)
 }
+
+/// Sorting a large output keeps temporary files open: up to 16 per merge
+/// level for each capture, or part of one, being read (a few dozen each on
+/// the largest captures), so many threads over many large captures can
+/// pass a soft limit of 1,024. The soft limit is raised toward the hard
+/// one, as far as 65,536; if that is refused the sort fails cleanly when
+/// it meets the limit.
+#[cfg(target_os = "linux")]
+fn raise_open_file_limit() {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    const WANTED: u64 = 65_536;
+    let limit = getrlimit(Resource::Nofile);
+    let wanted = limit.maximum.map_or(WANTED, |max| max.min(WANTED));
+    if limit.current.is_some_and(|current| current < wanted) {
+        let raised = Rlimit {
+            current: Some(wanted),
+            maximum: limit.maximum,
+        };
+        let _ = setrlimit(Resource::Nofile, raised);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn raise_open_file_limit() {}
 
 /// Where the output goes: the file given, or standard output.
 fn output(path: Option<&Path>) -> anyhow::Result<Box<dyn Write>> {

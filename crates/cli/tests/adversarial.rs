@@ -511,3 +511,48 @@ fn packets_on_undescribed_interfaces() {
         run.stderr
     );
 }
+
+/// Sorting thousands of flows' lines in a tiny buffer on four threads
+/// keeps more temporary files open than a soft limit of 48 allows: the
+/// command raises its soft limit toward the hard one and finishes with the
+/// collected bytes; with the hard limit that low it fails cleanly, saying
+/// why.
+#[cfg(target_os = "linux")]
+#[test]
+fn sorting_on_disk_lives_within_the_open_file_limit() {
+    let capture = captures().join("syn-flood.pcap");
+    let telltale = env!("CARGO_BIN_EXE_telltale");
+    let collected = Command::new(telltale)
+        .args(["analyze", "-q", "-j", "1", "-f", "jsonl"])
+        .arg(&capture)
+        .output()
+        .unwrap();
+    assert!(collected.status.success());
+    assert!(collected.stdout.len() > 1_000_000);
+    let limited = |how: &str| {
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "ulimit {how} 48 && exec \"$0\" analyze -q -j 4 --collect-limit 0 \
+                 --sort-memory 1K -f jsonl \"$1\""
+            ))
+            .arg(telltale)
+            .arg(&capture)
+            .output()
+            .unwrap()
+    };
+    let soft = limited("-Sn");
+    assert!(
+        soft.status.success(),
+        "{}",
+        String::from_utf8_lossy(&soft.stderr)
+    );
+    assert!(soft.stdout == collected.stdout, "sorted lines differ");
+    let hard = limited("-n");
+    assert_eq!(hard.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&hard.stderr);
+    assert!(
+        err.contains("cannot sort the output in temporary files"),
+        "{err}"
+    );
+}
