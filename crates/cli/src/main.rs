@@ -109,10 +109,10 @@ struct AnalyzeArgs {
     #[arg(long, value_name = "SECRET", requires = "redact")]
     redact_key: Option<String>,
     /// Write JSON Lines while each capture is read, a flow's lines when it
-    /// ends, so memory follows the flows open at once instead of the
-    /// capture's size (for captures larger than memory). Lines are those of
-    /// -f jsonl in another order; captures are read one after another, one
-    /// thread each.
+    /// ends, unsorted: lines come at once and memory follows the flows open
+    /// at once (-f jsonl alone also keeps memory flat on large captures,
+    /// sorting on disk). Lines are those of -f jsonl in another order;
+    /// captures are read one after another, one thread each.
     #[arg(long, conflicts_with = "redact")]
     stream: bool,
     /// Memory for sorting -f jsonl, csv and identifiers-csv output (as
