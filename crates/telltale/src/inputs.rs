@@ -20,12 +20,31 @@ pub fn is_capture_file(path: &Path) -> io::Result<bool> {
     ))
 }
 
+/// What an input path is, as the engine reads it.
+enum Input {
+    /// A regular file, not compressed, of this many bytes.
+    Plain(u64),
+    /// A gzip-compressed regular file of this many bytes.
+    Gzip(u64),
+    /// Standard input, a folder, or what cannot be read.
+    Other,
+}
+
+fn input(path: &Path) -> Input {
+    if path == Path::new("-") {
+        return Input::Other;
+    }
+    match (fs::metadata(path), first_bytes(path)) {
+        (Ok(m), Ok(Some([0x1f, 0x8b, _, _]))) if m.is_file() => Input::Gzip(m.len()),
+        (Ok(m), Ok(_)) if m.is_file() => Input::Plain(m.len()),
+        _ => Input::Other,
+    }
+}
+
 /// Whether a capture can be read again from the start, cheaply, by each
 /// shard of a split run: a regular file that is not gzip-compressed.
 pub(crate) fn is_rereadable(path: &Path) -> bool {
-    path != Path::new("-")
-        && fs::metadata(path).is_ok_and(|m| m.is_file())
-        && first_bytes(path).is_ok_and(|m| !matches!(m, Some([0x1f, 0x8b, _, _])))
+    matches!(input(path), Input::Plain(_))
 }
 
 /// About how many bytes of capture a path holds, to choose between
@@ -33,16 +52,10 @@ pub(crate) fn is_rereadable(path: &Path) -> bool {
 /// eight (captures of phone traffic shrink two to eight times), and no
 /// limit for standard input or what cannot be read.
 pub(crate) fn size_estimate(path: &Path) -> u64 {
-    if path == Path::new("-") {
-        return u64::MAX;
-    }
-    let Ok(len) = fs::metadata(path).map(|m| m.len()) else {
-        return u64::MAX;
-    };
-    match first_bytes(path) {
-        Ok(Some([0x1f, 0x8b, _, _])) => len.saturating_mul(8),
-        Ok(_) => len,
-        Err(_) => u64::MAX,
+    match input(path) {
+        Input::Plain(len) => len,
+        Input::Gzip(len) => len.saturating_mul(8),
+        Input::Other => u64::MAX,
     }
 }
 
@@ -171,7 +184,8 @@ mod tests {
         v
     }
 
-    /// Only a plain, uncompressed regular file is read again by each shard.
+    /// Only a plain, uncompressed regular file is read again by each shard;
+    /// sizes are estimated from the same classes.
     #[test]
     fn rereadable_is_a_plain_regular_file() {
         let dir = temp_dir("rereadable");
@@ -184,6 +198,11 @@ mod tests {
         assert!(!is_rereadable(Path::new("-")));
         assert!(!is_rereadable(&dir));
         assert!(!is_rereadable(&dir.join("missing.pcap")));
+        // The same classes decide between collecting and streaming.
+        assert_eq!(size_estimate(&plain), minimal_pcap().len() as u64);
+        assert_eq!(size_estimate(&gz), 6 * 8);
+        assert_eq!(size_estimate(Path::new("-")), u64::MAX);
+        assert_eq!(size_estimate(&dir), u64::MAX);
         fs::remove_dir_all(&dir).unwrap();
     }
 
