@@ -351,6 +351,15 @@ impl Analyzer {
         paths: impl IntoIterator<Item = P>,
     ) -> Result<Report, Error> {
         let (files, walk_errors) = expand_inputs(paths);
+        self.analyze_files(files, walk_errors)
+    }
+
+    /// [`analyze`](Self::analyze) of inputs already expanded.
+    pub(crate) fn analyze_files(
+        &self,
+        files: Vec<PathBuf>,
+        walk_errors: Vec<(PathBuf, std::io::Error)>,
+    ) -> Result<Report, Error> {
         let locator = Locator::new(self.geo.clone());
         let pool = self.pool()?;
         // Threads beyond one per file split each file by flow (a reader

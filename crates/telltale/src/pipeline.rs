@@ -635,11 +635,7 @@ impl<S: ShardSink> FrameConsumer for ShardFilter<'_, S> {
         if self.balancer.shard(frame) == self.shard {
             self.inner.frame(frame);
         } else if let Some(watch) = &mut self.watch {
-            watch.frame(frame);
-            let sink = self.inner.dissectors.sink_mut();
-            for (event, server) in watch.stages.dissectors.sink_mut().messages.drain(..) {
-                sink.foreign_dns(&event, server);
-            }
+            watch.frame(frame, self.inner.dissectors.sink_mut());
         }
     }
 
@@ -737,7 +733,9 @@ impl DnsWatch {
         }
     }
 
-    fn frame(&mut self, frame: &Frame<'_>) {
+    /// Follows one frame of another shard; the DNS messages it completes
+    /// go to `sink` at once, so they reach it in capture order.
+    fn frame(&mut self, frame: &Frame<'_>, sink: &mut impl ShardSink) {
         let st = &mut self.stages;
         // Every frame is decoded (fragments of a DNS answer carry no
         // ports until they are put together); only DNS goes further.
@@ -745,6 +743,9 @@ impl DnsWatch {
             && (packet.transport.src_port() == 53 || packet.transport.dst_port() == 53)
         {
             st.table.push(&packet, &mut st.dissectors);
+            for (event, server) in st.dissectors.sink_mut().messages.drain(..) {
+                sink.foreign_dns(&event, server);
+            }
         }
     }
 }

@@ -135,21 +135,13 @@ impl SortedLines {
     /// distinct) in key order: `Error::Write` when `out` fails,
     /// `Error::Spill` when a run cannot be read back.
     pub(crate) fn write_all(parts: Vec<SortedLines>, out: &mut impl Write) -> Result<(), Error> {
-        let mut texts = Vec::with_capacity(parts.len());
+        let mut held = Vec::with_capacity(parts.len());
         let mut runs = Vec::new();
         for mut p in parts {
             p.held.sort_unstable_by_key(|&(k, _, _)| k);
             runs.extend(p.runs.drain(..).map(|(_, f)| f));
-            texts.push((std::mem::take(&mut p.held), std::mem::take(&mut p.text)));
+            held.push((std::mem::take(&mut p.held), std::mem::take(&mut p.text)));
         }
-        let held: Vec<Vec<(JsonlKey, &[u8])>> = texts
-            .iter()
-            .map(|(held, text)| {
-                held.iter()
-                    .map(|&(k, start, len)| (k, &text[start..start + len]))
-                    .collect()
-            })
-            .collect();
         let mut failed = None;
         let merged = merge(held, runs, |_, line| {
             out.write_all(line).map_err(|e| {
@@ -213,10 +205,13 @@ impl RunReader {
     }
 }
 
-/// Merges sorted lines held in memory (any number of sorted lists) with
+/// Lines held in memory, sorted: entries (key, start, length) into a text.
+type Held = (Vec<(JsonlKey, usize, usize)>, Vec<u8>);
+
+/// Merges sorted lines held in memory (any number of sorted buffers) with
 /// sorted runs, handing every line to `emit` in key order.
 fn merge(
-    held: Vec<Vec<(JsonlKey, &[u8])>>,
+    held: Vec<Held>,
     runs: Vec<File>,
     mut emit: impl FnMut(JsonlKey, &[u8]) -> io::Result<()>,
 ) -> io::Result<()> {
@@ -227,26 +222,28 @@ fn merge(
             line: Vec::new(),
         })
         .collect();
-    // Sources past the runs are the lists held in memory.
+    // Sources past the runs are the buffers held in memory, each with the
+    // place of its next line.
     let first_held = readers.len();
-    let mut held: Vec<_> = held.into_iter().map(|h| h.into_iter().peekable()).collect();
+    let mut next = vec![0usize; held.len()];
     let mut heap = BinaryHeap::with_capacity(readers.len() + held.len());
     for (i, r) in readers.iter_mut().enumerate() {
         if let Some(k) = r.next()? {
             heap.push(Reverse((k, i)));
         }
     }
-    for (j, h) in held.iter_mut().enumerate() {
-        if let Some(&(k, _)) = h.peek() {
+    for (j, (entries, _)) in held.iter().enumerate() {
+        if let Some(&(k, _, _)) = entries.first() {
             heap.push(Reverse((k, first_held + j)));
         }
     }
     while let Some(Reverse((key, i))) = heap.pop() {
         if let Some(j) = i.checked_sub(first_held) {
-            let list = &mut held[j];
-            let (_, line) = list.next().expect("peeked");
-            emit(key, line)?;
-            if let Some(&(k, _)) = list.peek() {
+            let (entries, text) = &held[j];
+            let (_, start, len) = entries[next[j]];
+            emit(key, &text[start..start + len])?;
+            next[j] += 1;
+            if let Some(&(k, _, _)) = entries.get(next[j]) {
                 heap.push(Reverse((k, i)));
             }
         } else {
@@ -417,10 +414,9 @@ impl Analyzer {
         format: SortedFormat,
         out: &mut impl Write,
     ) -> Result<Report, Error> {
-        let paths: Vec<PathBuf> = paths.into_iter().map(|p| p.as_ref().into()).collect();
-        let (files, walk_errors) = expand_inputs(&paths);
+        let (files, walk_errors) = expand_inputs(paths);
         if self.collects(&files) {
-            let report = self.analyze(&paths)?;
+            let report = self.analyze_files(files, walk_errors)?;
             match format {
                 SortedFormat::Jsonl => self.write_jsonl(&report, out),
                 SortedFormat::FlowsCsv => telltale_report::write_flows_csv(&report, &mut *out),
@@ -438,7 +434,7 @@ impl Analyzer {
         };
         out.write_all(&header).map_err(Error::Write)?;
         let make = |path: &Path, budget: usize| SortingStreamer::new(self, format, path, budget);
-        self.stream_captures(files, walk_errors, make, |_, parts| {
+        self.stream_captures(files, walk_errors, make, |parts| {
             let lines = parts.into_iter().map(|p| p.lines).collect();
             SortedLines::write_all(lines, out)
         })
@@ -472,16 +468,15 @@ impl Analyzer {
         &self,
         paths: impl IntoIterator<Item = P>,
     ) -> Result<(Report, Vec<Destination>), Error> {
-        let paths: Vec<PathBuf> = paths.into_iter().map(|p| p.as_ref().into()).collect();
-        let (files, walk_errors) = expand_inputs(&paths);
+        let (files, walk_errors) = expand_inputs(paths);
         if self.collects(&files) {
-            let report = self.analyze(&paths)?;
+            let report = self.analyze_files(files, walk_errors)?;
             let rows = telltale_report::destinations(&report);
             return Ok((report, rows));
         }
         let mut all = DestinationTally::default();
         let make = |_: &Path, _: usize| TallyStreamer::new(self);
-        let report = self.stream_captures(files, walk_errors, make, |_, parts| {
+        let report = self.stream_captures(files, walk_errors, make, |parts| {
             for p in parts {
                 all.merge(p.tally);
             }
@@ -508,15 +503,15 @@ impl Analyzer {
     }
 
     /// Streams every capture through sinks from `make(path, sort budget)`,
-    /// a few per thread at a time, and hands each capture's summary and
-    /// sinks (one per shard) to `each` in input order; returns the report
-    /// of the captures' counters and the failed inputs.
+    /// a few per thread at a time, and hands each capture's sinks (one per
+    /// shard) to `each` in input order; returns the report of the
+    /// captures' counters and the failed inputs.
     fn stream_captures<S: Streamed>(
         &self,
         files: Vec<PathBuf>,
         walk_errors: Vec<(PathBuf, io::Error)>,
         make: impl Fn(&Path, usize) -> S + Sync,
-        mut each: impl FnMut(&CaptureReport, Vec<S>) -> Result<(), Error>,
+        mut each: impl FnMut(Vec<S>) -> Result<(), Error>,
     ) -> Result<Report, Error> {
         let pool = self.pool()?;
         let threads = pool.current_num_threads();
@@ -549,7 +544,7 @@ impl Analyzer {
             for (path, r) in group.iter().zip(done) {
                 match r {
                     Ok((capture, parts)) => {
-                        each(&capture, parts)?;
+                        each(parts)?;
                         report.captures.push(capture);
                     }
                     Err(Error::Capture(e)) => report.failures.push(InputFailure {

@@ -109,12 +109,13 @@ impl<T: Default> Tracker<T> {
         &mut self,
         event: &AppEvent,
     ) -> (Option<&mut (FlowInfo, T)>, &mut Vec<Finding>) {
-        let server: Option<IpAddr> = self.open.get(&event.flow).map(|(f, _)| f.server.ip());
+        let open = self.open.get_mut(&event.flow);
+        let server: Option<IpAddr> = open.as_ref().map(|(f, _)| f.server.ip());
         self.namer.observe(event, server);
         self.limits.event(event);
         self.found.clear();
         self.detect.run(event, &mut self.found);
-        (self.open.get_mut(&event.flow), &mut self.found)
+        (open, &mut self.found)
     }
 
     /// Learns the names a DNS message of a flow it does not hold gives (a
