@@ -17,11 +17,8 @@ use telltale::flow::FlowConfig;
 use telltale::geo::{GeoDb, Location};
 use telltale::proto::body::BodyLimits;
 use telltale::proto::keylog::KeyLog;
-use telltale::report::{Redactor, destinations};
-use telltale::report::{
-    write_destination_rows_csv, write_destination_rows_table, write_flows_csv,
-    write_identifiers_csv,
-};
+use telltale::report::Redactor;
+use telltale::report::{write_destination_rows_csv, write_destination_rows_table};
 use telltale::{Analyzer, AnalyzerBuilder, DnsScope, Report, SortedFormat};
 
 mod report;
@@ -372,23 +369,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Some(format) = sorted {
         return sorted_output(&analyzer, &args, format);
     }
-    // Destinations are added up as flows end when the captures are large
-    // (the report then holds no flows).
-    let (report, rows) = match args.format {
-        Format::Table | Format::DestinationsCsv => {
-            let (report, rows) = analyzer.analyze_destinations(&args.paths)?;
-            (report, Some(rows))
-        }
-        _ => (analyzer.analyze(&args.paths)?, None),
-    };
+    // The rest are destinations, added up as flows end when the captures
+    // are large (the report then holds no flows).
+    let (report, rows) = analyzer.analyze_destinations(&args.paths)?;
     if !args.quiet {
         print_warnings(&report);
     }
     let mut out = output(args.output.as_deref())?;
-    let written = match (&rows, args.format) {
-        (Some(rows), Format::Table) => write_destination_rows_table(&report, rows, &mut out),
-        (Some(rows), _) => write_destination_rows_csv(rows, &mut out),
-        (None, format) => write_report(&analyzer, &report, format, &mut out),
+    let written = match args.format {
+        Format::Table => write_destination_rows_table(&report, &rows, &mut out),
+        _ => write_destination_rows_csv(&rows, &mut out),
     };
     match written.and_then(|_| out.flush()) {
         // A closed pipe (`telltale ... | head`) is not an error.
@@ -652,21 +642,6 @@ struct GeoLine<'a> {
     as_org: Option<&'a str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     db: Vec<&'a str>,
-}
-
-fn write_report(
-    analyzer: &Analyzer,
-    report: &Report,
-    format: Format,
-    out: &mut impl Write,
-) -> io::Result<()> {
-    match format {
-        Format::Table => write_destination_rows_table(report, &destinations(report), out),
-        Format::Jsonl => analyzer.write_jsonl(report, out),
-        Format::Csv => write_flows_csv(report, out),
-        Format::DestinationsCsv => write_destination_rows_csv(&destinations(report), out),
-        Format::IdentifiersCsv => write_identifiers_csv(report, out),
-    }
 }
 
 fn print_warnings(report: &Report) {
