@@ -87,19 +87,21 @@ pub fn destinations_of(report: &Report, captures: &[usize]) -> Vec<Destination> 
 /// Destinations added up flow by flow, for writers that do not hold the
 /// flows (`telltale::Analyzer::analyze_destinations`): memory follows the
 /// number of destinations, not of flows. The rows are those of
-/// [`destinations`] whatever order the flows come in.
+/// [`destinations`] whatever order the flows come in, and however they are
+/// split into tallies that are then merged (tested against the collected
+/// report in `telltale`'s `tests/sorted.rs`). The use:
 ///
 /// ```
-/// use telltale_report::{DestinationTally, destinations};
-/// # let report = telltale_report::Report::default();
-/// let mut tally = DestinationTally::default();
-/// for c in &report.captures {
-///     let by_flow = c.identifiers_by_flow();
-///     for f in &c.flows {
-///         tally.add(f, by_flow.get(f.summary.info.id));
+/// use telltale_report::{Destination, DestinationTally, FlowRecord};
+/// use telltale_detect::Finding;
+/// /// Each flow as it ends, with the findings in it.
+/// fn rows<'a>(ended: impl Iterator<Item = (&'a FlowRecord, &'a [Finding])>) -> Vec<Destination> {
+///     let mut tally = DestinationTally::default();
+///     for (flow, findings) in ended {
+///         tally.add(flow, findings);
 ///     }
+///     tally.into_rows()
 /// }
-/// assert_eq!(tally.into_rows(), destinations(&report));
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct DestinationTally {

@@ -86,12 +86,14 @@ pub struct CaptureReport {
 }
 
 /// How many flows and HTTP messages of a capture hit a limit (for
-/// [`CaptureReport::notices`]), counted record by record.
+/// [`CaptureReport::notices`]), counted record by record, and summed over
+/// the parts of a capture split across threads:
 ///
 /// ```
 /// use telltale_report::LimitCounts;
-/// let counts = LimitCounts::default();
-/// assert_eq!(counts.capped_flows + counts.far_flows + counts.capped_bodies, 0);
+/// let mut capture = LimitCounts { capped_flows: 2, ..LimitCounts::default() };
+/// capture.add(&LimitCounts { capped_flows: 1, capped_bodies: 4, ..LimitCounts::default() });
+/// assert_eq!(capture, LimitCounts { capped_flows: 3, far_flows: 0, capped_bodies: 4 });
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LimitCounts {

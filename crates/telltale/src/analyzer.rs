@@ -209,10 +209,10 @@ impl AnalyzerBuilder {
     }
 
     /// Memory for sorting output lines in [`Analyzer::analyze_jsonl`] and
-    /// [`Analyzer::analyze_sorted`]
-    /// (default 32 MiB, shared by the captures read at once): beyond it,
-    /// lines are sorted into temporary files and merged at the end. A
-    /// few kilobytes still works, slowly: a run per few lines.
+    /// [`Analyzer::analyze_sorted`] (default 32 MiB, shared by the captures
+    /// read at once): beyond it, lines are sorted into temporary files and
+    /// merged at the end. A few kilobytes still works, slowly: a run per
+    /// few lines.
     pub fn sort_memory(mut self, bytes: usize) -> Self {
         self.inner.sort_memory = bytes;
         self
@@ -220,9 +220,9 @@ impl AnalyzerBuilder {
 
     /// Captures up to this many bytes in all are collected and written
     /// from memory by [`Analyzer::analyze_jsonl`], `analyze_sorted` and
-    /// `analyze_destinations` (default 2 GiB, whose
-    /// records take about 150 MiB); larger ones are streamed and sorted in
-    /// [`sort_memory`](Self::sort_memory). 0 sorts every capture.
+    /// `analyze_destinations` (default 2 GiB, whose records take about
+    /// 150 MiB); larger ones are streamed, their lines sorted in
+    /// [`sort_memory`](Self::sort_memory). 0 streams every capture.
     pub fn collect_limit(mut self, bytes: u64) -> Self {
         self.inner.collect_limit = bytes;
         self

@@ -1,8 +1,10 @@
-//! JSON Lines in the collecting writer's order with flat memory: each
-//! capture is streamed (flows named and written as they end, as
-//! `Analyzer::stream_jsonl` does), and its lines are sorted by
-//! [`JsonlKey`] in a bounded buffer that spills sorted runs to temporary
-//! files, merged at the end: an external sort, as `sort(1)` does it.
+//! The collected report's outputs with flat memory, for captures too large
+//! to collect: each capture is streamed (flows named as they end, as
+//! `Analyzer::stream_jsonl` does, split across threads by flow when there
+//! are spare ones). JSON Lines and the flows and identifiers CSVs have
+//! their lines sorted by [`JsonlKey`] in a bounded buffer that spills
+//! sorted runs to temporary files, merged at the end (an external sort, as
+//! `sort(1)` does it); destinations are added up as flows end.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
