@@ -191,10 +191,25 @@ impl Resolutions {
     /// The DNS answers among a capture's events, every one kept; `flows`
     /// are the capture's flows (their servers are the answers' resolvers).
     pub fn from_answers(events: &[AppEvent], flows: &[FlowInfo]) -> Resolutions {
+        Resolutions::from_dns_events(events, flows)
+    }
+
+    /// As [`from_answers`](Self::from_answers), over events the caller
+    /// has already picked out (those that are not DNS are skipped): a
+    /// caller that noted where its DNS messages are need not read every
+    /// event again.
+    ///
+    /// The answers kept do not depend on the order the events come in, so
+    /// the answers of a capture's parts (shards holding disjoint flows)
+    /// can be read on their own and [`merge`](Self::merge)d.
+    pub fn from_dns_events<'a>(
+        events: impl IntoIterator<Item = &'a AppEvent>,
+        flows: &[FlowInfo],
+    ) -> Resolutions {
         let servers: HashMap<FlowId, IpAddr> =
             flows.iter().map(|f| (f.id, f.server.ip())).collect();
         let mut namer = DestinationNamer::empty();
-        for ev in events.iter().filter(|e| is_dns(e)) {
+        for ev in events.into_iter().filter(|e| is_dns(e)) {
             namer.observe(ev, servers.get(&ev.flow).copied());
         }
         namer.resolutions
@@ -433,6 +448,19 @@ impl DestinationNamer {
             namer.observe(ev, None);
         }
         namer
+    }
+
+    /// Adds what `other` learnt, for namers of disjoint flows (the shards
+    /// of one capture): its flows' SNI, Host and certificates, and its DNS
+    /// answers. A flow both know keeps what this namer learnt.
+    pub fn absorb(&mut self, other: DestinationNamer) {
+        for (flow, d) in other.direct {
+            self.direct.entry(flow).or_insert(d);
+        }
+        for (flow, p) in other.pinned {
+            self.pinned.entry(flow).or_insert(p);
+        }
+        self.resolutions.merge(&other.resolutions);
     }
 
     /// This namer with `answers` as its DNS answers (those it had are
@@ -864,6 +892,57 @@ mod tests {
         let unresolved = info(9, "198.51.100.7:443");
         let namer = DestinationNamer::new(&[ev(9, 30, tls("x.example"))], &[unresolved]);
         assert!(namer.name(&unresolved, t).flags.not_resolved);
+    }
+
+    /// A capture's flows split into parts (as shards split them), each
+    /// part's namer built from its own events and answers, then absorbed
+    /// into one: every flow is named as by the namer of the whole.
+    #[test]
+    fn parts_absorbed_name_as_the_whole() {
+        let events = vec![
+            ev(1, 10, dns_response(&[("a.example", 1, "203.0.113.5")])),
+            ev(2, 12, dns_response(&[("b.example", 1, "203.0.113.5")])),
+            ev(2, 14, dns_response(&[("c.example", 1, "203.0.113.6")])),
+            ev(3, 20, tls("sni.example")),
+            ev(4, 22, tls("other.example")),
+            ev(1, 25, dns_response(&[("d.example", 1, "203.0.113.6")])),
+        ];
+        let flows = [
+            info(1, "192.168.1.1:53"),
+            info(2, "192.168.1.2:53"),
+            info(3, "203.0.113.5:443"),
+            info(4, "203.0.113.6:443"),
+            info(5, "203.0.113.5:80"),
+            info(6, "203.0.113.6:80"),
+        ];
+        let whole = DestinationNamer::new(&events, &flows);
+        let part = |ids: &[u64]| {
+            let evs: Vec<AppEvent> = events
+                .iter()
+                .filter(|e| ids.contains(&e.flow.0))
+                .cloned()
+                .collect();
+            let infos: Vec<FlowInfo> = flows
+                .iter()
+                .filter(|f| ids.contains(&f.id.0))
+                .copied()
+                .collect();
+            DestinationNamer::without_answers(&evs)
+                .with_answers(Resolutions::from_dns_events(&evs, &infos))
+        };
+        let mut merged = part(&[1, 3, 5]);
+        merged.absorb(part(&[2, 4, 6]));
+        assert_eq!(merged.resolutions().len(), whole.resolutions().len());
+        for f in &flows {
+            for t in [5, 11, 13, 21, 30].map(Timestamp::from_nanos) {
+                assert_eq!(merged.name(f, t), whole.name(f, t), "{f:?} at {t:?}");
+            }
+        }
+        // The answers from both parts name the flows: the latest before 13
+        // came from the second part's resolver.
+        let n = merged.name(&flows[4], Timestamp::from_nanos(13));
+        assert_eq!(n.name.as_deref(), Some("b.example"));
+        assert_eq!(n.dns.unwrap().resolver.to_string(), "192.168.1.2");
     }
 
     /// A bounded namer keeps answers for the addresses answered last: the

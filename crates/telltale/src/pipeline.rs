@@ -21,7 +21,6 @@ use telltale_report::{CaptureReport, FlowRecord, LimitCounts};
 use crate::Analyzer;
 use crate::locate::Locator;
 
-#[derive(Default)]
 struct Collect {
     events: Vec<AppEvent>,
     /// Flows as they end, named and located once the capture is read (the
@@ -29,6 +28,46 @@ struct Collect {
     flows: Vec<FlowRecord>,
     detect: Detection,
     identifiers: Vec<Finding>,
+    /// What the events say about their own flows (SNI, Host,
+    /// certificates), learnt as they pass: reading every event again once
+    /// the capture was read was the longest step left after a sharded read.
+    namer: DestinationNamer,
+    /// Where the DNS messages are in `events`, for their answers.
+    dns: Vec<usize>,
+    limits: LimitCounts,
+}
+
+impl Collect {
+    fn new(detect: Detection) -> Self {
+        Collect {
+            events: Vec::new(),
+            flows: Vec::new(),
+            detect,
+            identifiers: Vec::new(),
+            namer: DestinationNamer::empty(),
+            dns: Vec::new(),
+            limits: LimitCounts::default(),
+        }
+    }
+
+    /// The DNS answers among this part's events; its DNS messages belong
+    /// to its own flows, whose servers are the resolvers.
+    fn answers(&self) -> Resolutions {
+        let infos: Vec<FlowInfo> = self.flows.iter().map(|f| f.summary.info).collect();
+        Resolutions::from_dns_events(self.dns.iter().map(|&i| &self.events[i]), &infos)
+    }
+
+    /// Adds the records of another part of the same capture (a shard's:
+    /// disjoint flows) after this one's.
+    fn append(&mut self, other: Collect) {
+        let offset = self.events.len();
+        self.events.extend(other.events);
+        self.flows.extend(other.flows);
+        self.identifiers.extend(other.identifiers);
+        self.namer.absorb(other.namer);
+        self.dns.extend(other.dns.into_iter().map(|i| i + offset));
+        self.limits.add(&other.limits);
+    }
 }
 
 /// The identifier search one capture runs on every event: the built-in
@@ -82,10 +121,20 @@ pub(crate) fn by_place(a: &Finding, b: &Finding) -> std::cmp::Ordering {
 impl AppSink for Collect {
     fn app_event(&mut self, event: AppEvent) {
         self.detect.run(&event, &mut self.identifiers);
-        self.events.extend(kept_for_report(event));
+        let Some(event) = kept_for_report(event) else {
+            return;
+        };
+        self.limits.event(&event);
+        if matches!(event.kind, AppEventKind::Dns(_)) {
+            self.dns.push(self.events.len());
+        } else {
+            self.namer.observe(&event, None);
+        }
+        self.events.push(event);
     }
 
     fn flow_end(&mut self, summary: &FlowSummary, app: AppProto) {
+        self.limits.flow(summary);
         let info = summary.info;
         self.flows.push(FlowRecord {
             summary: summary.clone(),
@@ -113,53 +162,49 @@ pub(crate) fn analyze_capture_named(
     locator: &Locator,
     shards: usize,
 ) -> Result<(CaptureReport, DestinationNamer), DecodeError> {
-    let collect = || Collect {
-        detect: Detection::of(analyzer),
-        ..Collect::default()
-    };
-    let (collect, run) = if shards > 1 {
-        // Shards hold disjoint flows; their results are merged and then
-        // sorted exactly as one pipeline's would be (the sorts below are
-        // stable, and each flow's events keep their order in its shard).
-        let (parts, run) = drive_sharded(path, analyzer, shards, collect, false)?;
-        // Onto the first shard's vectors, grown once: collecting into new
-        // ones copied every record again, into fresh pages.
-        let mut parts = parts.into_iter();
-        let mut all = parts.next().unwrap_or_default();
-        let rest: Vec<Collect> = parts.collect();
-        all.events
-            .reserve(rest.iter().map(|p| p.events.len()).sum());
-        all.flows.reserve(rest.iter().map(|p| p.flows.len()).sum());
-        all.identifiers
-            .reserve(rest.iter().map(|p| p.identifiers.len()).sum());
-        for p in rest {
-            all.events.extend(p.events);
-            all.flows.extend(p.flows);
-            all.identifiers.extend(p.identifiers);
-        }
-        (all, run)
+    let collect = || Collect::new(Detection::of(analyzer));
+    let (parts, run) = if shards > 1 {
+        drive_sharded(path, analyzer, shards, collect, false)?
     } else {
-        drive(path, analyzer, collect(), |_| {})?
+        let (part, run) = drive(path, analyzer, collect(), |_| {})?;
+        (vec![part], run)
     };
+    // Each shard's answers on its own thread (its DNS flows are its own);
+    // the answers kept do not depend on the order they are read in.
+    let answers: Vec<Resolutions> = parts.par_iter().map(Collect::answers).collect();
+    // Shards hold disjoint flows; their records are put together and then
+    // sorted exactly as one pipeline's would be (the sorts below are
+    // stable, and each flow's events keep their order in its shard). Onto
+    // the first shard's vectors, grown once: collecting into new ones
+    // copied every record again, into fresh pages.
+    let mut parts = parts.into_iter();
+    let mut all = parts.next().expect("at least one part");
+    let rest: Vec<Collect> = parts.collect();
+    all.events
+        .reserve(rest.iter().map(|p| p.events.len()).sum());
+    all.flows.reserve(rest.iter().map(|p| p.flows.len()).sum());
+    all.identifiers
+        .reserve(rest.iter().map(|p| p.identifiers.len()).sum());
+    for p in rest {
+        all.append(p);
+    }
     let Collect {
         mut events,
-        flows,
+        mut flows,
         mut identifiers,
+        namer,
+        limits,
         ..
-    } = collect;
-    // The sorts below are stable and run on the analyzer's threads when
-    // there are several (the caller is inside its pool): the same order as
-    // one thread's, a serial tail less after a sharded read. The namer's
-    // two halves each read the events on one thread, so they and the sorts
-    // run side by side.
-    let mut flows = flows;
-    let infos: Vec<_> = flows.iter().map(|f| f.summary.info).collect();
-    let ((namer, answers), (event_order, ())) = rayon::join(
+    } = all;
+    // The sorts are stable and run on the analyzer's threads when there
+    // are several (the caller is inside its pool): the same order as one
+    // thread's, a serial tail less after a sharded read.
+    let (resolutions, (event_order, ())) = rayon::join(
         || {
-            rayon::join(
-                || DestinationNamer::without_answers(&events),
-                || Resolutions::from_answers(&events, &infos),
-            )
+            let mut answers = answers.into_iter();
+            let mut all = answers.next().unwrap_or_default();
+            answers.for_each(|a| all.merge(&a));
+            all
         },
         || {
             rayon::join(
@@ -168,8 +213,7 @@ pub(crate) fn analyze_capture_named(
             )
         },
     );
-    let namer = namer.with_answers(answers);
-    drop(infos);
+    let namer = namer.with_answers(resolutions);
     flows.par_iter_mut().for_each(|f| {
         let info = &f.summary.info;
         f.server_name = namer.name(info, f.summary.first_ts);
@@ -180,7 +224,7 @@ pub(crate) fn analyze_capture_named(
     apply_order(&mut events, event_order);
 
     let report = CaptureReport {
-        limits: LimitCounts::of(&flows, &events),
+        limits,
         flows,
         events,
         identifiers,
