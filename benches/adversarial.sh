@@ -5,7 +5,8 @@
 # trains, a gzip bomb inflating to 1 GiB, 100,000 looping DNS answers,
 # pcapng blocks lying about their length, snaplen 0 with 1,000,000 empty
 # records, 100,000 packets with wild timestamps, 100,000 packets on
-# undescribed interfaces (telltale_fixtures::adversarial, Scale::full).
+# undescribed interfaces, one DNS flow of 2,000,000 messages that never
+# ends (telltale_fixtures::adversarial, Scale::full).
 #
 #   benches/adversarial.sh [--with-10g] [OUTDIR]     (default target/adversarial)
 #
@@ -66,6 +67,10 @@ measure() { # label, capture, [extra telltale options...]
 for capture in "$dir"/*.pcap "$dir"/*.pcapng; do
   measure "$(basename "$capture")" "$capture"
 done
+# The one flow that never ends, through the two modes whose memory must not
+# follow the capture: streamed, and sorted on disk.
+measure "endless-flow.pcap --stream" "$dir/endless-flow.pcap" --stream
+measure "endless-flow.pcap --collect-limit 0" "$dir/endless-flow.pcap" --collect-limit 0
 
 if [ "$with10g" = 1 ]; then
   gen=../shared/bench/make_corpus.py

@@ -105,9 +105,9 @@ struct AnalyzeArgs {
     /// it a random key is used and pseudonyms differ between runs.
     #[arg(long, value_name = "SECRET", requires = "redact")]
     redact_key: Option<String>,
-    /// Write JSON Lines while each capture is read, a flow's lines when it
-    /// ends, unsorted: lines come at once and memory follows the flows open
-    /// at once (-f jsonl alone also keeps memory flat on large captures,
+    /// Write JSON Lines while each capture is read, unsorted: each event as
+    /// it is read, a flow's record when it ends; memory follows the flows
+    /// open at once (-f jsonl alone also keeps memory flat on large captures,
     /// sorting on disk). Lines are those of -f jsonl in another order;
     /// captures are read one after another, one thread each.
     #[arg(long, conflicts_with = "redact")]

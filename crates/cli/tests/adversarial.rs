@@ -512,6 +512,38 @@ fn packets_on_undescribed_interfaces() {
     );
 }
 
+/// One flow that never ends before the capture does: its events are
+/// written as they come, not held until it ends (which let such a flow
+/// fill memory). With `--stream` every one of its DNS lines comes before
+/// its flow record; sorted on disk (`--collect-limit 0`) the lines are
+/// those of the collected run.
+#[test]
+fn an_endless_flow_is_written_as_it_goes() {
+    let endless = |r: &Value| r["src_port"] == 5353 && r["dest_port"] == 53;
+    let run = analyze("endless-flow.pcap", &["--stream"]);
+    run.assert_both_exchanges();
+    let flow_at = run
+        .records
+        .iter()
+        .position(|r| r["event_type"] == "flow" && endless(r))
+        .expect("the endless flow's record");
+    let dns: Vec<usize> = (0..run.records.len())
+        .filter(|&i| run.records[i]["event_type"] == "dns" && endless(&run.records[i]))
+        .collect();
+    assert_eq!(dns.len(), 4_000, "every query and answer");
+    assert!(
+        dns.iter().all(|&i| i < flow_at),
+        "events of the open flow waited for its end"
+    );
+    let sorted = analyze(
+        "endless-flow.pcap",
+        &["--collect-limit", "0", "--sort-memory", "64K"],
+    );
+    let collected = analyze("endless-flow.pcap", &[]);
+    assert_eq!(sorted.records, collected.records);
+    assert_eq!(sorted.records.len(), run.records.len());
+}
+
 /// Sorting thousands of flows' lines in a tiny buffer on four threads
 /// keeps more temporary files open than a soft limit of 48 allows: the
 /// command raises its soft limit toward the hard one and finishes with the

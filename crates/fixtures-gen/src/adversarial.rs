@@ -76,6 +76,8 @@ pub struct Scale {
     pub time_packets: usize,
     /// Packet blocks naming undescribed interfaces in [`missing_interface`].
     pub bad_interfaces: usize,
+    /// DNS queries (each answered) in the one flow of [`endless_flow`].
+    pub endless_messages: usize,
 }
 
 impl Scale {
@@ -93,6 +95,7 @@ impl Scale {
             zero_caplen: 200,
             time_packets: 50,
             bad_interfaces: 150,
+            endless_messages: 2_000,
         }
     }
 
@@ -109,6 +112,7 @@ impl Scale {
             zero_caplen: 1_000_000,
             time_packets: 100_000,
             bad_interfaces: 100_000,
+            endless_messages: 1_000_000,
         }
     }
 }
@@ -180,6 +184,7 @@ pub const NAMES: &[&str] = &[
     "snaplen-zero.pcap",
     "time-backwards.pcap",
     "missing-interface.pcapng",
+    "endless-flow.pcap",
 ];
 
 /// The capture called `name` (one of [`NAMES`]) at `scale`.
@@ -202,6 +207,7 @@ pub fn generate(name: &str, scale: &Scale) -> Option<Vec<u8>> {
         "snaplen-zero.pcap" => snaplen_zero(scale.zero_caplen),
         "time-backwards.pcap" => time_backwards(scale.time_packets),
         "missing-interface.pcapng" => missing_interface(scale.bad_interfaces),
+        "endless-flow.pcap" => endless_flow(scale.endless_messages),
         _ => return None,
     })
 }
@@ -630,6 +636,34 @@ pub fn dns_compression_loop(n: usize) -> Vec<u8> {
                 udp_packet(client, resolver, id, &q.to_bytes()),
             );
             t.push(Direction::Inbound, udp_packet(resolver, client, !id, &resp));
+        }
+        put_trace(w, framing, &t);
+        t.now()
+    })
+}
+
+/// One flow that does not end before the capture does: `n` DNS queries
+/// from one source port to one resolver, each answered, 50 µs apart (a
+/// device whose resolver keeps one socket, polled for days). An analyzer
+/// that keeps a flow's events until it ends holds all `2n` of them.
+pub fn endless_flow(n: usize) -> Vec<u8> {
+    sandwich(|w, framing, start| {
+        let mut t = Trace::new(start, 50 * US);
+        let (client, resolver) = (sa(CLIENT_V4, 5_353), sa(RESOLVER_V4, 53));
+        for i in 0..n {
+            let id = (i & 0xffff) as u16;
+            let name = format!("poll{i}.endless.example");
+            let q = DnsMessage::query(id, &name, TYPE_A);
+            let addr = Ipv4Addr::new(192, 0, 2, (i % 250) as u8 + 1);
+            let r = q.response().answer(Record::new(&name, 60, RData::A(addr)));
+            t.push(
+                Direction::Outbound,
+                udp_packet(client, resolver, id, &q.to_bytes()),
+            );
+            t.push(
+                Direction::Inbound,
+                udp_packet(resolver, client, !id, &r.to_bytes()),
+            );
         }
         put_trace(w, framing, &t);
         t.now()

@@ -33,6 +33,12 @@ pub trait AppSink {
     /// that report events as they come and need to say which addresses an
     /// event's flow joins. Called before any event of the flow.
     fn flow_start(&mut self, _flow: &FlowInfo, _ts: Timestamp) {}
+    /// The protocol a flow is recognised as, once decided: before any of
+    /// its events, and the same `app` its [`flow_end`](Self::flow_end)
+    /// gives (a flow's protocol never changes once decided). For sinks
+    /// that write a flow's events as they come rather than when it ends.
+    /// A flow that ends undecided is never told of.
+    fn flow_app(&mut self, _flow: FlowId, _app: AppProto) {}
 }
 
 /// Counters of the dissectors.
@@ -94,6 +100,26 @@ enum State {
     Dhcp {
         v6: bool,
     },
+}
+
+impl State {
+    /// The protocol of a decided flow; `None` while undecided.
+    fn app(&self) -> Option<AppProto> {
+        Some(match self {
+            State::Undecided | State::Probing(..) => return None,
+            State::Unknown(_) => AppProto::Unknown,
+            State::Dns(d) => match d.flavor {
+                DnsFlavor::Dns => AppProto::Dns,
+                DnsFlavor::Mdns => AppProto::Mdns,
+                DnsFlavor::Llmnr => AppProto::Llmnr,
+            },
+            State::Tls(_) => AppProto::Tls,
+            State::Http(_) => AppProto::Http,
+            State::Quic(_) => AppProto::Quic,
+            State::Dhcp { v6: true } => AppProto::Dhcpv6,
+            State::Dhcp { v6: false } => AppProto::Dhcp,
+        })
+    }
 }
 
 struct QuicState {
@@ -239,6 +265,9 @@ impl<S: AppSink> Dissectors<S> {
             } else {
                 State::Unknown([0; 2])
             };
+            if let Some(app) = state.app() {
+                self.sink.flow_app(flow.id, app);
+            }
         }
         match state {
             State::Dns(d) => match dns::parse_message(bytes) {
@@ -347,6 +376,9 @@ impl<S: AppSink> Dissectors<S> {
                 }
                 None => State::Unknown([0; 2]),
             };
+            if let Some(app) = state.app() {
+                self.sink.flow_app(flow.id, app);
+            }
         }
         let bytes = held.as_deref().unwrap_or(bytes);
         match state {
@@ -468,38 +500,26 @@ impl<S: AppSink> Dissectors<S> {
 
     fn close(&mut self, summary: &FlowSummary) {
         let id = summary.info.id;
-        let app = match self.flows.remove(&id) {
-            Some(State::Dns(d)) => match d.flavor {
-                DnsFlavor::Dns => AppProto::Dns,
-                DnsFlavor::Mdns => AppProto::Mdns,
-                DnsFlavor::Llmnr => AppProto::Llmnr,
-            },
+        let state = self.flows.remove(&id);
+        let app = state
+            .as_ref()
+            .and_then(State::app)
+            .unwrap_or(AppProto::Unknown);
+        match state {
             Some(State::Tls(mut t)) => {
                 emit_tls(id, &mut t, &mut self.sink);
                 if let Some(h) = t.decrypt.as_mut().and_then(|d| d.http.as_mut()) {
                     h.finish();
                     h.drain(id, true, &mut self.sink);
                 }
-                AppProto::Tls
             }
-            Some(State::Quic(mut q)) => {
-                emit_quic(id, &mut q, &mut self.sink);
-                AppProto::Quic
-            }
-            Some(State::Dhcp { v6 }) => {
-                if v6 {
-                    AppProto::Dhcpv6
-                } else {
-                    AppProto::Dhcp
-                }
-            }
+            Some(State::Quic(mut q)) => emit_quic(id, &mut q, &mut self.sink),
             Some(State::Http(mut h)) => {
                 h.finish();
                 h.drain(id, true, &mut self.sink);
-                AppProto::Http
             }
-            _ => AppProto::Unknown,
-        };
+            _ => {}
+        }
         self.sink.flow_end(summary, app);
     }
 }
@@ -858,8 +878,14 @@ mod tests_support {
     use super::*;
     use telltale_flow::{DirStats, EndReason};
 
+    /// Events, each flow's protocol at its end, and each protocol decided
+    /// with the number of events seen by then.
     #[derive(Default)]
-    pub(super) struct Collect(pub(super) Vec<AppEvent>, pub(super) Vec<AppProto>);
+    pub(super) struct Collect(
+        pub(super) Vec<AppEvent>,
+        pub(super) Vec<AppProto>,
+        pub(super) Vec<(AppProto, usize)>,
+    );
 
     impl AppSink for Collect {
         fn app_event(&mut self, event: AppEvent) {
@@ -867,6 +893,9 @@ mod tests_support {
         }
         fn flow_end(&mut self, _: &FlowSummary, app: AppProto) {
             self.1.push(app);
+        }
+        fn flow_app(&mut self, _: FlowId, app: AppProto) {
+            self.2.push((app, self.0.len()));
         }
     }
 
@@ -933,6 +962,8 @@ mod tests_support {
             ],
         );
         assert_eq!(c.1, [AppProto::Tls]);
+        // Told once the probe decided, before the event, as the end says.
+        assert_eq!(c.2, [(AppProto::Tls, 0)]);
         assert_eq!(c.0.len(), 1);
         // The hello is dated by the packet that carried its first byte.
         assert_eq!(c.0[0].frame, 1);
@@ -947,6 +978,7 @@ mod tests_support {
             ],
         );
         assert_eq!(c.1, [AppProto::Http]);
+        assert_eq!(c.2, [(AppProto::Http, 0)]);
         let AppEventKind::Http(h) = &c.0[0].kind else {
             panic!()
         };
@@ -954,6 +986,13 @@ mod tests_support {
         // Not a protocol we know: decided at once, nothing held.
         let c = run(22, &[(Dir::ToServer, b"SSH-2.0-x\r\n")]);
         assert_eq!(c.1, [AppProto::Unknown]);
+        assert_eq!(c.2, [(AppProto::Unknown, 0)]);
+        // A flow that ends undecided is never told of.
+        let c = run(8443, &[(Dir::ToServer, &hello[..1])]);
+        assert_eq!(
+            (c.1.as_slice(), c.2.as_slice()),
+            ([AppProto::Unknown].as_slice(), [].as_slice())
+        );
     }
 
     #[test]

@@ -5,11 +5,13 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 use telltale_decode::Timestamp;
+use telltale_flow::FlowInfo;
 use telltale_proto::dns::RData;
 use telltale_proto::fingerprint::{self, Transport};
 use telltale_proto::tls::ClientHello;
 use telltale_proto::{
-    AppEvent, AppEventKind, DhcpEvent, DnsEvent, HttpTransaction, QuicHandshake, TlsHandshake,
+    AppEvent, AppEventKind, AppProto, DhcpEvent, DnsEvent, HttpTransaction, QuicHandshake,
+    TlsHandshake,
 };
 
 use crate::iptext::IpText;
@@ -642,6 +644,56 @@ pub fn write_flow_jsonl_keyed(
     Ok(())
 }
 
+/// Writes one event's record as soon as it is found, for writers that do
+/// not hold a flow's events until it ends (memory then follows the open
+/// flows, not the events of the longest one): the line
+/// [`write_flow_jsonl`] would write for it, given the flow's endpoints and
+/// the protocol it was recognised as (known before its first event:
+/// `AppSink::flow_app` in `telltale-proto`). Nothing is written for an
+/// event EVE has no record for.
+///
+/// The flow's record and findings are then written at its end by
+/// [`write_flow_jsonl`] with no events.
+pub fn write_event_jsonl(
+    out: &mut impl Write,
+    pcap_filename: &str,
+    flow: &FlowInfo,
+    app: AppProto,
+    event: &AppEvent,
+) -> io::Result<()> {
+    write_event_jsonl_keyed(pcap_filename, flow, app, 0, event, |_, line| {
+        out.write_all(line)
+    })
+}
+
+/// As [`write_event_jsonl`], handing the line to `emit` with its
+/// [`JsonlKey`]; `index` is the event's place among its flow's events
+/// (counting from 0, every event the flow produced), as
+/// [`write_flow_jsonl_keyed`] numbers the events it is given.
+pub fn write_event_jsonl_keyed(
+    pcap_filename: &str,
+    flow: &FlowInfo,
+    app: AppProto,
+    index: u64,
+    event: &AppEvent,
+    mut emit: impl FnMut(JsonlKey, &[u8]) -> io::Result<()>,
+) -> io::Result<()> {
+    let Some(record) = event_record_of(pcap_filename, flow, app, event) else {
+        return Ok(());
+    };
+    let mut text = Vec::with_capacity(512);
+    line::write_record(&record, &mut text)?;
+    text.push(b'\n');
+    let key = JsonlKey {
+        ts: event.ts,
+        second: event.frame,
+        rank: 1,
+        flow: flow.id.0,
+        index,
+    };
+    emit(key, &text)
+}
+
 fn base<'a>(
     name: &'a str,
     f: &FlowRecord,
@@ -649,7 +701,19 @@ fn base<'a>(
     pcap_cnt: u64,
     event_type: &'static str,
 ) -> Record<'a> {
-    let info = &f.summary.info;
+    base_of(name, &f.summary.info, f.app_proto, ts, pcap_cnt, event_type)
+}
+
+/// What every record says of its flow: an event's and a finding's lines
+/// need only the flow's endpoints and protocol, both known before it ends.
+fn base_of<'a>(
+    name: &'a str,
+    info: &FlowInfo,
+    app: AppProto,
+    ts: Timestamp,
+    pcap_cnt: u64,
+    event_type: &'static str,
+) -> Record<'a> {
     Record {
         timestamp: ts,
         flow_id: eve_flow_id(name, info.id),
@@ -661,7 +725,7 @@ fn base<'a>(
         dest_ip: info.server.ip(),
         dest_port: info.server.port(),
         proto: info.proto.as_str(),
-        app_proto: f.app_proto.as_str(),
+        app_proto: app.as_str(),
         flow: None,
         dns: None,
         tls: None,
@@ -776,30 +840,40 @@ pub(crate) fn event_record<'a>(
     f: &FlowRecord,
     ev: &'a AppEvent,
 ) -> Option<Record<'a>> {
+    event_record_of(name, &f.summary.info, f.app_proto, ev)
+}
+
+/// An event's record, given its flow's endpoints and protocol.
+fn event_record_of<'a>(
+    name: &'a str,
+    info: &FlowInfo,
+    app: AppProto,
+    ev: &'a AppEvent,
+) -> Option<Record<'a>> {
     Some(match &ev.kind {
         AppEventKind::Dns(d) => {
-            let mut r = base(name, f, ev.ts, ev.frame, "dns");
+            let mut r = base_of(name, info, app, ev.ts, ev.frame, "dns");
             r.app_proto = d.flavor.as_str();
             r.dns = Some(dns(d));
             r
         }
         AppEventKind::Tls(t) => {
-            let mut r = base(name, f, ev.ts, ev.frame, "tls");
+            let mut r = base_of(name, info, app, ev.ts, ev.frame, "tls");
             r.tls = Some(tls(t));
             r
         }
         AppEventKind::Http(h) => {
-            let mut r = base(name, f, ev.ts, ev.frame, "http");
+            let mut r = base_of(name, info, app, ev.ts, ev.frame, "http");
             r.http = Some(http(h));
             r
         }
         AppEventKind::Quic(q) => {
-            let mut r = base(name, f, ev.ts, ev.frame, "quic");
+            let mut r = base_of(name, info, app, ev.ts, ev.frame, "quic");
             r.quic = Some(quic(q));
             r
         }
         AppEventKind::Dhcp(d) => {
-            let mut r = base(name, f, ev.ts, ev.frame, "dhcp");
+            let mut r = base_of(name, info, app, ev.ts, ev.frame, "dhcp");
             r.dhcp = Some(dhcp(d));
             r
         }

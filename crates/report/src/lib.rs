@@ -56,8 +56,8 @@ pub use destinations::{
     write_destination_rows_csv, write_destinations_csv,
 };
 pub use eve::{
-    JsonlKey, JsonlPlan, check_jsonl_writer, eve_flow_id, write_capture_jsonl, write_flow_jsonl,
-    write_flow_jsonl_keyed, write_jsonl,
+    JsonlKey, JsonlPlan, check_jsonl_writer, eve_flow_id, write_capture_jsonl, write_event_jsonl,
+    write_event_jsonl_keyed, write_flow_jsonl, write_flow_jsonl_keyed, write_jsonl,
 };
 pub use html::{ReportOptions, write_html};
 pub use json::write_report_json;

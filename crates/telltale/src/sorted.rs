@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use telltale_decode::Timestamp;
 use telltale_detect::Finding;
-use telltale_flow::{FlowInfo, FlowSummary};
+use telltale_flow::{FlowId, FlowInfo, FlowSummary};
 use telltale_proto::{AppEvent, AppProto, AppSink};
 use telltale_report::{
     CsvRows, Destination, DestinationTally, InputFailure, JsonlKey, LimitCounts, Report,
@@ -287,9 +287,26 @@ impl AppSink for SortingStreamer {
         self.tracker.start(flow, ts);
     }
 
+    fn flow_app(&mut self, flow: FlowId, app: AppProto) {
+        self.tracker.app(flow, app);
+    }
+
     fn app_event(&mut self, event: AppEvent) {
         // Only JSON Lines write events.
-        self.tracker.hold(event, self.format == SortedFormat::Jsonl);
+        let (lines, name, error) = (&mut self.lines, &self.name, &mut self.error);
+        self.tracker.hold(
+            event,
+            self.format == SortedFormat::Jsonl,
+            |info, app, index, event| {
+                if error.is_none() {
+                    let emit = |key, line: &[u8]| lines.push(key, line);
+                    *error = telltale_report::write_event_jsonl_keyed(
+                        name, info, app, index, event, emit,
+                    )
+                    .err();
+                }
+            },
+        );
     }
 
     fn flow_end(&mut self, summary: &FlowSummary, app: AppProto) {

@@ -321,24 +321,60 @@ impl Analyzer {
     }
 }
 
-/// A flow's events and findings, held until the flow ends.
+/// What an open flow's lines need kept until it ends: its findings (the
+/// flow's record lists their kinds), and the events that could not be
+/// written as they came.
 #[derive(Default)]
 pub(crate) struct FlowLines {
+    /// Events held for the flow's end: only while its protocol is unknown,
+    /// which the dissectors say before its first event, so in practice
+    /// none. Holding every event until the end let one endless flow (a
+    /// keep-alive connection polled for days) fill memory.
     pub(crate) events: Vec<AppEvent>,
     pub(crate) findings: Vec<Finding>,
+    /// The protocol the flow was recognised as, once decided.
+    app: Option<AppProto>,
+    /// Events written so far: the next one's place among the flow's events.
+    written: u64,
 }
 
 impl Tracker<FlowLines> {
-    /// Keeps an event's findings, and the event itself when `keep_event`,
-    /// with its open flow, to be written when the flow ends.
-    pub(crate) fn hold(&mut self, event: AppEvent, keep_event: bool) {
+    /// Notes the protocol an open flow was recognised as.
+    pub(crate) fn app(&mut self, flow: FlowId, app: AppProto) {
+        if let Some((_, lines)) = self.open.get_mut(&flow) {
+            lines.app = Some(app);
+        }
+    }
+
+    /// Keeps an event's findings with its open flow, for the flow's end.
+    /// With `keep_event`, the event itself goes to `write` at once, with
+    /// its flow's endpoints and protocol and its place among the flow's
+    /// events; it is held for the flow's end only while the protocol is
+    /// not known (then every later event of the flow is held too, so the
+    /// places stay in order).
+    pub(crate) fn hold(
+        &mut self,
+        event: AppEvent,
+        keep_event: bool,
+        write: impl FnOnce(&FlowInfo, AppProto, u64, &AppEvent),
+    ) {
         let (open, found) = self.observe(&event);
-        let Some((_, lines)) = open else {
+        let Some((info, lines)) = open else {
             return;
         };
         lines.findings.append(found);
-        if keep_event {
-            lines.events.extend(kept_for_report(event));
+        if !keep_event {
+            return;
+        }
+        let Some(event) = kept_for_report(event) else {
+            return;
+        };
+        match lines.app {
+            Some(app) if lines.events.is_empty() => {
+                write(info, app, lines.written, &event);
+                lines.written += 1;
+            }
+            _ => lines.events.push(event),
         }
     }
 
@@ -351,13 +387,17 @@ impl Tracker<FlowLines> {
     ) -> Option<(FlowRecord, FlowLines)> {
         let (record, lines) = self.end(summary, app);
         let mut lines = lines?;
+        debug_assert!(
+            lines.app.is_none_or(|a| a == app),
+            "a flow's protocol changed"
+        );
         lines.findings.sort_by(by_place);
         Some((record, lines))
     }
 }
 
-/// The dissectors' sink for [`Analyzer::stream_jsonl`]: keeps each open
-/// flow's events, and writes them with the flow's record when it ends.
+/// The dissectors' sink for [`Analyzer::stream_jsonl`]: writes each event
+/// as it comes, and each flow's record and findings when it ends.
 struct JsonlStreamer<'o, W: std::io::Write> {
     out: &'o mut W,
     name: String,
@@ -370,8 +410,17 @@ impl<W: std::io::Write> AppSink for JsonlStreamer<'_, W> {
         self.tracker.start(flow, ts);
     }
 
+    fn flow_app(&mut self, flow: FlowId, app: AppProto) {
+        self.tracker.app(flow, app);
+    }
+
     fn app_event(&mut self, event: AppEvent) {
-        self.tracker.hold(event, true);
+        let (out, name, error) = (&mut *self.out, &self.name, &mut self.error);
+        self.tracker.hold(event, true, |info, app, _, event| {
+            if error.is_none() {
+                *error = telltale_report::write_event_jsonl(out, name, info, app, event).err();
+            }
+        });
     }
 
     fn flow_end(&mut self, summary: &FlowSummary, app: AppProto) {
@@ -396,9 +445,10 @@ impl Analyzer {
     /// is read, with memory that follows the flows open at once, not the
     /// capture's size: the way to read a capture larger than memory.
     ///
-    /// Each flow's lines are written when it ends: its `flow` record, then
-    /// its `dns`/`tls`/`http`/`quic`/`dhcp` and `identifier` records by
-    /// time. Every line is byte for byte the one
+    /// Each `dns`/`tls`/`http`/`quic`/`dhcp` record is written as its
+    /// message is read; when a flow ends, its `flow` record, then its
+    /// `identifier` records by time (the flow's record lists their kinds,
+    /// so findings wait for it). Every line is byte for byte the one
     /// [`telltale_report::write_jsonl`] writes for the same capture (when
     /// capture order follows time, as [`stream`](Self::stream) explains for
     /// names); only the order of lines across flows differs. Redaction is
