@@ -9,7 +9,7 @@ use telltale_report::{InputFailure, Redactor, Report};
 
 use crate::inputs::expand_inputs;
 use crate::locate::Locator;
-use crate::pipeline::analyze_capture_named;
+use crate::pipeline::{CollectBudget, analyze_capture_named};
 use std::sync::Arc;
 use telltale_detect::{Detector, DeviceProfile, Resolutions, Scanner};
 use telltale_geo::GeoDb;
@@ -84,6 +84,8 @@ pub struct Analyzer {
     pub(crate) sort_memory: usize,
     /// Captures up to this size in all are collected by `analyze_jsonl`.
     pub(crate) collect_limit: u64,
+    /// ... unless their records outgrow this estimate of memory.
+    pub(crate) collect_memory: u64,
 }
 
 /// The caller's own detectors, run after the built-in identifier search.
@@ -220,11 +222,26 @@ impl AnalyzerBuilder {
 
     /// Captures up to this many bytes in all are collected and written
     /// from memory by [`Analyzer::analyze_jsonl`], `analyze_sorted` and
-    /// `analyze_destinations` (default 2 GiB, whose records take about
-    /// 150 MiB); larger ones are streamed, their lines sorted in
-    /// [`sort_memory`](Self::sort_memory). 0 streams every capture.
+    /// `analyze_destinations` (default 2 GiB: of phone traffic, about
+    /// 60 MiB of records), unless their records outgrow
+    /// [`collect_memory`](Self::collect_memory); larger ones are streamed,
+    /// their lines sorted in [`sort_memory`](Self::sort_memory). 0 streams
+    /// every capture.
     pub fn collect_limit(mut self, bytes: u64) -> Self {
         self.inner.collect_limit = bytes;
+        self
+    }
+
+    /// The most memory, estimated, that the records of captures collected
+    /// under [`collect_limit`](Self::collect_limit) may take (default
+    /// 128 MiB). A report's memory follows its messages, not its bytes: a
+    /// capture of DNS traffic keeps about six times its size. A run whose
+    /// records outgrow this stops reading and is streamed instead, with the
+    /// same output; what it read is read again. Not for
+    /// [`Analyzer::analyze`], whose report is the records, nor when
+    /// redacting or naming with a batch's DNS, which need every record.
+    pub fn collect_memory(mut self, bytes: u64) -> Self {
+        self.inner.collect_memory = bytes;
         self
     }
 
@@ -248,7 +265,8 @@ impl Analyzer {
         }
         .identifiers(None)
         .sort_memory(32 << 20)
-        .collect_limit(2 << 30);
+        .collect_limit(2 << 30)
+        .collect_memory(128 << 20);
         // The embedded table is part of the binary; it fails to load only
         // if the build is broken, and then analysis goes on without it.
         match GeoDb::standard::<&Path>(&[]) {
@@ -351,15 +369,18 @@ impl Analyzer {
         paths: impl IntoIterator<Item = P>,
     ) -> Result<Report, Error> {
         let (files, walk_errors) = expand_inputs(paths);
-        self.analyze_files(files, walk_errors)
+        let report = self.analyze_files(&files, &walk_errors, None)?;
+        Ok(report.expect("no budget to outgrow"))
     }
 
-    /// [`analyze`](Self::analyze) of inputs already expanded.
+    /// [`analyze`](Self::analyze) of inputs already expanded; `None` when
+    /// the records outgrew `budget` (the run stopped early).
     pub(crate) fn analyze_files(
         &self,
-        files: Vec<PathBuf>,
-        walk_errors: Vec<(PathBuf, std::io::Error)>,
-    ) -> Result<Report, Error> {
+        files: &[PathBuf],
+        walk_errors: &[(PathBuf, std::io::Error)],
+        budget: Option<Arc<CollectBudget>>,
+    ) -> Result<Option<Report>, Error> {
         let locator = Locator::new(self.geo.clone());
         let pool = self.pool()?;
         // Threads beyond one per file split each file by flow (a reader
@@ -369,18 +390,24 @@ impl Analyzer {
             files
                 .par_iter()
                 .map(|p| {
-                    let r = analyze_capture_named(p, self, &locator, shards);
-                    if let Some(Progress(done)) = &self.progress {
+                    let r = analyze_capture_named(p, self, &locator, shards, budget.as_ref());
+                    // A capture of a run that gave up is read again.
+                    if let Some(Progress(done)) = &self.progress
+                        && !budget.as_ref().is_some_and(|b| b.is_over())
+                    {
                         done(p);
                     }
                     (p.clone(), r)
                 })
                 .collect()
         });
+        if budget.is_some_and(|b| b.is_over()) {
+            return Ok(None);
+        }
         let mut report = self.empty_report();
         for (path, e) in walk_errors {
             report.failures.push(InputFailure {
-                path,
+                path: path.clone(),
                 error: e.to_string(),
             });
         }
@@ -414,6 +441,6 @@ impl Analyzer {
             }
         }
         redact(&mut report);
-        Ok(report)
+        Ok(Some(report))
     }
 }

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use rayon::prelude::*;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use telltale_decode::{
     CaptureReader, CaptureSecrets, CaptureWarning, DecodeError, DecodeStats, Decoder, Frame,
     LinkType, Timestamp, pair_hash,
@@ -35,10 +36,64 @@ struct Collect {
     /// Where the DNS messages are in `events`, for their answers.
     dns: Vec<usize>,
     limits: LimitCounts,
+    /// The run's budget for records, when it has one, and what this part
+    /// has kept since it last told it.
+    budget: Option<Arc<CollectBudget>>,
+    unbilled: u64,
+}
+
+/// A collecting run's budget for the records it keeps, shared by every
+/// capture and shard of the run: a report's memory follows its events,
+/// not its bytes (a capture of DNS traffic keeps six times its size), so
+/// a run that outgrows it stops and is streamed instead.
+pub(crate) struct CollectBudget {
+    limit: u64,
+    /// Costs are told in steps of this much (a sixty-fourth of the limit,
+    /// at most 1 MiB): the shared counter is touched rarely, and the run
+    /// overshoots by at most a step per thread.
+    step: u64,
+    used: AtomicU64,
+    over: AtomicBool,
+}
+
+impl CollectBudget {
+    pub(crate) fn new(limit: u64) -> Self {
+        CollectBudget {
+            limit,
+            step: (limit / 64).clamp(1, 1 << 20),
+            used: AtomicU64::new(0),
+            over: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether the records kept outgrew the budget.
+    pub(crate) fn is_over(&self) -> bool {
+        self.over.load(Ordering::Relaxed)
+    }
+
+    fn charge(&self, bytes: u64) {
+        let used = self.used.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        if used > self.limit {
+            self.over.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// What keeping a record costs, roughly: its size, and what it points
+    /// to as measured on the bench corpus and a capture of DNS only (a
+    /// DNS message about 0.6 KiB in all; other messages, with their
+    /// headers, hellos or certificates, are counted at 1 KiB).
+    fn event_cost(event: &AppEvent) -> u64 {
+        match event.kind {
+            AppEventKind::Dns(_) => 640,
+            _ => 1024,
+        }
+    }
+    const FLOW_COST: u64 = 640;
+    const FINDING_COST: u64 = 256;
 }
 
 impl Collect {
-    fn new(detect: Detection) -> Self {
+    fn new(detect: Detection, budget: Option<Arc<CollectBudget>>) -> Self {
         Collect {
             events: Vec::new(),
             flows: Vec::new(),
@@ -47,6 +102,24 @@ impl Collect {
             namer: DestinationNamer::empty(),
             dns: Vec::new(),
             limits: LimitCounts::default(),
+            budget,
+            unbilled: 0,
+        }
+    }
+
+    /// Counts a record's cost against the run's budget; once the budget is
+    /// spent, what was kept is dropped (the run is to be streamed).
+    fn bill(&mut self, cost: u64) {
+        let Some(budget) = &self.budget else { return };
+        self.unbilled += cost;
+        if self.unbilled >= budget.step {
+            budget.charge(std::mem::take(&mut self.unbilled));
+        }
+        if budget.is_over() {
+            self.events = Vec::new();
+            self.flows = Vec::new();
+            self.identifiers = Vec::new();
+            self.dns = Vec::new();
         }
     }
 
@@ -120,10 +193,13 @@ pub(crate) fn by_place(a: &Finding, b: &Finding) -> std::cmp::Ordering {
 
 impl AppSink for Collect {
     fn app_event(&mut self, event: AppEvent) {
+        let found = self.identifiers.len();
         self.detect.run(&event, &mut self.identifiers);
+        let found = (self.identifiers.len() - found) as u64;
         let Some(event) = kept_for_report(event) else {
             return;
         };
+        self.bill(CollectBudget::event_cost(&event) + found * CollectBudget::FINDING_COST);
         self.limits.event(&event);
         if matches!(event.kind, AppEventKind::Dns(_)) {
             self.dns.push(self.events.len());
@@ -135,6 +211,7 @@ impl AppSink for Collect {
 
     fn flow_end(&mut self, summary: &FlowSummary, app: AppProto) {
         self.limits.flow(summary);
+        self.bill(CollectBudget::FLOW_COST);
         let info = summary.info;
         self.flows.push(FlowRecord {
             summary: summary.clone(),
@@ -151,7 +228,7 @@ impl AppSink for Collect {
 /// or is not a capture; damage inside it becomes warnings in the result.
 pub fn analyze_capture(path: &Path, analyzer: &Analyzer) -> Result<CaptureReport, DecodeError> {
     let locator = Locator::new(analyzer.geo.clone());
-    analyze_capture_named(path, analyzer, &locator, 1).map(|(c, _)| c)
+    analyze_capture_named(path, analyzer, &locator, 1, None).map(|(c, _)| c)
 }
 
 /// As [`analyze_capture`], keeping the namer so a batch can name flows again
@@ -161,14 +238,21 @@ pub(crate) fn analyze_capture_named(
     analyzer: &Analyzer,
     locator: &Locator,
     shards: usize,
+    budget: Option<&Arc<CollectBudget>>,
 ) -> Result<(CaptureReport, DestinationNamer), DecodeError> {
-    let collect = || Collect::new(Detection::of(analyzer));
+    let collect = || Collect::new(Detection::of(analyzer), budget.cloned());
+    let stop = budget.map(|b| &b.over);
     let (parts, run) = if shards > 1 {
-        drive_sharded(path, analyzer, shards, collect, false)?
+        drive_sharded(path, analyzer, shards, collect, false, stop)?
     } else {
-        let (part, run) = drive(path, analyzer, collect(), |_| {})?;
+        let (part, run) = drive_until(path, analyzer, collect(), |_| {}, stop)?;
         (vec![part], run)
     };
+    // What is left under a step counts too: a batch of many small captures
+    // must not slip under the budget a step at a time.
+    if let Some(budget) = budget {
+        parts.iter().for_each(|p| budget.charge(p.unbilled));
+    }
     // Each shard's answers on its own thread (its DNS flows are its own);
     // the answers kept do not depend on the order they are read in.
     let answers: Vec<Resolutions> = parts.par_iter().map(Collect::answers).collect();
@@ -453,6 +537,7 @@ fn read_capture(
     path: &Path,
     consumer: &mut impl FrameConsumer,
     mut on_warning: impl FnMut(&CaptureWarning),
+    stop: Option<&AtomicBool>,
 ) -> Result<ReadRun, DecodeError> {
     let mut reader = CaptureReader::open(path)?;
     let mut secrets_seen = 0;
@@ -473,6 +558,11 @@ fn read_capture(
                 on_warning(w);
             }
             warnings_seen = reader.warnings().len();
+        }
+        // Looked at now and then: a run that gave up (its records outgrew
+        // the collecting budget) need not read the rest.
+        if packets.is_multiple_of(4096) && stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+            break;
         }
         let Some(frame) = reader.next_frame()? else {
             break;
@@ -519,8 +609,19 @@ pub(crate) fn drive<S: AppSink>(
     sink: S,
     on_warning: impl FnMut(&CaptureWarning),
 ) -> Result<(S, CaptureRun), DecodeError> {
+    drive_until(path, analyzer, sink, on_warning, None)
+}
+
+/// As [`drive`], reading no further once `stop` is set.
+fn drive_until<S: AppSink>(
+    path: &Path,
+    analyzer: &Analyzer,
+    sink: S,
+    on_warning: impl FnMut(&CaptureWarning),
+    stop: Option<&AtomicBool>,
+) -> Result<(S, CaptureRun), DecodeError> {
     let mut stages = Stages::new(analyzer, sink);
-    let read = read_capture(path, &mut stages, on_warning)?;
+    let read = read_capture(path, &mut stages, on_warning, stop)?;
     let clock = stages.clock();
     let (sink, stats) = stages.finish_at(clock);
     Ok((sink, read.with_stats(stats)))
@@ -717,6 +818,7 @@ pub(crate) fn drive_sharded<S: ShardSink + Send>(
     shards: usize,
     make_sink: impl Fn() -> S + Sync,
     watch_dns: bool,
+    stop: Option<&AtomicBool>,
 ) -> Result<(Vec<S>, CaptureRun), DecodeError> {
     let rereadable = crate::inputs::is_rereadable(path);
     debug_assert!(rereadable || !watch_dns, "DNS watching needs a plain file");
@@ -733,7 +835,7 @@ pub(crate) fn drive_sharded<S: ShardSink + Send>(
                             inner: &mut stages,
                             watch: watch_dns.then(|| DnsWatch::new(analyzer, shards)),
                         };
-                        let read = read_capture(path, &mut filter, |_| {});
+                        let read = read_capture(path, &mut filter, |_| {}, stop);
                         (stages, read)
                     })
                 })
@@ -751,7 +853,7 @@ pub(crate) fn drive_sharded<S: ShardSink + Send>(
             Ok::<_, DecodeError>((stages, read))
         })?
     } else {
-        routed(path, analyzer, shards, &make_sink)?
+        routed(path, analyzer, shards, &make_sink, stop)?
     };
     // Timeouts are judged at the capture's last time, not each shard's.
     let clock = stages
@@ -833,6 +935,7 @@ fn routed<S: AppSink + Send>(
     analyzer: &Analyzer,
     shards: usize,
     make_sink: &(impl Fn() -> S + Sync),
+    stop: Option<&AtomicBool>,
 ) -> Result<(Vec<Stages<S>>, ReadRun), DecodeError> {
     std::thread::scope(|scope| {
         let mut senders = Vec::with_capacity(shards);
@@ -858,7 +961,7 @@ fn routed<S: AppSink + Send>(
             batches: (0..shards).map(|_| Batch::default()).collect(),
             balancer: Balancer::new(shards),
         };
-        let read = read_capture(path, &mut router, |_| {});
+        let read = read_capture(path, &mut router, |_| {}, stop);
         router.flush();
         drop(router);
         let stages: Vec<Stages<S>> = workers

@@ -12,6 +12,7 @@ use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use telltale_decode::Timestamp;
@@ -25,7 +26,7 @@ use telltale_report::{
 
 use crate::analyzer::{DnsScope, Error, Progress};
 use crate::inputs::expand_inputs;
-use crate::pipeline::{ShardSink, drive, drive_sharded};
+use crate::pipeline::{CollectBudget, ShardSink, drive, drive_sharded};
 use crate::stream::{FlowLines, Tracker};
 use crate::{Analyzer, CaptureReport};
 
@@ -434,8 +435,7 @@ impl Analyzer {
         out: &mut impl Write,
     ) -> Result<Report, Error> {
         let (files, walk_errors) = expand_inputs(paths);
-        if self.collects(&files) {
-            let report = self.analyze_files(files, walk_errors)?;
+        if let Some(report) = self.try_collect(&files, &walk_errors)? {
             match format {
                 SortedFormat::Jsonl => self.write_jsonl(&report, out),
                 SortedFormat::FlowsCsv => telltale_report::write_flows_csv(&report, &mut *out),
@@ -488,8 +488,7 @@ impl Analyzer {
         paths: impl IntoIterator<Item = P>,
     ) -> Result<(Report, Vec<Destination>), Error> {
         let (files, walk_errors) = expand_inputs(paths);
-        if self.collects(&files) {
-            let report = self.analyze_files(files, walk_errors)?;
+        if let Some(report) = self.try_collect(&files, &walk_errors)? {
             let rows = telltale_report::destinations(&report);
             return Ok((report, rows));
         }
@@ -504,21 +503,30 @@ impl Analyzer {
         Ok((report, all.into_rows()))
     }
 
-    /// Whether to collect the report instead of streaming: for redaction
-    /// and [`DnsScope::Batch`], which need every capture's records at
-    /// once, and for captures small in all. Their records fit (about a
-    /// fourteenth of the captures' size), and writing them from memory
-    /// after the analysis costs a tenth less than writing each flow as it
-    /// ends (and, split by flow, than following the other shards' DNS).
-    fn collects(&self, files: &[PathBuf]) -> bool {
+    /// The captures' collected report, when they are to be collected
+    /// instead of streamed: always for redaction and [`DnsScope::Batch`],
+    /// which need every capture's records at once; for captures small in
+    /// all unless their records outgrow `collect_memory` (`None`: they
+    /// are to be streamed). Writing records from memory after the analysis
+    /// costs a tenth less than writing each flow as it ends (and, split by
+    /// flow, than following the other shards' DNS).
+    fn try_collect(
+        &self,
+        files: &[PathBuf],
+        walk_errors: &[(PathBuf, io::Error)],
+    ) -> Result<Option<Report>, Error> {
         if self.redactor.is_some() || self.dns_scope == DnsScope::Batch {
-            return true;
+            return self.analyze_files(files, walk_errors, None);
         }
         let size: u64 = files
             .iter()
             .map(|f| crate::inputs::size_estimate(f))
             .fold(0, u64::saturating_add);
-        size <= self.collect_limit
+        if size > self.collect_limit {
+            return Ok(None);
+        }
+        let budget = Arc::new(CollectBudget::new(self.collect_memory));
+        self.analyze_files(files, walk_errors, Some(budget))
     }
 
     /// Streams every capture through sinks from `make(path, sort budget)`,
@@ -587,7 +595,7 @@ impl Analyzer {
         make: impl Fn(usize) -> S + Sync,
     ) -> Result<(CaptureReport, Vec<S>), Error> {
         let (mut sinks, run) = if shards > 1 && crate::inputs::is_rereadable(path) {
-            drive_sharded(path, self, shards, || make(shards), true)?
+            drive_sharded(path, self, shards, || make(shards), true, None)?
         } else {
             let (sink, run) = drive(path, self, make(1), |_| {})?;
             (vec![sink], run)

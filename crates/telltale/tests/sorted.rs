@@ -192,3 +192,55 @@ fn one_capture_sorted_or_collected_on_many_threads_is_the_same() {
     assert_eq!(got.captures[0].flows.len(), 11);
     assert!(split == one);
 }
+
+/// A batch under the collect limit whose records outgrow the collecting
+/// budget gives up collecting and is streamed (its report holds no
+/// records then), with the same bytes and destinations as collected, the
+/// broken input still reported once; within the budget it is collected.
+#[test]
+fn records_over_the_collect_budget_are_streamed_instead() {
+    let dir = std::env::temp_dir().join(format!("telltale-budget-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut paths = captures(&fixtures());
+    let broken = dir.join("broken.pcap");
+    std::fs::write(&broken, b"not a capture at all").unwrap();
+    paths.insert(2, broken.clone());
+    let (want, want_bytes) = collected(&analyzer(1, 32 << 20), &paths);
+    let budgeted = |threads: usize, collect_memory: u64| {
+        Analyzer::builder()
+            .identifiers(Some(&profile()))
+            .threads(threads)
+            .collect_memory(collect_memory)
+            .build()
+    };
+    for threads in [1, 2] {
+        // Some tens of kilobytes of records in all: a 4 KiB budget is
+        // spent on the first capture or two.
+        let tight = budgeted(threads, 4 << 10);
+        let mut got_bytes = Vec::new();
+        let got = tight.analyze_jsonl(&paths, &mut got_bytes).unwrap();
+        assert!(
+            got_bytes == want_bytes,
+            "streamed instead, {threads} threads"
+        );
+        assert!(got.captures.iter().all(|c| c.flows.is_empty()), "streamed");
+        assert_eq!(got.failures.len(), 1);
+        assert_eq!(got.captures.len(), want.captures.len());
+        let (summary, rows) = tight.analyze_destinations(&paths).unwrap();
+        assert!(
+            rows == destinations(&want),
+            "destinations, {threads} threads"
+        );
+        assert!(summary.captures.iter().all(|c| c.flows.is_empty()));
+
+        let roomy = budgeted(threads, 128 << 20);
+        let mut got_bytes = Vec::new();
+        let got = roomy.analyze_jsonl(&paths, &mut got_bytes).unwrap();
+        assert!(got_bytes == want_bytes, "collected, {threads} threads");
+        assert!(
+            got.captures.iter().any(|c| !c.flows.is_empty()),
+            "collected"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
