@@ -119,9 +119,11 @@ struct AnalyzeArgs {
     #[arg(long, value_name = "SIZE", default_value = "32M", value_parser = parse_size)]
     sort_memory: u64,
     /// Captures up to this size in all are held in memory and written from
-    /// there (faster; about 75 MiB per GiB); larger ones are streamed: the
-    /// destination table and CSV added up as flows end, the other formats
-    /// sorted in --sort-memory. 0 streams every capture.
+    /// there (faster; about 30 MiB per GiB of phone traffic), unless what
+    /// they hold passes an estimated 128 MiB (DNS traffic holds six times
+    /// its size): then, as larger ones, they are streamed: the destination
+    /// table and CSV added up as flows end, the other formats sorted in
+    /// --sort-memory. 0 streams every capture.
     #[arg(long, value_name = "SIZE", default_value = "2G", value_parser = parse_size)]
     collect_limit: u64,
     #[command(flatten)]

@@ -451,8 +451,11 @@ impl DestinationNamer {
     }
 
     /// Adds what `other` learnt, for namers of disjoint flows (the shards
-    /// of one capture): its flows' SNI, Host and certificates, and its DNS
-    /// answers. A flow both know keeps what this namer learnt.
+    /// of one capture) that keep every answer ([`empty`](Self::empty), not
+    /// [`bounded`](Self::bounded): a bounded namer's caps and what it
+    /// fixed at each flow's start are its own): its flows' SNI, Host and
+    /// certificates, and its DNS answers. A flow both know keeps what this
+    /// namer learnt.
     pub fn absorb(&mut self, other: DestinationNamer) {
         for (flow, d) in other.direct {
             self.direct.entry(flow).or_insert(d);

@@ -95,7 +95,7 @@ impl Scale {
             zero_caplen: 200,
             time_packets: 50,
             bad_interfaces: 150,
-            endless_messages: 2_000,
+            endless_messages: 2_500,
         }
     }
 

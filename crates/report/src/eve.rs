@@ -577,9 +577,10 @@ impl JsonlKey {
 /// Writes one flow's records, as [`write_capture_jsonl`] would write them
 /// if this were the capture's only flow: the flow record, then its events
 /// and identifier findings by time and packet. For writers that stream a
-/// capture flow by flow (`telltale::Analyzer::stream_jsonl`): each record
-/// is byte for byte the one the whole-capture writer gives; only the order
-/// of lines across flows differs.
+/// capture flow by flow (`telltale::Analyzer::stream_jsonl` passes no
+/// events, written as they came by [`write_event_jsonl`]): each record is
+/// byte for byte the one the whole-capture writer gives; only the order of
+/// lines across flows differs.
 ///
 /// `events` are the flow's events, `identifiers` the findings in them, both
 /// in the order they were produced.
@@ -668,8 +669,8 @@ pub fn write_event_jsonl(
 
 /// As [`write_event_jsonl`], handing the line to `emit` with its
 /// [`JsonlKey`]; `index` is the event's place among its flow's events
-/// (counting from 0, every event the flow produced), as
-/// [`write_flow_jsonl_keyed`] numbers the events it is given.
+/// (counting from 0, every event a report keeps: opaque payloads are not
+/// kept), as [`write_flow_jsonl_keyed`] numbers the events it is given.
 pub fn write_event_jsonl_keyed(
     pcap_filename: &str,
     flow: &FlowInfo,

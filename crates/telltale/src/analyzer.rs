@@ -184,7 +184,10 @@ impl AnalyzerBuilder {
 
     /// Calls `done` with each capture's path when its analysis is finished,
     /// from the worker threads, in completion order: for progress bars.
-    /// The report itself stays in input order.
+    /// The report itself stays in input order. A capture finished by a
+    /// collecting run that then outgrew
+    /// [`collect_memory`](Self::collect_memory) is read again, and `done`
+    /// hears of it again.
     pub fn on_capture_done(mut self, done: impl Fn(&Path) + Send + Sync + 'static) -> Self {
         self.inner.progress = Some(Progress(Arc::new(done)));
         self

@@ -78,18 +78,52 @@ impl CollectBudget {
         }
     }
 
-    /// What keeping a record costs, roughly: its size, and what it points
-    /// to as measured on the bench corpus and a capture of DNS only (a
-    /// DNS message about 0.6 KiB in all; other messages, with their
-    /// headers, hellos or certificates, are counted at 1 KiB).
+    /// What keeping an event costs, roughly: a fixed part, and what grows
+    /// with its content, so a hostile message (hundreds of DNS answers,
+    /// 64 KiB of HTTP headers, a long certificate chain) counts for what
+    /// it holds. Calibrated on a capture of DNS only: a message with one
+    /// question and one answer takes about 0.6 KiB in all.
     fn event_cost(event: &AppEvent) -> u64 {
-        match event.kind {
-            AppEventKind::Dns(_) => 640,
+        let len = |s: &str| s.len() as u64;
+        match &event.kind {
+            AppEventKind::Dns(d) => {
+                let m = &d.message;
+                let records =
+                    m.questions.len() + m.answers.len() + m.authorities.len() + m.additionals.len();
+                384 + 128 * records as u64
+            }
+            AppEventKind::Http(h) => {
+                let headers: u64 = h
+                    .request_headers
+                    .iter()
+                    .map(|(k, v)| 48 + len(k) + v.len() as u64)
+                    .sum();
+                1024 + len(&h.uri) + headers
+            }
+            AppEventKind::Tls(t) => {
+                let certs: u64 = t
+                    .certificates
+                    .iter()
+                    .map(|c| {
+                        512 + c
+                            .san_dns
+                            .iter()
+                            .chain(&c.san_ips)
+                            .map(|s| 32 + len(s))
+                            .sum::<u64>()
+                    })
+                    .sum();
+                1024 + certs
+            }
             _ => 1024,
         }
     }
+
+    fn finding_cost(f: &Finding) -> u64 {
+        192 + (f.value.len() + f.matched.len() + f.location.len()) as u64
+    }
+
     const FLOW_COST: u64 = 640;
-    const FINDING_COST: u64 = 256;
 }
 
 impl Collect {
@@ -193,13 +227,18 @@ pub(crate) fn by_place(a: &Finding, b: &Finding) -> std::cmp::Ordering {
 
 impl AppSink for Collect {
     fn app_event(&mut self, event: AppEvent) {
-        let found = self.identifiers.len();
+        let before = self.identifiers.len();
         self.detect.run(&event, &mut self.identifiers);
-        let found = (self.identifiers.len() - found) as u64;
+        // Findings are kept even when their event is not (opaque payload).
+        let found: u64 = self.identifiers[before..]
+            .iter()
+            .map(CollectBudget::finding_cost)
+            .sum();
         let Some(event) = kept_for_report(event) else {
+            self.bill(found);
             return;
         };
-        self.bill(CollectBudget::event_cost(&event) + found * CollectBudget::FINDING_COST);
+        self.bill(CollectBudget::event_cost(&event) + found);
         self.limits.event(&event);
         if matches!(event.kind, AppEventKind::Dns(_)) {
             self.dns.push(self.events.len());
@@ -252,6 +291,12 @@ pub(crate) fn analyze_capture_named(
     // must not slip under the budget a step at a time.
     if let Some(budget) = budget {
         parts.iter().for_each(|p| budget.charge(p.unbilled));
+        if budget.is_over() {
+            // The run is to be streamed: nothing of this capture is kept,
+            // so it is neither put in order nor hashed.
+            let report = run.into_report_hashed(path, false);
+            return Ok((report, DestinationNamer::empty()));
+        }
     }
     // Each shard's answers on its own thread (its DNS flows are its own);
     // the answers kept do not depend on the order they are read in.
@@ -375,15 +420,15 @@ pub(crate) struct CaptureRun {
 impl CaptureRun {
     /// A capture report with no flows, events or identifiers yet.
     pub(crate) fn into_report(self, path: &Path, analyzer: &Analyzer) -> CaptureReport {
+        self.into_report_hashed(path, analyzer.hash_inputs)
+    }
+
+    fn into_report_hashed(self, path: &Path, hash: bool) -> CaptureReport {
         CaptureReport {
             path: path.to_path_buf(),
             format: self.format,
             gzip: self.gzip,
-            sha256: if analyzer.hash_inputs {
-                sha256_file(path)
-            } else {
-                None
-            },
+            sha256: if hash { sha256_file(path) } else { None },
             file_size: (path != Path::new("-"))
                 .then(|| std::fs::metadata(path).ok().map(|m| m.len()))
                 .flatten(),
@@ -1004,6 +1049,48 @@ fn sha256_file(path: &Path) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Counts frames, and sets `stop` at the `at`-th.
+    struct StopAt<'a> {
+        seen: u64,
+        at: u64,
+        stop: &'a AtomicBool,
+    }
+
+    impl FrameConsumer for StopAt<'_> {
+        fn frame(&mut self, _: &Frame<'_>) {
+            self.seen += 1;
+            if self.seen == self.at {
+                self.stop.store(true, Ordering::Relaxed);
+            }
+        }
+        fn secrets(&mut self, _: &[CaptureSecrets]) {}
+    }
+
+    /// A read whose run gave up (its records outgrew the collecting
+    /// budget) stops at the next check, every 4,096 packets: none at all
+    /// when stopped before it starts.
+    #[test]
+    fn a_stopped_read_reads_no_further() {
+        let path = std::env::temp_dir().join(format!("telltale-stop-{}.pcap", std::process::id()));
+        std::fs::write(&path, telltale_fixtures::adversarial::syn_flood(10_000)).unwrap();
+        let run = |at: u64, stopped: bool| {
+            let stop = AtomicBool::new(stopped);
+            let mut c = StopAt {
+                seen: 0,
+                at,
+                stop: &stop,
+            };
+            let read = read_capture(&path, &mut c, |_| {}, Some(&stop)).unwrap();
+            (c.seen, read.packets)
+        };
+        let (all, _) = run(0, false);
+        assert!(all > 10_000, "{all}");
+        assert_eq!(run(10, false), (4_096, 4_096));
+        assert_eq!(run(5_000, false), (8_192, 8_192));
+        assert_eq!(run(0, true), (0, 0));
+        std::fs::remove_file(&path).unwrap();
+    }
 
     #[test]
     fn apply_order_gathers_in_place() {

@@ -374,7 +374,11 @@ impl Tracker<FlowLines> {
                 write(info, app, lines.written, &event);
                 lines.written += 1;
             }
-            _ => lines.events.push(event),
+            _ => {
+                // Held events are numbered from 0 at the flow's end.
+                debug_assert_eq!(lines.written, 0, "a flow's events both written and held");
+                lines.events.push(event);
+            }
         }
     }
 

@@ -244,3 +244,32 @@ fn records_over_the_collect_budget_are_streamed_instead() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Hundreds of small captures, each holding less than the budget's step
+/// (a sixty-fourth of it), together past it: what each leaves under a
+/// step still counts, and the batch is streamed.
+#[test]
+fn many_small_captures_add_up_against_the_collect_budget() {
+    let dir = std::env::temp_dir().join(format!("telltale-many-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let small = std::fs::read(fixtures().join("dns-tcp.pcap")).unwrap();
+    let paths: Vec<PathBuf> = (0..300)
+        .map(|i| {
+            let p = dir.join(format!("small-{i:03}.pcap"));
+            std::fs::write(&p, &small).unwrap();
+            p
+        })
+        .collect();
+    let (want, want_bytes) = collected(&analyzer(1, 32 << 20), &paths);
+    assert!(want.captures.iter().all(|c| !c.flows.is_empty()));
+    let budgeted = Analyzer::builder()
+        .identifiers(Some(&profile()))
+        .threads(2)
+        .collect_memory(256 << 10)
+        .build();
+    let mut got_bytes = Vec::new();
+    let got = budgeted.analyze_jsonl(&paths, &mut got_bytes).unwrap();
+    assert!(got_bytes == want_bytes);
+    assert!(got.captures.iter().all(|c| c.flows.is_empty()), "streamed");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
