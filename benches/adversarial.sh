@@ -6,7 +6,8 @@
 # pcapng blocks lying about their length, snaplen 0 with 1,000,000 empty
 # records, 100,000 packets with wild timestamps, 100,000 packets on
 # undescribed interfaces, one DNS flow of 2,000,000 messages that never
-# ends (telltale_fixtures::adversarial, Scale::full).
+# ends, one HTTP connection of 500,000 requests each sending an IMEI that
+# never ends (telltale_fixtures::adversarial, Scale::full).
 #
 #   benches/adversarial.sh [--with-10g] [OUTDIR]     (default target/adversarial)
 #
@@ -71,6 +72,8 @@ done
 # follow the capture: streamed, and sorted on disk.
 measure "endless-flow.pcap --stream" "$dir/endless-flow.pcap" --stream
 measure "endless-flow.pcap --collect-limit 0" "$dir/endless-flow.pcap" --collect-limit 0
+measure "endless-leak.pcap --stream" "$dir/endless-leak.pcap" --stream
+measure "endless-leak.pcap --collect-limit 0" "$dir/endless-leak.pcap" --collect-limit 0
 
 if [ "$with10g" = 1 ]; then
   gen=../shared/bench/make_corpus.py

@@ -544,6 +544,44 @@ fn an_endless_flow_is_written_as_it_goes() {
     assert_eq!(sorted.records.len(), run.records.len());
 }
 
+/// One flow that never ends and sends the IMEI in every request: past
+/// 1,024 held findings they are written before the flow ends, and the
+/// flow's record still counts them all. Sorted on disk, the lines are the
+/// collected ones; streamed, the same lines.
+#[test]
+fn an_endless_leak_is_written_as_it_goes() {
+    let leak = |r: &Value| r["dest_port"] == 80 && r["src_port"] == 40060;
+    let sorted_lines = |run: &Run| {
+        let mut v: Vec<String> = run.records.iter().map(Value::to_string).collect();
+        v.sort();
+        v
+    };
+    let run = analyze("endless-leak.pcap", &["--stream"]);
+    run.assert_both_exchanges();
+    let flow_at = run
+        .records
+        .iter()
+        .position(|r| r["event_type"] == "flow" && leak(r))
+        .expect("the leaking flow's record");
+    assert_eq!(run.records[flow_at]["flow"]["identifiers"]["count"], 1_500);
+    let found: Vec<usize> = (0..run.records.len())
+        .filter(|&i| run.records[i]["event_type"] == "identifier" && leak(&run.records[i]))
+        .collect();
+    assert_eq!(found.len(), 1_500);
+    let early = found.iter().filter(|&&i| i < flow_at).count();
+    assert!(
+        early >= 1_024,
+        "findings waited for the flow's end: {early} early"
+    );
+    let sorted = analyze(
+        "endless-leak.pcap",
+        &["--collect-limit", "0", "--sort-memory", "64K"],
+    );
+    let collected = analyze("endless-leak.pcap", &[]);
+    assert_eq!(sorted.records, collected.records);
+    assert_eq!(sorted_lines(&run), sorted_lines(&collected));
+}
+
 /// Sorting thousands of flows' lines in a tiny buffer on four threads
 /// keeps more temporary files open than a soft limit of 48 allows: the
 /// command raises its soft limit toward the hard one and finishes with the

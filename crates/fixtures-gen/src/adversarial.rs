@@ -78,6 +78,8 @@ pub struct Scale {
     pub bad_interfaces: usize,
     /// DNS queries (each answered) in the one flow of [`endless_flow`].
     pub endless_messages: usize,
+    /// HTTP requests, each with an IMEI, in the one flow of [`endless_leak`].
+    pub leak_requests: usize,
 }
 
 impl Scale {
@@ -96,6 +98,7 @@ impl Scale {
             time_packets: 50,
             bad_interfaces: 150,
             endless_messages: 2_500,
+            leak_requests: 1_500,
         }
     }
 
@@ -113,6 +116,7 @@ impl Scale {
             time_packets: 100_000,
             bad_interfaces: 100_000,
             endless_messages: 1_000_000,
+            leak_requests: 500_000,
         }
     }
 }
@@ -185,6 +189,7 @@ pub const NAMES: &[&str] = &[
     "time-backwards.pcap",
     "missing-interface.pcapng",
     "endless-flow.pcap",
+    "endless-leak.pcap",
 ];
 
 /// The capture called `name` (one of [`NAMES`]) at `scale`.
@@ -208,6 +213,7 @@ pub fn generate(name: &str, scale: &Scale) -> Option<Vec<u8>> {
         "time-backwards.pcap" => time_backwards(scale.time_packets),
         "missing-interface.pcapng" => missing_interface(scale.bad_interfaces),
         "endless-flow.pcap" => endless_flow(scale.endless_messages),
+        "endless-leak.pcap" => endless_leak(scale.leak_requests),
         _ => return None,
     })
 }
@@ -664,6 +670,30 @@ pub fn endless_flow(n: usize) -> Vec<u8> {
                 Direction::Inbound,
                 udp_packet(resolver, client, !id, &r.to_bytes()),
             );
+        }
+        put_trace(w, framing, &t);
+        t.now()
+    })
+}
+
+/// Server of the keep-alive connection of [`endless_leak`].
+pub const LEAK_SERVER: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 60);
+
+/// One HTTP keep-alive connection that does not end before the capture
+/// does, carrying `n` requests that each send the device's IMEI, each
+/// answered (a tracker beaconing for days). An analyzer that keeps a
+/// flow's findings until it ends holds all `n`.
+pub fn endless_leak(n: usize) -> Vec<u8> {
+    sandwich(|w, framing, start| {
+        let mut t = Trace::new(start, 50 * US);
+        let mut conv =
+            TcpConversation::new(sa(CLIENT_V4, 40_060), sa(LEAK_SERVER, 80), 60_000, 60_007);
+        t.segments(&conv.handshake());
+        let imei = crate::captures::redmi_imei();
+        for i in 0..n {
+            let path = format!("/ping?imei={imei}&seq={i}");
+            t.segment(&conv.client_data(&http::get(&path, "beacon.example")));
+            t.segment(&conv.server_data(&http::ok_text("ok")));
         }
         put_trace(w, framing, &t);
         t.now()

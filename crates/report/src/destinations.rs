@@ -108,9 +108,42 @@ pub struct DestinationTally {
     map: BTreeMap<String, Destination>,
 }
 
+/// What a destination's row needs of one flow's identifier findings: the
+/// kinds and number of those of medium confidence or more. A streaming
+/// caller keeps this per open flow instead of the findings, so a flow that
+/// leaks on every message for days costs a few bytes, not a finding each.
+/// [`DestinationTally::add`] counts through it, so the rows are the same.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FlowFindings {
+    kinds: BTreeSet<&'static str>,
+    count: u64,
+}
+
+impl FlowFindings {
+    /// Counts one finding (those under medium confidence are not counted).
+    pub fn add(&mut self, i: &Finding) {
+        if i.confidence >= Confidence::Medium {
+            self.kinds.insert(i.kind.as_str());
+            self.count += 1;
+        }
+    }
+
+    /// Findings counted.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+}
+
 impl DestinationTally {
     /// Adds one flow and the identifier findings in it.
     pub fn add<'a>(&mut self, f: &FlowRecord, identifiers: impl IntoIterator<Item = &'a Finding>) {
+        let mut found = FlowFindings::default();
+        identifiers.into_iter().for_each(|i| found.add(i));
+        self.add_counted(f, &found);
+    }
+
+    /// As [`add`](Self::add), with the flow's findings already counted.
+    pub fn add_counted(&mut self, f: &FlowRecord, found: &FlowFindings) {
         let s = &f.summary;
         let (key, named) = match &f.server_name.name {
             Some(n) => (n.to_ascii_lowercase(), true),
@@ -155,12 +188,8 @@ impl DestinationTally {
             s.info.proto.as_str().to_ascii_lowercase()
         ));
         d.app_protos.insert(f.app_proto.as_str());
-        for i in identifiers {
-            if i.confidence >= Confidence::Medium {
-                d.identifier_kinds.insert(i.kind.as_str());
-                d.identifiers += 1;
-            }
-        }
+        d.identifier_kinds.extend(&found.kinds);
+        d.identifiers += found.count;
         d.flows += 1;
         d.bytes_toserver += s.to_server.bytes;
         d.bytes_toclient += s.to_client.bytes;

@@ -607,6 +607,22 @@ pub fn write_flow_jsonl_keyed(
     flow: &FlowRecord,
     events: &[AppEvent],
     identifiers: &[Finding],
+    emit: impl FnMut(JsonlKey, &[u8]) -> io::Result<()>,
+) -> io::Result<()> {
+    let none = FindingsWritten::default();
+    write_flow_jsonl_keyed_after(pcap_filename, flow, events, identifiers, &none, emit)
+}
+
+/// As [`write_flow_jsonl_keyed`], for a flow some of whose findings were
+/// written before it ended ([`write_identifier_jsonl_keyed`], counted in
+/// `earlier`): the flow's record counts them too, and `identifiers` are
+/// numbered after them.
+pub fn write_flow_jsonl_keyed_after(
+    pcap_filename: &str,
+    flow: &FlowRecord,
+    events: &[AppEvent],
+    identifiers: &[Finding],
+    earlier: &FindingsWritten,
     mut emit: impl FnMut(JsonlKey, &[u8]) -> io::Result<()>,
 ) -> io::Result<()> {
     let id = flow.summary.info.id.0;
@@ -625,12 +641,13 @@ pub fn write_flow_jsonl_keyed(
     for (i, f) in identifiers.iter().enumerate() {
         order.push(key(f.ts, f.frame, 2, i));
     }
+    let first_finding = earlier.count as u64;
     order.sort_unstable();
     let mut text = Vec::with_capacity(1024);
     for k in order {
         let i = k.index as usize;
         let record = match k.rank {
-            0 => flow_record_with(pcap_filename, flow, identifiers.iter()),
+            0 => flow_record_after(pcap_filename, flow, identifiers.iter(), earlier),
             1 => match event_record(pcap_filename, flow, &events[i]) {
                 Some(r) => r,
                 None => continue,
@@ -640,6 +657,13 @@ pub fn write_flow_jsonl_keyed(
         text.clear();
         line::write_record(&record, &mut text)?;
         text.push(b'\n');
+        let k = match k.rank {
+            2 => JsonlKey {
+                index: first_finding + k.index,
+                ..k
+            },
+            _ => k,
+        };
         emit(k, &text)?;
     }
     Ok(())
@@ -705,6 +729,72 @@ fn base<'a>(
     base_of(name, &f.summary.info, f.app_proto, ts, pcap_cnt, event_type)
 }
 
+/// A flow's identifier findings written before it ended, for its record:
+/// how many, and of which kinds.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FindingsWritten {
+    kinds: Vec<&'static str>,
+    count: usize,
+}
+
+impl FindingsWritten {
+    /// Counts one finding written.
+    pub fn add(&mut self, f: &Finding) {
+        self.count += 1;
+        if !self.kinds.contains(&f.kind.as_str()) {
+            self.kinds.push(f.kind.as_str());
+        }
+    }
+
+    /// Findings written so far: the next one's place among the flow's.
+    pub fn count(&self) -> usize {
+        self.count
+    }
+}
+
+/// Writes one identifier finding's record before its flow ends, given the
+/// flow's endpoints and protocol, as [`write_event_jsonl`] writes an
+/// event's: for a writer that does not hold every finding of a long flow.
+/// Count it in a [`FindingsWritten`] for the flow's end
+/// ([`write_flow_jsonl_keyed_after`]).
+pub fn write_identifier_jsonl(
+    out: &mut impl Write,
+    pcap_filename: &str,
+    flow: &FlowInfo,
+    app: AppProto,
+    finding: &Finding,
+) -> io::Result<()> {
+    write_identifier_jsonl_keyed(pcap_filename, flow, app, 0, finding, |_, line| {
+        out.write_all(line)
+    })
+}
+
+/// As [`write_identifier_jsonl`], handing the line to `emit` with its
+/// [`JsonlKey`]; `index` is the finding's place among its flow's findings
+/// in the order the whole-capture writer keeps them (by time and packet,
+/// then place in the message).
+pub fn write_identifier_jsonl_keyed(
+    pcap_filename: &str,
+    flow: &FlowInfo,
+    app: AppProto,
+    index: u64,
+    finding: &Finding,
+    mut emit: impl FnMut(JsonlKey, &[u8]) -> io::Result<()>,
+) -> io::Result<()> {
+    let record = identifier_record_of(pcap_filename, flow, app, finding);
+    let mut text = Vec::with_capacity(512);
+    line::write_record(&record, &mut text)?;
+    text.push(b'\n');
+    let key = JsonlKey {
+        ts: finding.ts,
+        second: finding.frame,
+        rank: 2,
+        flow: flow.id.0,
+        index,
+    };
+    emit(key, &text)
+}
+
 /// What every record says of its flow: an event's and a finding's lines
 /// need only the flow's endpoints and protocol, both known before it ends.
 fn base_of<'a>(
@@ -750,6 +840,17 @@ fn flow_record_with<'a, 'i>(
     name: &'a str,
     f: &'a FlowRecord,
     found: impl Iterator<Item = &'i Finding>,
+) -> Record<'a> {
+    flow_record_after(name, f, found, &FindingsWritten::default())
+}
+
+/// A flow's record, given the identifiers found in it besides those
+/// already written.
+fn flow_record_after<'a, 'i>(
+    name: &'a str,
+    f: &'a FlowRecord,
+    found: impl Iterator<Item = &'i Finding>,
+    earlier: &FindingsWritten,
 ) -> Record<'a> {
     let s = &f.summary;
     let mut r = base(name, f, s.first_ts, s.info.id.0, "flow");
@@ -798,8 +899,8 @@ fn flow_record_with<'a, 'i>(
             .is_public()
             .then(|| Geo::new(&f.client_location)),
         identifiers: {
-            let mut kinds: Vec<&'static str> = Vec::new();
-            let mut count = 0;
+            let mut kinds: Vec<&'static str> = earlier.kinds.clone();
+            let mut count = earlier.count;
             for i in found {
                 count += 1;
                 if !kinds.contains(&i.kind.as_str()) {
@@ -818,7 +919,17 @@ pub(crate) fn identifier_record<'a>(
     flow: &FlowRecord,
     i: &'a Finding,
 ) -> Record<'a> {
-    let mut r = base(name, flow, i.ts, i.frame, "identifier");
+    identifier_record_of(name, &flow.summary.info, flow.app_proto, i)
+}
+
+/// A finding's record, given its flow's endpoints and protocol.
+fn identifier_record_of<'a>(
+    name: &'a str,
+    info: &FlowInfo,
+    app: AppProto,
+    i: &'a Finding,
+) -> Record<'a> {
+    let mut r = base_of(name, info, app, i.ts, i.frame, "identifier");
     r.identifier = Some(Identifier {
         kind: i.kind.as_str(),
         value: &i.value,

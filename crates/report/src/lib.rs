@@ -52,12 +52,14 @@ pub use csv_out::{
     write_flow_csv_keyed, write_flows_csv, write_identifiers_csv,
 };
 pub use destinations::{
-    DESTINATION_COLUMNS, Destination, DestinationTally, destinations, destinations_of,
-    write_destination_rows_csv, write_destinations_csv,
+    DESTINATION_COLUMNS, Destination, DestinationTally, FlowFindings, destinations,
+    destinations_of, write_destination_rows_csv, write_destinations_csv,
 };
 pub use eve::{
-    JsonlKey, JsonlPlan, check_jsonl_writer, eve_flow_id, write_capture_jsonl, write_event_jsonl,
-    write_event_jsonl_keyed, write_flow_jsonl, write_flow_jsonl_keyed, write_jsonl,
+    FindingsWritten, JsonlKey, JsonlPlan, check_jsonl_writer, eve_flow_id, write_capture_jsonl,
+    write_event_jsonl, write_event_jsonl_keyed, write_flow_jsonl, write_flow_jsonl_keyed,
+    write_flow_jsonl_keyed_after, write_identifier_jsonl, write_identifier_jsonl_keyed,
+    write_jsonl,
 };
 pub use html::{ReportOptions, write_html};
 pub use json::write_report_json;

@@ -16,18 +16,17 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 use telltale_decode::Timestamp;
-use telltale_detect::Finding;
 use telltale_flow::{FlowId, FlowInfo, FlowSummary};
 use telltale_proto::{AppEvent, AppProto, AppSink};
 use telltale_report::{
-    CsvRows, Destination, DestinationTally, InputFailure, JsonlKey, LimitCounts, Report,
-    write_flow_csv_keyed,
+    CsvRows, Destination, DestinationTally, FlowFindings, InputFailure, JsonlKey, LimitCounts,
+    Report, write_flow_csv_keyed,
 };
 
 use crate::analyzer::{DnsScope, Error, Progress};
 use crate::inputs::expand_inputs;
 use crate::pipeline::{CollectBudget, ShardSink, drive, drive_sharded};
-use crate::stream::{FlowLines, Tracker};
+use crate::stream::{Early, FlowLines, Tracker};
 use crate::{Analyzer, CaptureReport};
 
 /// Runs of one level merged into one of the next: a capture keeps at most
@@ -295,19 +294,32 @@ impl AppSink for SortingStreamer {
     fn app_event(&mut self, event: AppEvent) {
         // Only JSON Lines write events.
         let (lines, name, error) = (&mut self.lines, &self.name, &mut self.error);
-        self.tracker.hold(
-            event,
-            self.format == SortedFormat::Jsonl,
-            |info, app, index, event| {
-                if error.is_none() {
-                    let emit = |key, line: &[u8]| lines.push(key, line);
-                    *error = telltale_report::write_event_jsonl_keyed(
-                        name, info, app, index, event, emit,
-                    )
-                    .err();
+        self.tracker
+            .hold(event, self.format == SortedFormat::Jsonl, |line| {
+                if error.is_some() {
+                    return;
                 }
-            },
-        );
+                let emit = |key, text: &[u8]| lines.push(key, text);
+                let written = match line {
+                    Early::Event {
+                        flow,
+                        app,
+                        index,
+                        event,
+                    } => telltale_report::write_event_jsonl_keyed(
+                        name, flow, app, index, event, emit,
+                    ),
+                    Early::Finding {
+                        flow,
+                        app,
+                        index,
+                        finding,
+                    } => telltale_report::write_identifier_jsonl_keyed(
+                        name, flow, app, index, finding, emit,
+                    ),
+                };
+                *error = written.err();
+            });
     }
 
     fn flow_end(&mut self, summary: &FlowSummary, app: AppProto) {
@@ -319,11 +331,12 @@ impl AppSink for SortingStreamer {
             let (name, findings) = (&self.name, &lines.findings);
             let emit = |key, line: &[u8]| sorted.push(key, line);
             let written = match self.format {
-                SortedFormat::Jsonl => telltale_report::write_flow_jsonl_keyed(
+                SortedFormat::Jsonl => telltale_report::write_flow_jsonl_keyed_after(
                     name,
                     &record,
                     &lines.events,
                     findings,
+                    &lines.findings_written,
                     emit,
                 ),
                 SortedFormat::FlowsCsv => {
@@ -633,9 +646,9 @@ impl Streamed for SortingStreamer {
 }
 
 /// The dissectors' sink for [`Analyzer::analyze_destinations`]: each flow's
-/// findings until it ends, then the flow named and added up.
+/// findings counted until it ends, then the flow named and added up.
 struct TallyStreamer {
-    tracker: Tracker<Vec<Finding>>,
+    tracker: Tracker<FlowFindings>,
     tally: DestinationTally,
 }
 
@@ -655,14 +668,15 @@ impl AppSink for TallyStreamer {
 
     fn app_event(&mut self, event: AppEvent) {
         let (open, found) = self.tracker.observe(&event);
-        if let Some((_, findings)) = open {
-            findings.append(found);
+        if let Some((_, counted)) = open {
+            found.iter().for_each(|f| counted.add(f));
         }
     }
 
     fn flow_end(&mut self, summary: &FlowSummary, app: AppProto) {
-        let (record, findings) = self.tracker.end(summary, app);
-        self.tally.add(&record, findings.iter().flatten());
+        let (record, counted) = self.tracker.end(summary, app);
+        self.tally
+            .add_counted(&record, &counted.unwrap_or_default());
     }
 }
 

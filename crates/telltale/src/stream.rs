@@ -12,7 +12,7 @@ use telltale_proto::{
     AppEvent, AppEventKind, AppProto, AppSink, DhcpEvent, Dissectors, DnsEvent, HttpTransaction,
     QuicHandshake, TlsHandshake,
 };
-use telltale_report::{CaptureReport, FlowRecord, LimitCounts};
+use telltale_report::{CaptureReport, FindingsWritten, FlowRecord, LimitCounts};
 
 use crate::Analyzer;
 use crate::locate::Locator;
@@ -336,6 +336,34 @@ pub(crate) struct FlowLines {
     app: Option<AppProto>,
     /// Events written so far: the next one's place among the flow's events.
     written: u64,
+    /// Findings written before the flow's end (past [`FINDINGS_HELD`]).
+    pub(crate) findings_written: FindingsWritten,
+}
+
+/// Findings an open flow holds, at most, before they are written: a flow
+/// that leaks on every message for days must not fill memory. Up to this
+/// many, every line is the collected report's to the byte and in its
+/// order; past it, findings of one packet that straddle a write may come
+/// in another order among themselves.
+pub(crate) const FINDINGS_HELD: usize = 1024;
+
+/// A line written before its flow ends.
+pub(crate) enum Early<'a> {
+    /// An event, its flow's endpoints and protocol, and its place among
+    /// the flow's events.
+    Event {
+        flow: &'a FlowInfo,
+        app: AppProto,
+        index: u64,
+        event: &'a AppEvent,
+    },
+    /// A finding, and its place among the flow's findings.
+    Finding {
+        flow: &'a FlowInfo,
+        app: AppProto,
+        index: u64,
+        finding: &'a Finding,
+    },
 }
 
 impl Tracker<FlowLines> {
@@ -351,12 +379,14 @@ impl Tracker<FlowLines> {
     /// its flow's endpoints and protocol and its place among the flow's
     /// events; it is held for the flow's end only while the protocol is
     /// not known (then every later event of the flow is held too, so the
-    /// places stay in order).
+    /// places stay in order). Past [`FINDINGS_HELD`] findings, those held
+    /// go to `write` too, in the collected report's order (by place), and
+    /// are counted for the flow's record.
     pub(crate) fn hold(
         &mut self,
         event: AppEvent,
         keep_event: bool,
-        write: impl FnOnce(&FlowInfo, AppProto, u64, &AppEvent),
+        mut write: impl FnMut(Early<'_>),
     ) {
         let (open, found) = self.observe(&event);
         let Some((info, lines)) = open else {
@@ -366,12 +396,32 @@ impl Tracker<FlowLines> {
         if !keep_event {
             return;
         }
+        if let Some(app) = lines.app
+            && lines.findings.len() > FINDINGS_HELD
+        {
+            lines.findings.sort_by(by_place);
+            for finding in lines.findings.drain(..) {
+                let index = lines.findings_written.count() as u64;
+                write(Early::Finding {
+                    flow: info,
+                    app,
+                    index,
+                    finding: &finding,
+                });
+                lines.findings_written.add(&finding);
+            }
+        }
         let Some(event) = kept_for_report(event) else {
             return;
         };
         match lines.app {
             Some(app) if lines.events.is_empty() => {
-                write(info, app, lines.written, &event);
+                write(Early::Event {
+                    flow: info,
+                    app,
+                    index: lines.written,
+                    event: &event,
+                });
                 lines.written += 1;
             }
             _ => {
@@ -420,10 +470,19 @@ impl<W: std::io::Write> AppSink for JsonlStreamer<'_, W> {
 
     fn app_event(&mut self, event: AppEvent) {
         let (out, name, error) = (&mut *self.out, &self.name, &mut self.error);
-        self.tracker.hold(event, true, |info, app, _, event| {
-            if error.is_none() {
-                *error = telltale_report::write_event_jsonl(out, name, info, app, event).err();
+        self.tracker.hold(event, true, |line| {
+            if error.is_some() {
+                return;
             }
+            let written = match line {
+                Early::Event {
+                    flow, app, event, ..
+                } => telltale_report::write_event_jsonl(out, name, flow, app, event),
+                Early::Finding {
+                    flow, app, finding, ..
+                } => telltale_report::write_identifier_jsonl(out, name, flow, app, finding),
+            };
+            *error = written.err();
         });
     }
 
@@ -432,12 +491,14 @@ impl<W: std::io::Write> AppSink for JsonlStreamer<'_, W> {
             return;
         };
         if self.error.is_none() {
-            let written = telltale_report::write_flow_jsonl(
-                self.out,
+            let out = &mut *self.out;
+            let written = telltale_report::write_flow_jsonl_keyed_after(
                 &self.name,
                 &record,
                 &lines.events,
                 &lines.findings,
+                &lines.findings_written,
+                |_, line| out.write_all(line),
             );
             self.error = written.err();
         }
