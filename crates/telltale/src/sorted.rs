@@ -292,7 +292,14 @@ impl AppSink for SortingStreamer {
     }
 
     fn app_event(&mut self, event: AppEvent) {
-        // Only JSON Lines write events.
+        if self.format == SortedFormat::FlowsCsv {
+            // A flow's row needs none of its findings: none are kept.
+            self.tracker.observe(&event);
+            return;
+        }
+        // Only JSON Lines write events; the identifiers CSV names each
+        // finding's destination, known when its flow ends, so it keeps
+        // them until then.
         let (lines, name, error) = (&mut self.lines, &self.name, &mut self.error);
         self.tracker
             .hold(event, self.format == SortedFormat::Jsonl, |line| {
