@@ -701,18 +701,30 @@ pub fn write_event_jsonl_keyed(
     app: AppProto,
     index: u64,
     event: &AppEvent,
-    mut emit: impl FnMut(JsonlKey, &[u8]) -> io::Result<()>,
+    emit: impl FnMut(JsonlKey, &[u8]) -> io::Result<()>,
 ) -> io::Result<()> {
     let Some(record) = event_record_of(pcap_filename, flow, app, event) else {
         return Ok(());
     };
+    emit_line(&record, (event.ts, event.frame, 1), flow, index, emit)
+}
+
+/// Serialises one record of an open flow and hands it to `emit` with its
+/// key: `(ts, packet, rank)`, the flow, its place in the flow.
+fn emit_line(
+    record: &Record<'_>,
+    (ts, second, rank): (Timestamp, u64, u8),
+    flow: &FlowInfo,
+    index: u64,
+    mut emit: impl FnMut(JsonlKey, &[u8]) -> io::Result<()>,
+) -> io::Result<()> {
     let mut text = Vec::with_capacity(512);
-    line::write_record(&record, &mut text)?;
+    line::write_record(record, &mut text)?;
     text.push(b'\n');
     let key = JsonlKey {
-        ts: event.ts,
-        second: event.frame,
-        rank: 1,
+        ts,
+        second,
+        rank,
         flow: flow.id.0,
         index,
     };
@@ -779,20 +791,10 @@ pub fn write_identifier_jsonl_keyed(
     app: AppProto,
     index: u64,
     finding: &Finding,
-    mut emit: impl FnMut(JsonlKey, &[u8]) -> io::Result<()>,
+    emit: impl FnMut(JsonlKey, &[u8]) -> io::Result<()>,
 ) -> io::Result<()> {
     let record = identifier_record_of(pcap_filename, flow, app, finding);
-    let mut text = Vec::with_capacity(512);
-    line::write_record(&record, &mut text)?;
-    text.push(b'\n');
-    let key = JsonlKey {
-        ts: finding.ts,
-        second: finding.frame,
-        rank: 2,
-        flow: flow.id.0,
-        index,
-    };
-    emit(key, &text)
+    emit_line(&record, (finding.ts, finding.frame, 2), flow, index, emit)
 }
 
 /// What every record says of its flow: an event's and a finding's lines

@@ -26,7 +26,7 @@ use telltale_report::{
 use crate::analyzer::{DnsScope, Error, Progress};
 use crate::inputs::expand_inputs;
 use crate::pipeline::{CollectBudget, ShardSink, drive, drive_sharded};
-use crate::stream::{Early, FlowLines, Tracker};
+use crate::stream::{FlowLines, Tracker};
 use crate::{Analyzer, CaptureReport};
 
 /// Runs of one level merged into one of the next: a capture keeps at most
@@ -303,29 +303,9 @@ impl AppSink for SortingStreamer {
         let (lines, name, error) = (&mut self.lines, &self.name, &mut self.error);
         self.tracker
             .hold(event, self.format == SortedFormat::Jsonl, |line| {
-                if error.is_some() {
-                    return;
+                if error.is_none() {
+                    *error = line.write(name, |key, text| lines.push(key, text)).err();
                 }
-                let emit = |key, text: &[u8]| lines.push(key, text);
-                let written = match line {
-                    Early::Event {
-                        flow,
-                        app,
-                        index,
-                        event,
-                    } => telltale_report::write_event_jsonl_keyed(
-                        name, flow, app, index, event, emit,
-                    ),
-                    Early::Finding {
-                        flow,
-                        app,
-                        index,
-                        finding,
-                    } => telltale_report::write_identifier_jsonl_keyed(
-                        name, flow, app, index, finding, emit,
-                    ),
-                };
-                *error = written.err();
             });
     }
 

@@ -366,6 +366,32 @@ pub(crate) enum Early<'a> {
     },
 }
 
+impl Early<'_> {
+    /// Writes the line of capture `name`, handing it to `emit` with its key.
+    pub(crate) fn write(
+        self,
+        name: &str,
+        emit: impl FnMut(telltale_report::JsonlKey, &[u8]) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        match self {
+            Early::Event {
+                flow,
+                app,
+                index,
+                event,
+            } => telltale_report::write_event_jsonl_keyed(name, flow, app, index, event, emit),
+            Early::Finding {
+                flow,
+                app,
+                index,
+                finding,
+            } => {
+                telltale_report::write_identifier_jsonl_keyed(name, flow, app, index, finding, emit)
+            }
+        }
+    }
+}
+
 impl Tracker<FlowLines> {
     /// Notes the protocol an open flow was recognised as.
     pub(crate) fn app(&mut self, flow: FlowId, app: AppProto) {
@@ -471,18 +497,9 @@ impl<W: std::io::Write> AppSink for JsonlStreamer<'_, W> {
     fn app_event(&mut self, event: AppEvent) {
         let (out, name, error) = (&mut *self.out, &self.name, &mut self.error);
         self.tracker.hold(event, true, |line| {
-            if error.is_some() {
-                return;
+            if error.is_none() {
+                *error = line.write(name, |_, text| out.write_all(text)).err();
             }
-            let written = match line {
-                Early::Event {
-                    flow, app, event, ..
-                } => telltale_report::write_event_jsonl(out, name, flow, app, event),
-                Early::Finding {
-                    flow, app, finding, ..
-                } => telltale_report::write_identifier_jsonl(out, name, flow, app, finding),
-            };
-            *error = written.err();
         });
     }
 
