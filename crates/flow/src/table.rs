@@ -245,7 +245,11 @@ pub struct FlowTableStats {
 
 impl FlowTableStats {
     /// Adds another table's counters (a capture split across shards);
-    /// `peak_flows` becomes the sum of the shards' peaks, an upper bound.
+    /// `peak_flows` becomes the sum of the shards' peaks. That is near one
+    /// table's peak but not equal to it, either way: the shards' peaks
+    /// fall at different times, and each shard's table ends idle flows as
+    /// its own packets move its clock (1 GiB corpus: 2,996 flows on one
+    /// thread, 2,995 split in two).
     pub fn merge(&mut self, o: &FlowTableStats) {
         self.flows += o.flows;
         self.peak_flows += o.peak_flows;
