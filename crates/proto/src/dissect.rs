@@ -995,6 +995,47 @@ mod tests_support {
         );
     }
 
+    /// Datagram flows are decided on their first datagram (DNS by port,
+    /// whichever side sends it), or on the client's first when the server
+    /// speaks first; the sink hears of it before the flow's first event.
+    #[test]
+    fn datagram_flows_are_told_their_protocol_before_their_events() {
+        // A DNS query for a.example, type A.
+        let query = [
+            0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, b'a', 7, b'e', b'x', b'a', b'm', b'p',
+            b'l', b'e', 0, 0, 1, 0, 1,
+        ];
+        let run = |port: u16, datagrams: &[(Dir, &[u8])]| {
+            let flow = FlowInfo {
+                id: FlowId(1),
+                proto: Proto::Udp,
+                client: "10.0.0.2:40000".parse().unwrap(),
+                server: format!("10.0.0.1:{port}").parse().unwrap(),
+            };
+            let mut d = Dissectors::new(Collect::default());
+            for (i, (dir, bytes)) in datagrams.iter().enumerate() {
+                d.on_event(FlowEvent {
+                    flow: &flow,
+                    ts: Timestamp::from_nanos(i as i64),
+                    frame: i as u64 + 1,
+                    kind: FlowEventKind::Datagram { dir: *dir, bytes },
+                });
+            }
+            d.into_sink()
+        };
+        let c = run(53, &[(Dir::ToServer, &query[..])]);
+        assert_eq!(
+            (c.2.as_slice(), c.0.len()),
+            ([(AppProto::Dns, 0)].as_slice(), 1)
+        );
+        // The server speaks first: nothing is decided until the client does.
+        let c = run(9999, &[(Dir::ToClient, b"hello"), (Dir::ToServer, b"hi")]);
+        assert_eq!(c.2, [(AppProto::Unknown, 0)]);
+        assert!(!c.0.is_empty(), "the client's bytes, as opaque payload");
+        let c = run(9999, &[(Dir::ToClient, b"hello")]);
+        assert!(c.2.is_empty());
+    }
+
     #[test]
     fn interim_response_does_not_end_the_exchange() {
         let c = run(

@@ -901,14 +901,9 @@ fn flow_record_after<'a, 'i>(
             .is_public()
             .then(|| Geo::new(&f.client_location)),
         identifiers: {
-            let mut kinds: Vec<&'static str> = earlier.kinds.clone();
-            let mut count = earlier.count;
-            for i in found {
-                count += 1;
-                if !kinds.contains(&i.kind.as_str()) {
-                    kinds.push(i.kind.as_str());
-                }
-            }
+            let mut all = earlier.clone();
+            found.for_each(|i| all.add(i));
+            let FindingsWritten { mut kinds, count } = all;
             kinds.sort_unstable();
             (count > 0).then_some(FlowIdentifiers { count, kinds })
         },

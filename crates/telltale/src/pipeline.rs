@@ -1151,6 +1151,28 @@ mod tests {
     /// New pairs go where the least work is; a pair keeps its shard in both
     /// directions; two balancers fed the same frames agree (each shard of a
     /// file runs its own); frames that are not IP go to shard 0.
+    /// Two pairs that share a slot of the recent-pairs table each keep
+    /// their own shard, however their frames alternate.
+    #[test]
+    fn pairs_sharing_a_recent_slot_keep_their_shards() {
+        let slot = |data: &[u8]| {
+            let pair = pair_hash(&frame(data)).expect("IP");
+            (pair as usize) & (Balancer::RECENT - 1)
+        };
+        let first = ipv4([10, 0, 0, 1], [1, 1, 1, 1], 1500);
+        let other = (0..=u16::MAX)
+            .map(|i| ipv4([10, 9, (i >> 8) as u8, i as u8], [2, 2, 2, 2], 100))
+            .find(|p| slot(p) == slot(&first))
+            .expect("a pair in the same slot");
+        let mut b = Balancer::new(2);
+        let (s1, s2) = (b.shard(&frame(&first)), b.shard(&frame(&other)));
+        assert_ne!(s1, s2, "the second pair goes to the less loaded shard");
+        for _ in 0..10 {
+            assert_eq!(b.shard(&frame(&first)), s1);
+            assert_eq!(b.shard(&frame(&other)), s2);
+        }
+    }
+
     #[test]
     fn balancer_spreads_by_load_and_agrees_with_itself() {
         let (mut a, mut b) = (Balancer::new(2), Balancer::new(2));
