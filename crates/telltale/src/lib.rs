@@ -37,6 +37,7 @@
 #![deny(missing_docs)]
 
 mod analyzer;
+mod crew;
 mod inputs;
 mod locate;
 mod pipeline;

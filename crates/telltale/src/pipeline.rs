@@ -4,7 +4,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::path::Path;
 
-use rayon::prelude::*;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use telltale_decode::{
@@ -20,6 +19,7 @@ use telltale_proto::{AppEvent, AppEventKind, AppProto, AppSink, DissectStats, Di
 use telltale_report::{CaptureReport, FlowRecord, LimitCounts};
 
 use crate::Analyzer;
+use crate::crew::Crew;
 use crate::locate::Locator;
 
 struct Collect {
@@ -164,16 +164,62 @@ impl Collect {
         Resolutions::from_dns_events(self.dns.iter().map(|&i| &self.events[i]), &infos)
     }
 
-    /// Adds the records of another part of the same capture (a shard's:
-    /// disjoint flows) after this one's.
-    fn append(&mut self, other: Collect) {
-        let offset = self.events.len();
-        self.events.extend(other.events);
-        self.flows.extend(other.flows);
-        self.identifiers.extend(other.identifiers);
-        self.namer.absorb(other.namer);
-        self.dns.extend(other.dns.into_iter().map(|i| i + offset));
-        self.limits.add(&other.limits);
+    /// Readies this part (shard `shard` of `crew`, once its flows have
+    /// ended) to be merged with the others: its flows named with the
+    /// whole capture's DNS answers (the crew's, gathered) and located, and
+    /// its flows, events and findings each put in the capture's order.
+    fn finish(mut self, shard: usize, crew: &Crew, locator: &Locator, keep_namer: bool) -> Collect {
+        // What is left under a step counts too: a batch of many small
+        // captures must not slip under the budget a step at a time.
+        if let Some(budget) = &self.budget {
+            budget.charge(std::mem::take(&mut self.unbilled));
+        }
+        let over = self.budget.as_ref().is_some_and(|b| b.is_over());
+        // Every shard meets, given up or not, or the others would wait.
+        let answers = if over {
+            Resolutions::default()
+        } else {
+            self.answers()
+        };
+        let Some(all) = crew.gather(shard, answers) else {
+            return self;
+        };
+        // A run that gave up keeps nothing (the budget only ever runs
+        // out, so the caller sees it too).
+        if over {
+            return self;
+        }
+        let mut resolutions = Resolutions::default();
+        for a in all.iter() {
+            resolutions.merge(a);
+        }
+        let namer = std::mem::replace(&mut self.namer, DestinationNamer::empty());
+        self.namer = namer.with_answers(resolutions);
+        // Most flows share a few addresses: each is looked up once here,
+        // and the run's shared cache is not fought over by the shards.
+        let mut located: HashMap<IpAddr, Location, foldhash::fast::RandomState> =
+            HashMap::default();
+        let mut locate = |addr: IpAddr| {
+            located
+                .entry(addr)
+                .or_insert_with(|| locator.locate(addr))
+                .clone()
+        };
+        for f in &mut self.flows {
+            let info = &f.summary.info;
+            f.server_name = self.namer.name(info, f.summary.first_ts);
+            f.server_location = locate(info.server.ip());
+            f.client_location = locate(info.client.ip());
+        }
+        self.dns = Vec::new();
+        if !keep_namer {
+            self.namer = DestinationNamer::empty();
+        }
+        sort_records(&mut self.flows, |f| f.summary.info.id);
+        let order = record_order(&self.events, event_key);
+        apply_order(&mut self.events, order);
+        self.identifiers.sort_by(by_place);
+        self
     }
 }
 
@@ -281,77 +327,48 @@ pub(crate) fn analyze_capture_named(
 ) -> Result<(CaptureReport, DestinationNamer), DecodeError> {
     let collect = || Collect::new(Detection::of(analyzer), budget.cloned());
     let stop = budget.map(|b| &b.over);
+    // Only a batch that shares DNS answers across captures names flows
+    // again; otherwise each shard drops its namer itself.
+    let keep_namer = analyzer.dns_scope == crate::DnsScope::Batch;
+    let finish = |shard, part: Collect, crew: &Crew| part.finish(shard, crew, locator, keep_namer);
     let (parts, run) = if shards > 1 {
-        drive_sharded(path, analyzer, shards, collect, false, stop)?
+        drive_sharded(path, analyzer, shards, collect, false, stop, finish)?
     } else {
         let (part, run) = drive_until(path, analyzer, collect(), |_| {}, stop)?;
-        (vec![part], run)
+        (vec![finish(0, part, &Crew::new(1))], run)
     };
-    // What is left under a step counts too: a batch of many small captures
-    // must not slip under the budget a step at a time.
-    if let Some(budget) = budget {
-        parts.iter().for_each(|p| budget.charge(p.unbilled));
-        if budget.is_over() {
-            // The run is to be streamed: nothing of this capture is kept,
-            // so it is neither put in order nor hashed.
-            let report = run.into_report_hashed(path, false);
-            return Ok((report, DestinationNamer::empty()));
+    if budget.is_some_and(|b| b.is_over()) {
+        // The run is to be streamed: nothing of this capture is kept, so
+        // it is neither put in order nor hashed.
+        let report = run.into_report_hashed(path, false);
+        return Ok((report, DestinationNamer::empty()));
+    }
+    // Each part is in order and named (`Collect::finish`); one pipeline's
+    // order is theirs merged, the earlier shard first on a tie, as a
+    // stable sort of the parts one after the other would give.
+    let mut namer: Option<DestinationNamer> = None;
+    let mut limits = LimitCounts::default();
+    let (mut flows, mut events, mut identifiers) = (Vec::new(), Vec::new(), Vec::new());
+    for p in parts {
+        // Every part holds the whole capture's answers: one copy is kept.
+        match &mut namer {
+            None => namer = Some(p.namer),
+            Some(n) => n.absorb(p.namer.with_answers(Resolutions::default())),
         }
+        limits.add(&p.limits);
+        flows.push(p.flows);
+        events.push(p.events);
+        identifiers.push(p.identifiers);
     }
-    // Each shard's answers on its own thread (its DNS flows are its own);
-    // the answers kept do not depend on the order they are read in.
-    let answers: Vec<Resolutions> = parts.par_iter().map(Collect::answers).collect();
-    // Shards hold disjoint flows; their records are put together and then
-    // sorted exactly as one pipeline's would be (the sorts below are
-    // stable, and each flow's events keep their order in its shard). Onto
-    // the first shard's vectors, grown once: collecting into new ones
-    // copied every record again, into fresh pages.
-    let mut parts = parts.into_iter();
-    let mut all = parts.next().expect("at least one part");
-    let rest: Vec<Collect> = parts.collect();
-    all.events
-        .reserve(rest.iter().map(|p| p.events.len()).sum());
-    all.flows.reserve(rest.iter().map(|p| p.flows.len()).sum());
-    all.identifiers
-        .reserve(rest.iter().map(|p| p.identifiers.len()).sum());
-    for p in rest {
-        all.append(p);
-    }
-    let Collect {
-        mut events,
-        mut flows,
-        mut identifiers,
-        namer,
-        limits,
-        ..
-    } = all;
-    // The sorts are stable and run on the analyzer's threads when there
-    // are several (the caller is inside its pool): the same order as one
-    // thread's, a serial tail less after a sharded read.
-    let (resolutions, (event_order, ())) = rayon::join(
-        || {
-            let mut answers = answers.into_iter();
-            let mut all = answers.next().unwrap_or_default();
-            answers.for_each(|a| all.merge(&a));
-            all
-        },
+    let (flows, (events, identifiers)) = rayon::join(
+        || merge_sorted(flows, |a, b| a.summary.info.id.cmp(&b.summary.info.id)),
         || {
             rayon::join(
-                || record_order(&events, |e| (e.ts, e.frame, e.flow)),
-                || identifiers.par_sort_by(by_place),
+                || merge_sorted(events, |a, b| event_key(a).cmp(&event_key(b))),
+                || merge_sorted(identifiers, by_place),
             )
         },
     );
-    let namer = namer.with_answers(resolutions);
-    flows.par_iter_mut().for_each(|f| {
-        let info = &f.summary.info;
-        f.server_name = namer.name(info, f.summary.first_ts);
-        f.server_location = locator.locate(info.server.ip());
-        f.client_location = locator.locate(info.client.ip());
-    });
-    sort_records(&mut flows, |f| f.summary.info.id);
-    apply_order(&mut events, event_order);
-
     let report = CaptureReport {
         limits,
         flows,
@@ -359,7 +376,43 @@ pub(crate) fn analyze_capture_named(
         identifiers,
         ..run.into_report(path, analyzer)
     };
-    Ok((report, namer))
+    Ok((report, namer.unwrap_or_else(DestinationNamer::empty)))
+}
+
+/// The order of a capture's events: by time and packet, then flow.
+fn event_key(e: &AppEvent) -> (Timestamp, u64, FlowId) {
+    (e.ts, e.frame, e.flow)
+}
+
+/// Merges vectors each in `order` into one: on a tie the earlier vector's
+/// item comes first, so the result is what a stable sort of the vectors
+/// one after the other gives. Each item is moved once.
+fn merge_sorted<T>(parts: Vec<Vec<T>>, order: impl Fn(&T, &T) -> std::cmp::Ordering) -> Vec<T> {
+    if parts.len() <= 1 {
+        return parts.into_iter().next().unwrap_or_default();
+    }
+    let mut out = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+    let mut heads: Vec<std::vec::IntoIter<T>> = parts.into_iter().map(Vec::into_iter).collect();
+    loop {
+        // A capture is split across a few threads: a scan of the heads
+        // is cheaper than a heap.
+        let mut best: Option<usize> = None;
+        for i in 0..heads.len() {
+            let Some(item) = heads[i].as_slice().first() else {
+                continue;
+            };
+            let better = match best.and_then(|b| heads[b].as_slice().first()) {
+                None => true,
+                Some(current) => order(item, current).is_lt(),
+            };
+            if better {
+                best = Some(i);
+            }
+        }
+        let Some(b) = best else { break };
+        out.extend(heads[b].next());
+    }
+    out
 }
 
 /// Sorts `items` stably by `key`: the keys and positions are sorted, then
@@ -380,7 +433,7 @@ fn record_order<T, K: Ord + Send>(items: &[T], key: impl Fn(&T) -> K) -> Option<
     }
     // Positions make every key distinct, so an unstable sort is stable.
     let mut order: Vec<(K, usize)> = items.iter().enumerate().map(|(i, t)| (key(t), i)).collect();
-    order.par_sort_unstable();
+    order.sort_unstable();
     Some(order.into_iter().map(|(_, i)| i).collect())
 }
 
@@ -843,8 +896,8 @@ impl<S: ShardSink> FrameConsumer for ShardFilter<'_, S> {
 
 /// Analyses one capture on `shards` worker threads, each a whole pipeline
 /// for the flows routed to it (by IP address pair, so flows and fragments
-/// stay whole: [`Balancer`]); returns each shard's sink (in shard order) and
-/// the capture's counters, summed.
+/// stay whole: [`Balancer`]); returns what `finish` made of each shard's
+/// sink (in shard order) and the capture's counters, summed.
 ///
 /// A plain file is read by every shard itself, each keeping its own
 /// frames: reading and framing cost a few percent of the analysis, less
@@ -852,27 +905,34 @@ impl<S: ShardSink> FrameConsumer for ShardFilter<'_, S> {
 /// nothing is left serial. Gzip and standard input are read once, on this
 /// thread, and routed to the shards in batches.
 ///
+/// The shards end their flows together, at the capture's last time, and
+/// `finish` then runs on each shard's thread with the shard's number and
+/// the [`Crew`] of shards, to meet again if it needs what the others found.
+///
 /// With `watch_dns`, each shard also follows the other shards' DNS flows
 /// (port 53) in a pipeline of its own, whose counters are dropped, and
 /// hands their messages to its sink in capture order
 /// ([`ShardSink::foreign_dns`]): what a sink that names flows as they go
 /// needs to name them as one pipeline would. Only for plain files.
-pub(crate) fn drive_sharded<S: ShardSink + Send>(
+pub(crate) fn drive_sharded<S: ShardSink + Send, T: Send>(
     path: &Path,
     analyzer: &Analyzer,
     shards: usize,
     make_sink: impl Fn() -> S + Sync,
     watch_dns: bool,
     stop: Option<&AtomicBool>,
-) -> Result<(Vec<S>, CaptureRun), DecodeError> {
+    finish: impl Fn(usize, S, &Crew) -> T + Sync,
+) -> Result<(Vec<T>, CaptureRun), DecodeError> {
     let rereadable = crate::inputs::is_rereadable(path);
     debug_assert!(rereadable || !watch_dns, "DNS watching needs a plain file");
-    let (stages, read) = if rereadable {
+    let crew = Crew::new(shards);
+    let (done, read) = if rereadable {
         std::thread::scope(|scope| {
             let workers: Vec<_> = (0..shards)
                 .map(|shard| {
-                    let make_sink = &make_sink;
+                    let (make_sink, finish, crew) = (&make_sink, &finish, &crew);
                     scope.spawn(move || {
+                        let _here = crew.member();
                         let mut stages = Stages::shard(analyzer, make_sink(), shards);
                         let mut filter = ShardFilter {
                             shard,
@@ -881,39 +941,46 @@ pub(crate) fn drive_sharded<S: ShardSink + Send>(
                             watch: watch_dns.then(|| DnsWatch::new(analyzer, shards)),
                         };
                         let read = read_capture(path, &mut filter, |_| {}, stop);
-                        (stages, read)
+                        let (sink, stats) = finish_shard(shard, stages, crew);
+                        ((finish(shard, sink, crew), stats), read)
                     })
                 })
                 .collect();
-            let mut stages = Vec::with_capacity(shards);
+            let mut done = Vec::with_capacity(shards);
             let mut first_read = None;
             for w in workers {
-                let (st, read) = w.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
-                stages.push(st);
+                let (d, read) = w.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+                done.push(d);
                 // Every shard read the same file: the first one's account
                 // of it (packets, span, warnings) is the capture's.
                 first_read.get_or_insert(read);
             }
             let read = first_read.expect("at least one shard")?;
-            Ok::<_, DecodeError>((stages, read))
+            Ok::<_, DecodeError>((done, read))
         })?
     } else {
-        routed(path, analyzer, shards, &make_sink, stop)?
+        routed(path, analyzer, shards, &make_sink, stop, &crew, &finish)?
     };
-    // Timeouts are judged at the capture's last time, not each shard's.
-    let clock = stages
-        .iter()
-        .map(Stages::clock)
-        .max()
-        .unwrap_or(Timestamp::from_nanos(i64::MIN));
-    let mut sinks = Vec::with_capacity(shards);
+    let mut outs = Vec::with_capacity(shards);
     let mut stats = StageStats::default();
-    for st in stages {
-        let (sink, s) = st.finish_at(clock);
+    for (out, s) in done {
         stats.merge(&s);
-        sinks.push(sink);
+        outs.push(out);
     }
-    Ok((sinks, read.with_stats(stats)))
+    Ok((outs, read.with_stats(stats)))
+}
+
+/// Ends a shard's flows as of the capture's last time (the latest of every
+/// shard's clock), as one pipeline would at the end of the capture.
+fn finish_shard<S: AppSink>(shard: usize, stages: Stages<S>, crew: &Crew) -> (S, StageStats) {
+    let own = stages.clock();
+    // Only when the crew broke (another shard panicked) is `own` used:
+    // the run's results are then thrown away.
+    let clock = crew
+        .gather(shard, own)
+        .and_then(|all| all.iter().copied().max())
+        .unwrap_or(own);
+    stages.finish_at(clock)
 }
 
 /// A shard's pipeline for the other shards' DNS flows: frames to or from
@@ -975,22 +1042,25 @@ impl AppSink for DnsMessages {
 
 /// Reads a capture once, on this thread, routing its frames to `shards`
 /// workers over bounded channels.
-fn routed<S: AppSink + Send>(
+fn routed<S: AppSink + Send, T: Send>(
     path: &Path,
     analyzer: &Analyzer,
     shards: usize,
     make_sink: &(impl Fn() -> S + Sync),
     stop: Option<&AtomicBool>,
-) -> Result<(Vec<Stages<S>>, ReadRun), DecodeError> {
+    crew: &Crew,
+    finish: &(impl Fn(usize, S, &Crew) -> T + Sync),
+) -> Result<(Vec<(T, StageStats)>, ReadRun), DecodeError> {
     std::thread::scope(|scope| {
         let mut senders = Vec::with_capacity(shards);
         let mut workers = Vec::with_capacity(shards);
-        for _ in 0..shards {
+        for shard in 0..shards {
             // A few batches in flight per shard: the reader stays ahead
             // without holding the capture in memory.
             let (tx, rx) = std::sync::mpsc::sync_channel::<ShardMsg>(4);
             senders.push(tx);
             workers.push(scope.spawn(move || {
+                let _here = crew.member();
                 let mut stages = Stages::shard(analyzer, make_sink(), shards);
                 for msg in rx {
                     match msg {
@@ -998,7 +1068,8 @@ fn routed<S: AppSink + Send>(
                         ShardMsg::Secrets(s) => stages.secrets(&s),
                     }
                 }
-                stages
+                let (sink, stats) = finish_shard(shard, stages, crew);
+                (finish(shard, sink, crew), stats)
             }));
         }
         let mut router = Router {
@@ -1009,11 +1080,11 @@ fn routed<S: AppSink + Send>(
         let read = read_capture(path, &mut router, |_| {}, stop);
         router.flush();
         drop(router);
-        let stages: Vec<Stages<S>> = workers
+        let done: Vec<(T, StageStats)> = workers
             .into_iter()
             .map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect();
-        Ok((stages, read?))
+        Ok((done, read?))
     })
 }
 
@@ -1090,6 +1161,27 @@ mod tests {
         assert_eq!(run(5_000, false), (8_192, 8_192));
         assert_eq!(run(0, true), (0, 0));
         std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn a_merge_of_sorted_parts_is_a_stable_sort_of_them_in_turn() {
+        // (key, tag): equal keys across and within parts, parts of every
+        // length including none.
+        let parts = vec![
+            vec![(1, 'a'), (3, 'b'), (3, 'c'), (7, 'd')],
+            vec![],
+            vec![(0, 'e'), (3, 'f'), (7, 'g'), (9, 'h')],
+            vec![(3, 'i')],
+        ];
+        let mut whole: Vec<(i32, char)> = parts.iter().flatten().copied().collect();
+        whole.sort_by_key(|p| p.0);
+        let merged = merge_sorted(parts, |a, b| a.0.cmp(&b.0));
+        assert_eq!(merged, whole);
+        assert_eq!(
+            merge_sorted(vec![vec![(2, 'x')]], |a, b| a.0.cmp(&b.0)),
+            vec![(2, 'x')]
+        );
+        assert!(merge_sorted(Vec::<Vec<u8>>::new(), u8::cmp).is_empty());
     }
 
     #[test]

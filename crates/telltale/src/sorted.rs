@@ -595,7 +595,7 @@ impl Analyzer {
         make: impl Fn(usize) -> S + Sync,
     ) -> Result<(CaptureReport, Vec<S>), Error> {
         let (mut sinks, run) = if shards > 1 && crate::inputs::is_rereadable(path) {
-            drive_sharded(path, self, shards, || make(shards), true, None)?
+            drive_sharded(path, self, shards, || make(shards), true, None, |_, s, _| s)?
         } else {
             let (sink, run) = drive(path, self, make(1), |_| {})?;
             (vec![sink], run)
