@@ -386,33 +386,47 @@ fn event_key(e: &AppEvent) -> (Timestamp, u64, FlowId) {
 
 /// Merges vectors each in `order` into one: on a tie the earlier vector's
 /// item comes first, so the result is what a stable sort of the vectors
-/// one after the other gives. Each item is moved once.
+/// one after the other gives. The vectors are joined onto the first (each
+/// freed as it is moved), then put in order in place: a merge into a new
+/// vector held every record twice at its peak.
 fn merge_sorted<T>(parts: Vec<Vec<T>>, order: impl Fn(&T, &T) -> std::cmp::Ordering) -> Vec<T> {
-    if parts.len() <= 1 {
-        return parts.into_iter().next().unwrap_or_default();
+    let mut parts = parts.into_iter();
+    let mut all = parts.next().unwrap_or_default();
+    let rest: Vec<Vec<T>> = parts.collect();
+    if rest.is_empty() {
+        return all;
     }
-    let mut out = Vec::with_capacity(parts.iter().map(Vec::len).sum());
-    let mut heads: Vec<std::vec::IntoIter<T>> = parts.into_iter().map(Vec::into_iter).collect();
+    all.reserve(rest.iter().map(Vec::len).sum());
+    let mut heads: Vec<std::ops::Range<usize>> = Vec::with_capacity(rest.len() + 1);
+    heads.push(0..all.len());
+    for p in rest {
+        let start = all.len();
+        all.extend(p);
+        heads.push(start..all.len());
+    }
+    // A capture is split across a few threads: a scan of the heads is
+    // cheaper than a heap.
+    let mut merged = Vec::with_capacity(all.len());
     loop {
-        // A capture is split across a few threads: a scan of the heads
-        // is cheaper than a heap.
         let mut best: Option<usize> = None;
-        for i in 0..heads.len() {
-            let Some(item) = heads[i].as_slice().first() else {
+        for (i, head) in heads.iter().enumerate() {
+            if head.is_empty() {
                 continue;
-            };
-            let better = match best.and_then(|b| heads[b].as_slice().first()) {
+            }
+            let better = match best {
                 None => true,
-                Some(current) => order(item, current).is_lt(),
+                Some(b) => order(&all[head.start], &all[heads[b].start]).is_lt(),
             };
             if better {
                 best = Some(i);
             }
         }
         let Some(b) = best else { break };
-        out.extend(heads[b].next());
+        merged.push(heads[b].start);
+        heads[b].start += 1;
     }
-    out
+    apply_order(&mut all, Some(merged));
+    all
 }
 
 /// Sorts `items` stably by `key`: the keys and positions are sorted, then
