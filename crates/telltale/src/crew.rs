@@ -154,20 +154,27 @@ mod tests {
 
     #[test]
     fn a_shard_that_panics_releases_the_others() {
-        let crew = Crew::new(2);
-        std::thread::scope(|s| {
-            let waiting = s.spawn(|| {
-                let _here = crew.member();
-                crew.gather(0, 1u8)
-            });
-            let failing = s.spawn(|| {
-                let _here = crew.member();
-                std::thread::sleep(std::time::Duration::from_millis(20));
-                panic!("shard 1 fails before the meeting");
-            });
-            assert!(failing.join().is_err());
-            assert!(waiting.join().unwrap().is_none(), "released, not served");
+        let crew = Arc::new(Crew::new(2));
+        let (tx, rx) = std::sync::mpsc::channel();
+        // Not scoped: were the waiting shard never released, the test must
+        // fail at the timeout below, not hang joining it.
+        let waiting = Arc::clone(&crew);
+        std::thread::spawn(move || {
+            let _here = waiting.member();
+            let _ = tx.send(waiting.gather(0, 1u8));
         });
+        let failing = Arc::clone(&crew);
+        let failed = std::thread::spawn(move || {
+            let _here = failing.member();
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            panic!("shard 1 fails before the meeting");
+        })
+        .join();
+        assert!(failed.is_err());
+        let got = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("the waiting shard is released");
+        assert!(got.is_none(), "released, not served");
         // A crew once broken stays broken.
         assert!(crew.gather(0, 2u8).is_none());
     }

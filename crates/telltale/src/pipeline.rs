@@ -211,13 +211,13 @@ impl Collect {
             f.server_location = locate(info.server.ip());
             f.client_location = locate(info.client.ip());
         }
+        // Its positions would be wrong once the events are put in order.
         self.dns = Vec::new();
         if !keep_namer {
             self.namer = DestinationNamer::empty();
         }
         sort_records(&mut self.flows, |f| f.summary.info.id);
-        let order = record_order(&self.events, event_key);
-        apply_order(&mut self.events, order);
+        sort_records(&mut self.events, event_key);
         self.identifiers.sort_by(by_place);
         self
     }
@@ -425,7 +425,7 @@ fn merge_sorted<T>(parts: Vec<Vec<T>>, order: impl Fn(&T, &T) -> std::cmp::Order
         merged.push(heads[b].start);
         heads[b].start += 1;
     }
-    apply_order(&mut all, Some(merged));
+    apply_order(&mut all, merged);
     all
 }
 
@@ -433,29 +433,20 @@ fn merge_sorted<T>(parts: Vec<Vec<T>>, order: impl Fn(&T, &T) -> std::cmp::Order
 /// the items put in that order in place, each settled by one swap. Flow
 /// records and events are a few hundred bytes each, and a merge sort moved
 /// them once per level (a tenth of the copying in an analysis).
-fn sort_records<T: Send, K: Ord + Send>(items: &mut [T], key: impl Fn(&T) -> K + Sync) {
-    let order = record_order(items, key);
-    apply_order(items, order);
-}
-
-/// The positions of `items` in stable order by `key`, or `None` when they
-/// are in order already: the half of [`sort_records`] that only reads, so
-/// it can run beside other readers.
-fn record_order<T, K: Ord + Send>(items: &[T], key: impl Fn(&T) -> K) -> Option<Vec<usize>> {
+fn sort_records<T, K: Ord>(items: &mut [T], key: impl Fn(&T) -> K) {
     if items.is_sorted_by_key(&key) {
-        return None;
+        return;
     }
     // Positions make every key distinct, so an unstable sort is stable.
     let mut order: Vec<(K, usize)> = items.iter().enumerate().map(|(i, t)| (key(t), i)).collect();
     order.sort_unstable();
-    Some(order.into_iter().map(|(_, i)| i).collect())
+    apply_order(items, order.into_iter().map(|(_, i)| i).collect());
 }
 
-/// Puts `items` in `order` (from [`record_order`]: the item for each
-/// place), in place, one cycle of the permutation at a time: a second vector
-/// of records was tens of megabytes of fresh pages on a large capture.
-fn apply_order<T>(items: &mut [T], order: Option<Vec<usize>>) {
-    let Some(mut order) = order else { return };
+/// Puts `items` in `order` (the position of the item for each place), in
+/// place, one cycle of the permutation at a time: a second vector of
+/// records was tens of megabytes of fresh pages on a large capture.
+fn apply_order<T>(items: &mut [T], mut order: Vec<usize>) {
     for start in 0..order.len() {
         // Place `at` takes the item at `order[at]`; a settled place points
         // at itself.
@@ -1216,7 +1207,7 @@ mod tests {
             let items: Vec<String> = (0..n).map(|i| format!("item {i}")).collect();
             let want: Vec<String> = order.iter().map(|&i| items[i].clone()).collect();
             let mut got = items;
-            apply_order(&mut got, Some(order));
+            apply_order(&mut got, order);
             assert_eq!(got, want, "{n}");
         }
     }
