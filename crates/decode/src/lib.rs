@@ -60,5 +60,5 @@ pub use packet::{
     DecodeStats, Decoder, DecoderConfig, Packet, TcpFlags, TcpSegment, Transport, UdpDatagram,
     pair_hash,
 };
-pub use reader::{CaptureFormat, CaptureReader, CaptureSecrets, Frame};
+pub use reader::{CaptureFormat, CaptureReader, CaptureSecrets, ChunkSource, Frame};
 pub use time::Timestamp;

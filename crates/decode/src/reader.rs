@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::error::{CaptureWarning, DecodeError, WarningKind};
 use crate::{LinkType, Timestamp};
@@ -178,12 +179,24 @@ impl CaptureReader {
         name: impl AsRef<Path>,
         reader: Box<dyn Read + Send>,
     ) -> Result<Self, DecodeError> {
-        let path = name.as_ref().to_owned();
+        Self::from_input(name.as_ref(), Input::new(reader))
+    }
+
+    /// Reads a capture from chunks that other readers may share (see
+    /// [`ChunkSource`]); `name` is used in messages.
+    pub fn from_chunks(
+        name: impl AsRef<Path>,
+        source: Box<dyn ChunkSource>,
+    ) -> Result<Self, DecodeError> {
+        Self::from_input(name.as_ref(), Input::from_chunks(source))
+    }
+
+    fn from_input(name: &Path, mut input: Input) -> Result<Self, DecodeError> {
+        let path = name.to_owned();
         let io_err = |source| DecodeError::Io {
             path: path.clone(),
             source,
         };
-        let mut input = Input::new(reader);
         input.fill(4).map_err(io_err)?;
         let gzip = input.data().starts_with(&[0x1f, 0x8b]);
         if gzip {
@@ -911,23 +924,99 @@ fn read_u16(b: &[u8], at: usize, big_endian: bool) -> u16 {
     }
 }
 
+/// Where a [`CaptureReader`] can take its bytes from instead of a [`Read`]:
+/// the capture's bytes in order, in chunks that other readers may hold too.
+///
+/// Several readers of one file can then share one copy of it: each takes
+/// every chunk and frames it in place, copying only a record that runs from
+/// one chunk into the next. The reader keeps a chunk only until it has
+/// framed it, so a source that hands the same buffers round again needs
+/// only a few more than it has readers.
+///
+/// ```
+/// use std::sync::Arc;
+/// use telltale_decode::{CaptureReader, ChunkSource};
+///
+/// /// A capture already in memory, handed over in small pieces.
+/// struct Pieces(Vec<Arc<Vec<u8>>>);
+///
+/// impl ChunkSource for Pieces {
+///     fn next_chunk(&mut self) -> std::io::Result<Option<Arc<Vec<u8>>>> {
+///         Ok((!self.0.is_empty()).then(|| self.0.remove(0)))
+///     }
+/// }
+///
+/// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/redmi-1s-2014.pcap");
+/// let bytes = std::fs::read(path)?;
+/// let pieces = bytes.chunks(1000).map(|c| Arc::new(c.to_vec())).collect();
+/// let mut reader = CaptureReader::from_chunks(path, Box::new(Pieces(pieces)))?;
+/// let mut frames = 0;
+/// while reader.next_frame()?.is_some() {
+///     frames += 1;
+/// }
+/// assert_eq!(frames, 48);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub trait ChunkSource: Send {
+    /// The next chunk of the capture, following the last one without a gap;
+    /// `None` at the end. An error ends the capture (with a warning, once its
+    /// header has been read).
+    fn next_chunk(&mut self) -> io::Result<Option<Arc<Vec<u8>>>>;
+}
+
 /// A byte window over a stream: the reader asks for "at least n bytes from the
 /// current position" and the window refills, compacts and grows as needed.
 struct Input {
-    reader: Box<dyn Read + Send>,
+    source: Source,
+    /// The window's bytes, read from a stream; from chunks, the carry: a
+    /// record that runs past its chunk, put together.
     buf: Vec<u8>,
     start: usize,
     end: usize,
-    /// Stream offset of `buf[0]`.
+    /// Stream offset of the window's first byte (`buf[0]`, or the chunk's).
     base: u64,
     eof: bool,
+}
+
+enum Source {
+    Stream(Box<dyn Read + Send>),
+    Chunks(Chunks),
+}
+
+struct Chunks {
+    source: Box<dyn ChunkSource>,
+    /// The chunk the window is in or, when the window is the carry, the one
+    /// the carry has reached.
+    chunk: Arc<Vec<u8>>,
+    /// Whether the window is `chunk` itself rather than the carry.
+    in_chunk: bool,
+    /// With the carry: how much of `chunk` ends it, so the carry's last
+    /// byte is `chunk[copied - 1]` (and the window's position is in `chunk`
+    /// once `start + copied >= end`).
+    copied: usize,
 }
 
 impl Input {
     fn new(reader: Box<dyn Read + Send>) -> Self {
         Input {
-            reader,
+            source: Source::Stream(reader),
             buf: vec![0; READ_CHUNK],
+            start: 0,
+            end: 0,
+            base: 0,
+            eof: false,
+        }
+    }
+
+    fn from_chunks(source: Box<dyn ChunkSource>) -> Self {
+        Input {
+            source: Source::Chunks(Chunks {
+                source,
+                chunk: Arc::default(),
+                in_chunk: true,
+                copied: 0,
+            }),
+            buf: Vec::new(),
             start: 0,
             end: 0,
             base: 0,
@@ -937,24 +1026,55 @@ impl Input {
 
     /// Re-reads what is buffered, and the rest of the stream, through gzip.
     fn into_gzip(self) -> Input {
-        let head = self.buf[self.start..self.end].to_vec();
-        let chained = io::Cursor::new(head).chain(self.reader);
+        let head = self.data().to_vec();
+        let rest: Box<dyn Read + Send> = match self.source {
+            Source::Stream(reader) => reader,
+            // The rest starts where the window ends: past the chunk's end,
+            // or past the part of it the carry holds.
+            Source::Chunks(c) => Box::new(ChunkReader {
+                at: if c.in_chunk { c.chunk.len() } else { c.copied },
+                source: c.source,
+                chunk: c.chunk,
+            }),
+        };
+        let chained = io::Cursor::new(head).chain(rest);
         Input::new(Box::new(flate2::read::MultiGzDecoder::new(chained)))
     }
 
+    #[inline]
     fn data(&self) -> &[u8] {
-        &self.buf[self.start..self.end]
+        match &self.source {
+            Source::Chunks(c) if c.in_chunk => &c.chunk[self.start..self.end],
+            _ => &self.buf[self.start..self.end],
+        }
     }
 
     fn offset(&self) -> u64 {
         self.base + self.start as u64
     }
 
+    #[inline]
     fn consume(&mut self, n: usize) {
         self.start = (self.start + n).min(self.end);
+        if let Source::Chunks(c) = &mut self.source
+            && !c.in_chunk
+            && self.start + c.copied >= self.end
+        {
+            // Back inside the chunk the carry has reached (or still the one
+            // it started in): frame in place again.
+            let at = self.start + c.copied - self.end;
+            self.base = self.base + self.start as u64 - at as u64;
+            self.start = at;
+            self.end = c.chunk.len();
+            c.in_chunk = true;
+        }
     }
 
     fn fill(&mut self, need: usize) -> io::Result<()> {
+        let reader = match &mut self.source {
+            Source::Stream(reader) => reader,
+            Source::Chunks(_) => return self.fill_from_chunks(need),
+        };
         while self.end - self.start < need && !self.eof {
             if self.buf.len() - self.start < need.max(READ_CHUNK / 2) {
                 // Compact, and grow only when one record is larger than the
@@ -973,7 +1093,7 @@ impl Input {
                     self.buf.resize(len, 0);
                 }
             }
-            match self.reader.read(&mut self.buf[self.end..]) {
+            match reader.read(&mut self.buf[self.end..]) {
                 Ok(0) => self.eof = true,
                 Ok(n) => self.end += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -981,6 +1101,72 @@ impl Input {
             }
         }
         Ok(())
+    }
+
+    /// `fill` for chunks: a chunk framed to its end gives way to the next
+    /// one; a record that runs past its chunk is copied into the carry, only
+    /// as far as the reader asks.
+    fn fill_from_chunks(&mut self, need: usize) -> io::Result<()> {
+        let Source::Chunks(c) = &mut self.source else {
+            unreachable!("called for chunks only")
+        };
+        while self.end - self.start < need && !self.eof {
+            if c.in_chunk && self.start == self.end {
+                match c.source.next_chunk()? {
+                    Some(next) => {
+                        self.base += self.end as u64;
+                        c.chunk = next;
+                        self.start = 0;
+                        self.end = c.chunk.len();
+                    }
+                    None => self.eof = true,
+                }
+            } else if c.in_chunk {
+                self.buf.clear();
+                self.buf.extend_from_slice(&c.chunk[self.start..self.end]);
+                self.base += self.start as u64;
+                self.end -= self.start;
+                self.start = 0;
+                c.copied = c.chunk.len();
+                c.in_chunk = false;
+            } else if c.copied == c.chunk.len() {
+                match c.source.next_chunk()? {
+                    Some(next) => {
+                        c.chunk = next;
+                        c.copied = 0;
+                    }
+                    None => self.eof = true,
+                }
+            } else {
+                let n = (need - (self.end - self.start)).min(c.chunk.len() - c.copied);
+                self.buf.extend_from_slice(&c.chunk[c.copied..c.copied + n]);
+                c.copied += n;
+                self.end += n;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Chunks read as a stream: for a gzip capture handed over in chunks.
+struct ChunkReader {
+    source: Box<dyn ChunkSource>,
+    chunk: Arc<Vec<u8>>,
+    at: usize,
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        while self.at == self.chunk.len() {
+            match self.source.next_chunk()? {
+                Some(next) => (self.chunk, self.at) = (next, 0),
+                None => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.chunk.len() - self.at);
+        out[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
     }
 }
 

@@ -21,6 +21,7 @@ use telltale_report::{CaptureReport, FlowRecord, LimitCounts};
 use crate::Analyzer;
 use crate::crew::Crew;
 use crate::locate::Locator;
+use crate::share::SharedFile;
 
 struct Collect {
     events: Vec<AppEvent>,
@@ -639,10 +640,19 @@ impl ReadRun {
 fn read_capture(
     path: &Path,
     consumer: &mut impl FrameConsumer,
+    on_warning: impl FnMut(&CaptureWarning),
+    stop: Option<&AtomicBool>,
+) -> Result<ReadRun, DecodeError> {
+    read_frames(CaptureReader::open(path)?, consumer, on_warning, stop)
+}
+
+/// [`read_capture`] from a reader already opened.
+fn read_frames(
+    mut reader: CaptureReader,
+    consumer: &mut impl FrameConsumer,
     mut on_warning: impl FnMut(&CaptureWarning),
     stop: Option<&AtomicBool>,
 ) -> Result<ReadRun, DecodeError> {
-    let mut reader = CaptureReader::open(path)?;
     let mut secrets_seen = 0;
     let mut warnings_seen = 0;
     let mut link_types = BTreeMap::new();
@@ -904,11 +914,12 @@ impl<S: ShardSink> FrameConsumer for ShardFilter<'_, S> {
 /// stay whole: [`Balancer`]); returns what `finish` made of each shard's
 /// sink (in shard order) and the capture's counters, summed.
 ///
-/// A plain file is read by every shard itself, each keeping its own
-/// frames: reading and framing cost a few percent of the analysis, less
-/// than one thread reading for all and copying every frame across, and
-/// nothing is left serial. Gzip and standard input are read once, on this
-/// thread, and routed to the shards in batches.
+/// A plain file is framed by every shard itself, each keeping its own
+/// frames: framing costs a few percent of the analysis, less than one
+/// thread framing for all and copying every frame across, and nothing is
+/// left serial. The file's bytes are read once, into chunks every shard
+/// frames in place ([`SharedFile`]). Gzip and standard input are read
+/// once, on this thread, and routed to the shards in batches.
 ///
 /// The shards end their flows together, at the capture's last time, and
 /// `finish` then runs on each shard's thread with the shard's number and
@@ -932,9 +943,14 @@ pub(crate) fn drive_sharded<S: ShardSink + Send, T: Send>(
     debug_assert!(rereadable || !watch_dns, "DNS watching needs a plain file");
     let crew = Crew::new(shards);
     let (done, read) = if rereadable {
+        let inputs = SharedFile::open(path, shards).map_err(|source| DecodeError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
         std::thread::scope(|scope| {
             let workers: Vec<_> = (0..shards)
-                .map(|shard| {
+                .zip(inputs)
+                .map(|(shard, input)| {
                     let (make_sink, finish, crew) = (&make_sink, &finish, &crew);
                     scope.spawn(move || {
                         let _here = crew.member();
@@ -945,7 +961,8 @@ pub(crate) fn drive_sharded<S: ShardSink + Send, T: Send>(
                             inner: &mut stages,
                             watch: watch_dns.then(|| DnsWatch::new(analyzer, shards)),
                         };
-                        let read = read_capture(path, &mut filter, |_| {}, stop);
+                        let read = CaptureReader::from_chunks(path, Box::new(input))
+                            .and_then(|reader| read_frames(reader, &mut filter, |_| {}, stop));
                         let (sink, stats) = finish_shard(shard, stages, crew);
                         ((finish(shard, sink, crew), stats), read)
                     })
