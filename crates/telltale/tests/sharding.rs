@@ -126,3 +126,50 @@ fn a_capture_larger_than_the_shared_ring_is_the_same_on_any_thread_count() {
         assert!(render(&got) == want_bytes, "{threads} threads");
     }
 }
+
+/// Fails every write once `left` bytes have been taken.
+struct FailingWriter {
+    left: usize,
+}
+
+impl std::io::Write for FailingWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            return Err(std::io::Error::other("disk full"));
+        }
+        let n = buf.len().min(self.left);
+        self.left -= n;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The parallel JSON Lines writer stops at a failed write and says so, its
+/// threads stopping too (the test would hang if one waited to hand over a
+/// block nobody takes).
+#[test]
+fn the_parallel_writer_stops_at_a_failed_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("many.pcap");
+    std::fs::write(
+        &path,
+        telltale_fixtures::adversarial::dns_compression_loop(6_000),
+    )
+    .unwrap();
+    let a = analyzer(3);
+    let report = a.analyze([&path]).unwrap();
+    let mut whole = Vec::new();
+    a.write_jsonl(&report, &mut whole).unwrap();
+    assert!(whole.len() > 1 << 20, "{} bytes", whole.len());
+    for left in [0, 1000, whole.len() / 2, whole.len() - 1] {
+        let err = a
+            .write_jsonl(&report, &mut FailingWriter { left })
+            .unwrap_err();
+        assert_eq!(err.to_string(), "disk full", "after {left} bytes");
+    }
+    a.write_jsonl(&report, &mut FailingWriter { left: whole.len() })
+        .unwrap();
+}
