@@ -122,6 +122,50 @@ impl SharedFile {
         self.ring.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Claims chunk `k` (unclaimed, its slot free), reads it with the lock
+    /// let go, and makes it ready (or marks the end, or the failure).
+    fn read_into<'a>(
+        &'a self,
+        mut ring: MutexGuard<'a, Ring>,
+        k: u64,
+        slot: usize,
+    ) -> MutexGuard<'a, Ring> {
+        ring.claimed += 1;
+        ring.slots[slot] = Slot::Reading;
+        let mut buf = ring.free_buffer();
+        drop(ring);
+        let read = match Arc::get_mut(&mut buf) {
+            Some(bytes) => self.read_chunk(k, bytes),
+            None => unreachable!("a free buffer has no other holder"),
+        };
+        let mut ring = self.lock();
+        ring.buffers.push(Arc::clone(&buf));
+        ring.slots[slot] = match read {
+            Ok(()) if buf.is_empty() => {
+                ring.end = Some(k);
+                Slot::Free
+            }
+            Ok(()) => {
+                if buf.len() < self.chunk {
+                    ring.end = Some(k + 1);
+                }
+                Slot::Ready {
+                    index: k,
+                    chunk: buf,
+                    takes_left: ring.readers,
+                }
+            }
+            Err(e) => {
+                ring.failed = Some((k, e.kind(), e.to_string()));
+                ring.end = Some(k);
+                Slot::Free
+            }
+        };
+        self.ready.store(k + 1, Ordering::Release);
+        ring.wake(&self.changed);
+        ring
+    }
+
     /// Reads chunk `index` into `buf`; its length is then what the file held.
     fn read_chunk(&self, index: u64, buf: &mut Vec<u8>) -> io::Result<()> {
         let mut guard = self.file.lock().unwrap_or_else(PoisonError::into_inner);
@@ -161,8 +205,9 @@ impl Ring {
     /// A buffer no reader holds, taken out of the list so its holder may
     /// write to it.
     fn free_buffer(&mut self) -> Arc<Vec<u8>> {
-        // Held at most: the slots but the one being claimed, and one chunk
-        // per reader; so with `SLOTS + readers` buffers one is always free.
+        // Held at most: the slots but the one being claimed, the chunk each
+        // reader is framing, and the one a reader reading ahead has just
+        // taken; so past `SLOTS + readers + 1` buffers one is always free.
         match self.buffers.iter().position(|b| Arc::strong_count(b) == 1) {
             Some(i) => self.buffers.swap_remove(i),
             None => Arc::new(Vec::new()),
@@ -210,43 +255,20 @@ impl ChunkSource for SharedInput {
                         Arc::clone(chunk)
                     };
                     self.next += 1;
+                    // Read the next chunk now, before framing this one, if
+                    // nobody has: a reader right behind then finds it ready
+                    // instead of waiting for it to be read (which it did a
+                    // couple of hundred times per GiB at two shards).
+                    let next_slot = ((k + 1) % ring.slots.len() as u64) as usize;
+                    if ring.claimed == k + 1
+                        && ring.end.is_none()
+                        && matches!(ring.slots[next_slot], Slot::Free)
+                    {
+                        drop(shared.read_into(ring, k + 1, next_slot));
+                    }
                     return Ok(Some(chunk));
                 }
-                Slot::Free if unclaimed => {
-                    ring.claimed += 1;
-                    ring.slots[slot] = Slot::Reading;
-                    let mut buf = ring.free_buffer();
-                    drop(ring);
-                    let read = match Arc::get_mut(&mut buf) {
-                        Some(bytes) => shared.read_chunk(k, bytes),
-                        None => unreachable!("a free buffer has no other holder"),
-                    };
-                    ring = shared.lock();
-                    ring.buffers.push(Arc::clone(&buf));
-                    ring.slots[slot] = match read {
-                        Ok(()) if buf.is_empty() => {
-                            ring.end = Some(k);
-                            Slot::Free
-                        }
-                        Ok(()) => {
-                            if buf.len() < shared.chunk {
-                                ring.end = Some(k + 1);
-                            }
-                            Slot::Ready {
-                                index: k,
-                                chunk: buf,
-                                takes_left: ring.readers,
-                            }
-                        }
-                        Err(e) => {
-                            ring.failed = Some((k, e.kind(), e.to_string()));
-                            ring.end = Some(k);
-                            Slot::Free
-                        }
-                    };
-                    shared.ready.store(k + 1, Ordering::Release);
-                    ring.wake(&shared.changed);
-                }
+                Slot::Free if unclaimed => ring = shared.read_into(ring, k, slot),
                 Slot::Reading => {
                     // Another reader is reading this very chunk, which takes
                     // tens of microseconds: spin for it rather than sleep,
@@ -256,12 +278,13 @@ impl ChunkSource for SharedInput {
                     drop(ring);
                     let since = Instant::now();
                     let mut spins = 0u32;
-                    while shared.ready.load(Ordering::Acquire) <= k
-                        && since.elapsed() < SharedFile::SPIN
-                    {
+                    while shared.ready.load(Ordering::Acquire) <= k {
                         spins += 1;
-                        // More shards than cores: let the reader run.
                         if spins.is_multiple_of(64) {
+                            if since.elapsed() >= SharedFile::SPIN {
+                                break;
+                            }
+                            // More shards than cores: let the reader run.
                             std::thread::yield_now();
                         } else {
                             std::hint::spin_loop();
@@ -386,9 +409,10 @@ mod tests {
             }
         }
         assert_eq!(total, 2 * 64 * 1024);
-        // Slots plus one chunk per reader, at most: not one per chunk.
+        // Slots, one chunk per reader and one read ahead, at most: not one
+        // per chunk.
         let made = shared.lock().buffers.len();
-        assert!((1..=6).contains(&made), "{made} buffers for 64 chunks");
+        assert!((1..=7).contains(&made), "{made} buffers for 64 chunks");
     }
 
     #[test]
