@@ -973,7 +973,8 @@ struct Input {
     buf: Vec<u8>,
     start: usize,
     end: usize,
-    /// Stream offset of the window's first byte (`buf[0]`, or the chunk's).
+    /// Stream offset of `buf[0]`, or of `chunk[0]` while the window is the
+    /// chunk itself.
     base: u64,
     eof: bool,
 }
@@ -1060,8 +1061,11 @@ impl Input {
             && !c.in_chunk
             && self.start + c.copied >= self.end
         {
-            // Back inside the chunk the carry has reached (or still the one
-            // it started in): frame in place again.
+            // The carry ends with the chunk's first `copied` bytes (or,
+            // before it has reached a new chunk, with the end of the one it
+            // started in), so from here on the chunk itself holds the
+            // window: framing goes back to reading in place, and the carry
+            // is copied only for records that cross a chunk's end.
             let at = self.start + c.copied - self.end;
             self.base = self.base + self.start as u64 - at as u64;
             self.start = at;

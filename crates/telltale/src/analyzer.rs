@@ -279,12 +279,13 @@ impl Analyzer {
     }
 
     /// Writes `report` as EVE-shaped JSON Lines, exactly as
-    /// [`telltale_report::write_jsonl`] does, serialising on this analyzer's
-    /// threads: records are turned into text in blocks on every thread and
-    /// the blocks written in order by the calling thread, each thread at
-    /// most a few blocks ahead, so memory stays a few megabytes whatever
-    /// the report's size. (Serialising was a fifth of a whole analysis on
-    /// one thread.)
+    /// [`telltale_report::write_jsonl`] does, serialising on as many threads
+    /// as the analyzer is given: records are turned into text in blocks on
+    /// every thread and the blocks written in order by the calling thread,
+    /// each thread at most a few blocks ahead, so the text held stays a few
+    /// megabytes whatever the report's size (besides 16 bytes per record
+    /// for the order of each capture's lines). (Serialising was a fifth of
+    /// a whole analysis on one thread.)
     ///
     /// ```
     /// # use telltale::Analyzer;
@@ -309,10 +310,7 @@ impl Analyzer {
         // blocks further on.
         const BLOCK: usize = 512;
         const AHEAD: usize = 4;
-        let threads = match self.threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            n => n,
-        };
+        let threads = self.thread_count();
         let plans: Vec<telltale_report::JsonlPlan> = report
             .captures
             .iter()
@@ -333,7 +331,8 @@ impl Analyzer {
                 .write_range(range.clone(), &mut text)
                 .map(|_| text)
         };
-        if threads <= 1 || blocks.len() <= 1 {
+        let threads = threads.min(blocks.len());
+        if threads <= 1 {
             for block in &blocks {
                 out.write_all(&render(block)?)?;
             }
@@ -350,14 +349,16 @@ impl Analyzer {
                 let (tx, rx) = std::sync::mpsc::sync_channel(AHEAD);
                 texts.push(rx);
                 let (blocks, render) = (&blocks, &render);
-                scope.spawn(move || {
+                // A thread that cannot start is an error like a failed
+                // write: those started stop once `texts` is dropped.
+                std::thread::Builder::new().spawn_scoped(scope, move || {
                     for block in blocks.iter().skip(first).step_by(threads) {
                         // The writer stopped (a write failed): so do we.
                         if tx.send(render(block)).is_err() {
                             return;
                         }
                     }
-                });
+                })?;
             }
             for i in 0..blocks.len() {
                 // A thread that panicked sends no more; the scope passes
@@ -369,6 +370,22 @@ impl Analyzer {
             }
             Ok(())
         })
+    }
+
+    /// How many threads the analyzer runs: as given, or for 0 what rayon
+    /// would choose (`RAYON_NUM_THREADS`, else one per CPU), as [`pool`]
+    /// does.
+    ///
+    /// [`pool`]: Self::pool
+    fn thread_count(&self) -> usize {
+        if self.threads > 0 {
+            return self.threads;
+        }
+        std::env::var("RAYON_NUM_THREADS")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
     }
 
     /// The pool of this analyzer's threads.

@@ -6,8 +6,10 @@
 //! of a shard's time on a 1 GiB capture at two shards. Here the file is read
 //! once, in 1 MiB chunks, into a small ring of buffers that every shard
 //! frames in place: whichever shard first needs a chunk reads it, the
-//! others find it ready. The ring is kept small enough to stay in the shared
-//! last-level cache, so the shard that comes second reads it from there.
+//! others find it ready. The buffers are reused in turn, so the shard that
+//! comes second mostly finds a chunk still in the cache the cores share
+//! (16 MiB of ring on a 32 MiB L3 measured faster than 4 slots, or than
+//! 256 KiB chunks: `benches/runs/2026-12-03/session2.txt`).
 //!
 //! A shard may run ahead of the slowest by at most [`SharedFile::SLOTS`]
 //! chunks; then it waits for the slowest to take the chunk that holds the
@@ -37,8 +39,13 @@ pub(crate) struct SharedFile {
     /// (a chunk is claimed only by a reader that took the one before it),
     /// so this lock is never waited for; it keeps reading safe without
     /// that argument.
-    file: Mutex<(File, u64)>,
+    file: Mutex<(Box<dyn Source>, u64)>,
 }
+
+/// What the ring reads from: a file, or in tests a stand-in that fails.
+trait Source: Read + Seek + Send {}
+
+impl<T: Read + Seek + Send> Source for T {}
 
 struct Ring {
     slots: Vec<Slot>,
@@ -75,7 +82,8 @@ impl SharedFile {
     /// Chunks the fastest reader may be ahead of the slowest.
     pub(crate) const SLOTS: usize = 16;
     const CHUNK: usize = 1 << 20;
-    /// The longest a reader spins for a chunk another is reading.
+    /// The longest a reader spins for a chunk another is reading, before it
+    /// sleeps until the chunk is ready.
     const SPIN: Duration = Duration::from_micros(500);
 
     /// Opens `path` for `readers` readers, one input each.
@@ -93,6 +101,15 @@ impl SharedFile {
         // Read once, front to back: see `CaptureReader::open`.
         #[cfg(target_os = "linux")]
         let _ = rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::NoReuse);
+        Ok(Self::from_source(Box::new(file), readers, chunk, slots))
+    }
+
+    fn from_source(
+        file: Box<dyn Source>,
+        readers: usize,
+        chunk: usize,
+        slots: usize,
+    ) -> Vec<SharedInput> {
         let shared = Arc::new(SharedFile {
             ring: Mutex::new(Ring {
                 slots: (0..slots).map(|_| Slot::Free).collect(),
@@ -108,17 +125,17 @@ impl SharedFile {
             chunk,
             file: Mutex::new((file, 0)),
         });
-        Ok((0..readers)
+        (0..readers)
             .map(|_| SharedInput {
                 shared: Arc::clone(&shared),
                 next: 0,
             })
-            .collect())
+            .collect()
     }
 
     fn lock(&self) -> MutexGuard<'_, Ring> {
-        // Nothing panics while holding the lock; should it, the ring's
-        // state is still whole (every change is one assignment).
+        // Nothing that could panic runs while the lock is held (the reads
+        // run without it), so a poisoned lock still guards a whole ring.
         self.ring.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -134,31 +151,29 @@ impl SharedFile {
         ring.slots[slot] = Slot::Reading;
         let mut buf = ring.free_buffer();
         drop(ring);
-        let read = match Arc::get_mut(&mut buf) {
-            Some(bytes) => self.read_chunk(k, bytes),
+        let failed = match Arc::get_mut(&mut buf) {
+            Some(bytes) => self.read_chunk(k, bytes).err(),
             None => unreachable!("a free buffer has no other holder"),
         };
         let mut ring = self.lock();
         ring.buffers.push(Arc::clone(&buf));
-        ring.slots[slot] = match read {
-            Ok(()) if buf.is_empty() => {
-                ring.end = Some(k);
-                Slot::Free
-            }
-            Ok(()) => {
-                if buf.len() < self.chunk {
-                    ring.end = Some(k + 1);
-                }
-                Slot::Ready {
-                    index: k,
-                    chunk: buf,
-                    takes_left: ring.readers,
-                }
-            }
-            Err(e) => {
-                ring.failed = Some((k, e.kind(), e.to_string()));
-                ring.end = Some(k);
-                Slot::Free
+        // What was read before a failure still counts, as it does for a
+        // stream: the failure is met where it happened, after those bytes.
+        let whole = buf.len() == self.chunk;
+        let at = if buf.is_empty() { k } else { k + 1 };
+        if let Some(e) = failed {
+            ring.failed = Some((at, e.kind(), e.to_string()));
+        }
+        if !whole || ring.failed.is_some() {
+            ring.end = Some(at);
+        }
+        ring.slots[slot] = if buf.is_empty() {
+            Slot::Free
+        } else {
+            Slot::Ready {
+                index: k,
+                chunk: buf,
+                takes_left: ring.readers,
             }
         };
         self.ready.store(k + 1, Ordering::Release);
@@ -166,7 +181,8 @@ impl SharedFile {
         ring
     }
 
-    /// Reads chunk `index` into `buf`; its length is then what the file held.
+    /// Reads chunk `index` into `buf`; its length is then what the file held,
+    /// or what was read before an error.
     fn read_chunk(&self, index: u64, buf: &mut Vec<u8>) -> io::Result<()> {
         let mut guard = self.file.lock().unwrap_or_else(PoisonError::into_inner);
         let (file, at) = &mut *guard;
@@ -185,6 +201,7 @@ impl SharedFile {
                 Err(e) => {
                     // The offset is no longer known.
                     *at = u64::MAX;
+                    buf.truncate(filled);
                     return Err(e);
                 }
             }
@@ -205,9 +222,10 @@ impl Ring {
     /// A buffer no reader holds, taken out of the list so its holder may
     /// write to it.
     fn free_buffer(&mut self) -> Arc<Vec<u8>> {
-        // Held at most: the slots but the one being claimed, the chunk each
-        // reader is framing, and the one a reader reading ahead has just
-        // taken; so past `SLOTS + readers + 1` buffers one is always free.
+        // Held at most: the slots but the one being claimed, and per reader
+        // the chunk it frames and the next one it is taking (or, reading
+        // ahead, has just taken); so past `SLOTS + 2 * readers` buffers one
+        // is always free. None free makes a new one: never a wait.
         match self.buffers.iter().position(|b| Arc::strong_count(b) == 1) {
             Some(i) => self.buffers.swap_remove(i),
             None => Arc::new(Vec::new()),
@@ -229,6 +247,7 @@ impl ChunkSource for SharedInput {
         let shared = &*self.shared;
         let mut ring = shared.lock();
         let slot = (k % ring.slots.len() as u64) as usize;
+        let mut spun = false;
         loop {
             if let Some((at, kind, message)) = &ring.failed
                 && *at == k
@@ -269,12 +288,14 @@ impl ChunkSource for SharedInput {
                     return Ok(Some(chunk));
                 }
                 Slot::Free if unclaimed => ring = shared.read_into(ring, k, slot),
-                Slot::Reading => {
+                Slot::Reading if !spun => {
                     // Another reader is reading this very chunk, which takes
                     // tens of microseconds: spin for it rather than sleep,
                     // since a sleep and a wake-up cost about as much again
                     // (at two shards they met this way a few hundred times
-                    // per GiB, 25-50 ms asleep in all).
+                    // per GiB, 25-50 ms asleep in all). A read that takes
+                    // longer (a cold cache, a slow disk) is slept through.
+                    spun = true;
                     drop(ring);
                     let since = Instant::now();
                     let mut spins = 0u32;
@@ -434,6 +455,79 @@ mod tests {
         drop(late);
         got.extend(within(move || drain(stay)));
         assert_eq!(got, std::fs::read(&path).unwrap());
+    }
+
+    /// A file that fails to read at byte `fail_at`, giving each read at
+    /// most 300 bytes (short reads, as from a pipe or a network share).
+    struct FailAt {
+        len: usize,
+        at: usize,
+        fail_at: usize,
+    }
+
+    impl Read for FailAt {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            if self.at == self.fail_at {
+                return Err(io::Error::other("boom"));
+            }
+            let n = out.len().min(300).min(self.fail_at.min(self.len) - self.at);
+            for (i, b) in out[..n].iter_mut().enumerate() {
+                *b = (self.at + i) as u8;
+            }
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    impl Seek for FailAt {
+        fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+            let SeekFrom::Start(to) = to else {
+                unreachable!("the ring seeks from the start")
+            };
+            self.at = to as usize;
+            Ok(to)
+        }
+    }
+
+    #[test]
+    fn a_read_error_reaches_every_reader_after_the_bytes_before_it() {
+        // Failing inside chunk 2 (of 1,024 bytes), and at its very start.
+        for (fail_at, kept) in [(2500, 2500), (2048, 2048)] {
+            let source = FailAt {
+                len: 10_000,
+                at: 0,
+                fail_at,
+            };
+            let inputs = SharedFile::from_source(Box::new(source), 2, 1024, 4);
+            let got = within(move || {
+                std::thread::scope(|scope| {
+                    let readers: Vec<_> = inputs
+                        .into_iter()
+                        .map(|mut input| {
+                            scope.spawn(move || {
+                                let mut all = Vec::new();
+                                loop {
+                                    match input.next_chunk() {
+                                        Ok(Some(chunk)) => all.extend_from_slice(&chunk),
+                                        Ok(None) => return (all, None),
+                                        Err(e) => return (all, Some(e.to_string())),
+                                    }
+                                }
+                            })
+                        })
+                        .collect();
+                    readers
+                        .into_iter()
+                        .map(|r| r.join().unwrap())
+                        .collect::<Vec<_>>()
+                })
+            });
+            for (bytes, error) in got {
+                assert_eq!(bytes.len(), kept, "failing at {fail_at}");
+                assert!(bytes.iter().enumerate().all(|(i, &b)| b == i as u8));
+                assert_eq!(error.as_deref(), Some("boom"), "failing at {fail_at}");
+            }
+        }
     }
 
     #[test]

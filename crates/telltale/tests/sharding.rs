@@ -148,8 +148,8 @@ impl std::io::Write for FailingWriter {
 }
 
 /// The parallel JSON Lines writer stops at a failed write and says so, its
-/// threads stopping too (the test would hang if one waited to hand over a
-/// block nobody takes).
+/// threads stopping too: were one left waiting to hand over a block nobody
+/// takes, the test fails at a timeout instead of hanging.
 #[test]
 fn the_parallel_writer_stops_at_a_failed_write() {
     let dir = tempfile::tempdir().unwrap();
@@ -159,17 +159,23 @@ fn the_parallel_writer_stops_at_a_failed_write() {
         telltale_fixtures::adversarial::dns_compression_loop(6_000),
     )
     .unwrap();
-    let a = analyzer(3);
-    let report = a.analyze([&path]).unwrap();
-    let mut whole = Vec::new();
-    a.write_jsonl(&report, &mut whole).unwrap();
-    assert!(whole.len() > 1 << 20, "{} bytes", whole.len());
-    for left in [0, 1000, whole.len() / 2, whole.len() - 1] {
-        let err = a
-            .write_jsonl(&report, &mut FailingWriter { left })
-            .unwrap_err();
-        assert_eq!(err.to_string(), "disk full", "after {left} bytes");
-    }
-    a.write_jsonl(&report, &mut FailingWriter { left: whole.len() })
-        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let a = analyzer(3);
+        let report = a.analyze([&path]).unwrap();
+        let mut whole = Vec::new();
+        a.write_jsonl(&report, &mut whole).unwrap();
+        assert!(whole.len() > 1 << 20, "{} bytes", whole.len());
+        for left in [0, 1000, whole.len() / 2, whole.len() - 1] {
+            let err = a
+                .write_jsonl(&report, &mut FailingWriter { left })
+                .unwrap_err();
+            assert_eq!(err.to_string(), "disk full", "after {left} bytes");
+        }
+        a.write_jsonl(&report, &mut FailingWriter { left: whole.len() })
+            .unwrap();
+        tx.send(()).unwrap();
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(120))
+        .expect("the writer returned every time");
 }
