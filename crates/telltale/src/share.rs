@@ -4,12 +4,14 @@
 //! `pipeline::drive_sharded`). Reading the file into a buffer of its own
 //! cost each shard a copy of the whole file out of the page cache: a tenth
 //! of a shard's time on a 1 GiB capture at two shards. Here the file is read
-//! once, in 1 MiB chunks, into a small ring of buffers that every shard
+//! once, in 512 KiB chunks, into a small ring of buffers that every shard
 //! frames in place: whichever shard first needs a chunk reads it, the
 //! others find it ready. The buffers are reused in turn, so the shard that
-//! comes second mostly finds a chunk still in the cache the cores share
-//! (16 MiB of ring on a 32 MiB L3 measured faster than 4 slots, or than
-//! 256 KiB chunks: `benches/runs/2026-12-03/session2.txt`).
+//! comes second mostly finds a chunk still in the cache the cores share.
+//! The ring's size is a trade: 4 MiB (8 slots of 512 KiB) ran as fast as
+//! 16 MiB on the benchmark host, and the memory a split run holds beyond
+//! one pipeline per shard is the ring, 4 to 6 MiB on any capture size
+//! (`benches/runs/2026-12-03/session2.txt`).
 //!
 //! A shard may run ahead of the slowest by at most [`SharedFile::SLOTS`]
 //! chunks; then it waits for the slowest to take the chunk that holds the
@@ -80,8 +82,8 @@ enum Slot {
 
 impl SharedFile {
     /// Chunks the fastest reader may be ahead of the slowest.
-    pub(crate) const SLOTS: usize = 16;
-    const CHUNK: usize = 1 << 20;
+    pub(crate) const SLOTS: usize = 8;
+    const CHUNK: usize = 1 << 19;
     /// The longest a reader spins for a chunk another is reading, before it
     /// sleeps until the chunk is ready.
     const SPIN: Duration = Duration::from_micros(500);
