@@ -41,8 +41,9 @@ fn input(path: &Path) -> Input {
     }
 }
 
-/// Whether a capture can be read again from the start, cheaply, by each
-/// shard of a split run: a regular file that is not gzip-compressed.
+/// Whether every shard of a split run can frame the capture itself, from
+/// chunks of it read once (`share::SharedFile` seeks in it): a regular file
+/// that is not gzip-compressed. Others are read once and routed.
 pub(crate) fn is_rereadable(path: &Path) -> bool {
     matches!(input(path), Input::Plain(_))
 }
