@@ -311,6 +311,9 @@ impl Analyzer {
         const BLOCK: usize = 512;
         const AHEAD: usize = 4;
         let threads = self.thread_count();
+        if threads <= 1 {
+            return telltale_report::write_jsonl(report, out);
+        }
         let plans: Vec<telltale_report::JsonlPlan> = report
             .captures
             .iter()
@@ -325,19 +328,16 @@ impl Analyzer {
                     .map(move |lo| (c, lo..(lo + BLOCK).min(plan.len())))
             })
             .collect();
+        let threads = threads.min(blocks.len());
+        if threads <= 1 {
+            return telltale_report::write_jsonl(report, out);
+        }
         let render = |(c, range): &(usize, std::ops::Range<usize>)| {
             let mut text = Vec::with_capacity(BLOCK * 256);
             plans[*c]
                 .write_range(range.clone(), &mut text)
                 .map(|_| text)
         };
-        let threads = threads.min(blocks.len());
-        if threads <= 1 {
-            for block in &blocks {
-                out.write_all(&render(block)?)?;
-            }
-            return Ok(());
-        }
         // Each thread turns every `threads`-th block into text, a few ahead
         // of the writer, which takes them in turn: the threads render
         // without stopping while this one writes (a pool given a group of

@@ -41,10 +41,10 @@ fn input(path: &Path) -> Input {
     }
 }
 
-/// Whether every shard of a split run can frame the capture itself, from
-/// chunks of it read once (`share::SharedFile` seeks in it): a regular file
-/// that is not gzip-compressed. Others are read once and routed.
-pub(crate) fn is_rereadable(path: &Path) -> bool {
+/// Whether a capture is a regular file that is not gzip-compressed: every
+/// shard of a split run then frames it itself, from chunks read once
+/// (`share::SharedFile` seeks in it); others are read once and routed.
+pub(crate) fn is_plain_file(path: &Path) -> bool {
     matches!(input(path), Input::Plain(_))
 }
 
@@ -188,17 +188,17 @@ mod tests {
     /// Only a plain, uncompressed regular file is read again by each shard;
     /// sizes are estimated from the same classes.
     #[test]
-    fn rereadable_is_a_plain_regular_file() {
-        let dir = temp_dir("rereadable");
+    fn a_plain_file_is_a_regular_file_not_gzip() {
+        let dir = temp_dir("plain-file");
         let plain = dir.join("a.pcap");
         fs::write(&plain, minimal_pcap()).unwrap();
         let gz = dir.join("a.pcap.gz");
         fs::write(&gz, [0x1f, 0x8b, 8, 0, 0, 0]).unwrap();
-        assert!(is_rereadable(&plain));
-        assert!(!is_rereadable(&gz));
-        assert!(!is_rereadable(Path::new("-")));
-        assert!(!is_rereadable(&dir));
-        assert!(!is_rereadable(&dir.join("missing.pcap")));
+        assert!(is_plain_file(&plain));
+        assert!(!is_plain_file(&gz));
+        assert!(!is_plain_file(Path::new("-")));
+        assert!(!is_plain_file(&dir));
+        assert!(!is_plain_file(&dir.join("missing.pcap")));
         // The same classes decide between collecting and streaming.
         assert_eq!(size_estimate(&plain), minimal_pcap().len() as u64);
         assert_eq!(size_estimate(&gz), 6 * 8);

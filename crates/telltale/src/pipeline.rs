@@ -939,10 +939,10 @@ pub(crate) fn drive_sharded<S: ShardSink + Send, T: Send>(
     stop: Option<&AtomicBool>,
     finish: impl Fn(usize, S, &Crew) -> T + Sync,
 ) -> Result<(Vec<T>, CaptureRun), DecodeError> {
-    let rereadable = crate::inputs::is_rereadable(path);
-    debug_assert!(rereadable || !watch_dns, "DNS watching needs a plain file");
+    let plain = crate::inputs::is_plain_file(path);
+    debug_assert!(plain || !watch_dns, "DNS watching needs a plain file");
     let crew = Crew::new(shards);
-    let (done, read) = if rereadable {
+    let (done, read) = if plain {
         let inputs = SharedFile::open(path, shards).map_err(|source| DecodeError::Io {
             path: path.to_owned(),
             source,

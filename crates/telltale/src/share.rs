@@ -267,14 +267,11 @@ impl ChunkSource for SharedInput {
                     takes_left,
                 } if *index == k => {
                     *takes_left -= 1;
-                    let chunk = if *takes_left == 0 {
-                        let chunk = Arc::clone(chunk);
+                    let chunk = Arc::clone(chunk);
+                    if *takes_left == 0 {
                         ring.slots[slot] = Slot::Free;
                         ring.wake(&shared.changed);
-                        chunk
-                    } else {
-                        Arc::clone(chunk)
-                    };
+                    }
                     self.next += 1;
                     // Read the next chunk now, before framing this one, if
                     // nobody has: a reader right behind then finds it ready
@@ -432,10 +429,13 @@ mod tests {
             }
         }
         assert_eq!(total, 2 * 64 * 1024);
-        // Slots, one chunk per reader and one read ahead, at most: not one
-        // per chunk.
+        // At most the bound `free_buffer` gives (slots and two chunks per
+        // reader): not one per chunk.
         let made = shared.lock().buffers.len();
-        assert!((1..=7).contains(&made), "{made} buffers for 64 chunks");
+        assert!(
+            (1..=4 + 2 * 2).contains(&made),
+            "{made} buffers for 64 chunks"
+        );
     }
 
     #[test]
@@ -460,15 +460,18 @@ mod tests {
     }
 
     /// A file that fails to read at byte `fail_at`, giving each read at
-    /// most 300 bytes (short reads, as from a pipe or a network share).
+    /// most 300 bytes (short reads, as from a pipe or a network share)
+    /// after a `pause` (a slow disk).
     struct FailAt {
         len: usize,
         at: usize,
         fail_at: usize,
+        pause: Duration,
     }
 
     impl Read for FailAt {
         fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            std::thread::sleep(self.pause);
             if self.at == self.fail_at {
                 return Err(io::Error::other("boom"));
             }
@@ -499,6 +502,7 @@ mod tests {
                 len: 10_000,
                 at: 0,
                 fail_at,
+                pause: Duration::ZERO,
             };
             let inputs = SharedFile::from_source(Box::new(source), 2, 1024, 4);
             let got = within(move || {
@@ -530,6 +534,48 @@ mod tests {
                 assert_eq!(error.as_deref(), Some("boom"), "failing at {fail_at}");
             }
         }
+    }
+
+    /// Every reader's bytes, each reader on a thread of its own.
+    fn read_all_on_threads(inputs: Vec<SharedInput>) -> Vec<Vec<u8>> {
+        within(move || {
+            std::thread::scope(|scope| {
+                let readers: Vec<_> = inputs
+                    .into_iter()
+                    .map(|input| scope.spawn(move || drain(input)))
+                    .collect();
+                readers.into_iter().map(|r| r.join().unwrap()).collect()
+            })
+        })
+    }
+
+    #[test]
+    fn a_reader_waiting_longer_than_its_spin_is_woken_when_the_chunk_is_ready() {
+        // Each chunk takes the reader that reads it about 8 ms (4 reads of
+        // 2 ms), far past the 0.5 ms spin: the other reader sleeps, and
+        // must be woken. A lost wake-up fails at `within`'s timeout.
+        let source = FailAt {
+            len: 10 * 1024,
+            at: 0,
+            fail_at: usize::MAX,
+            pause: Duration::from_millis(2),
+        };
+        let got = read_all_on_threads(SharedFile::from_source(Box::new(source), 2, 1024, 4));
+        for bytes in got {
+            assert_eq!(bytes.len(), 10 * 1024);
+            assert!(bytes.iter().enumerate().all(|(i, &b)| b == i as u8));
+        }
+    }
+
+    #[test]
+    fn taking_a_chunk_reads_the_next_one_ahead() {
+        let (_dir, path) = file_of(4 * 1024, "ahead");
+        let mut inputs = SharedFile::open_with(&path, 2, 1024, 4).unwrap();
+        let shared = Arc::clone(&inputs[0].shared);
+        assert_eq!(inputs[0].next_chunk().unwrap().unwrap().len(), 1024);
+        let ring = shared.lock();
+        assert_eq!(ring.claimed, 2);
+        assert!(matches!(ring.slots[1], Slot::Ready { index: 1, .. }));
     }
 
     #[test]

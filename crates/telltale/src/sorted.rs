@@ -594,7 +594,7 @@ impl Analyzer {
         shards: usize,
         make: impl Fn(usize) -> S + Sync,
     ) -> Result<(CaptureReport, Vec<S>), Error> {
-        let (mut sinks, run) = if shards > 1 && crate::inputs::is_rereadable(path) {
+        let (mut sinks, run) = if shards > 1 && crate::inputs::is_plain_file(path) {
             drive_sharded(path, self, shards, || make(shards), true, None, |_, s, _| s)?
         } else {
             let (sink, run) = drive(path, self, make(1), |_| {})?;
