@@ -26,19 +26,6 @@ pub struct DefragLimits {
     pub timeout_secs: i64,
 }
 
-impl DefragLimits {
-    /// These limits shared out among `n` pools (a capture split across
-    /// threads), each keeping room for at least one full datagram.
-    pub fn shared_by(self, n: usize) -> DefragLimits {
-        let n = n.max(1);
-        DefragLimits {
-            max_datagrams: (self.max_datagrams / n).max(1),
-            max_bytes: (self.max_bytes / n).max(1 << 17),
-            timeout_secs: self.timeout_secs,
-        }
-    }
-}
-
 impl Default for DefragLimits {
     fn default() -> Self {
         DefragLimits {

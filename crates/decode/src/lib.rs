@@ -57,8 +57,8 @@ pub use defrag::{DefragLimits, DefragStats};
 pub use error::{CaptureWarning, DecodeError, WarningKind};
 pub use linktype::LinkType;
 pub use packet::{
-    DecodeStats, Decoder, DecoderConfig, Packet, TcpFlags, TcpSegment, Transport, UdpDatagram,
-    pair_hash,
+    DecodeStats, Decoder, DecoderConfig, Packet, PairPlace, TcpFlags, TcpSegment, Transport,
+    UdpDatagram, pair_hash, pair_place,
 };
 pub use reader::{CaptureFormat, CaptureReader, CaptureSecrets, ChunkSource, Frame};
 pub use time::Timestamp;

@@ -75,11 +75,15 @@ fn is_bsd_af_inet(af: u32) -> bool {
 }
 
 fn ethernet(data: &[u8]) -> Network<'_> {
-    let Some(t) = data.get(12..14) else {
+    let Some((head, mut rest)) = data.split_first_chunk::<14>() else {
         return Network::Malformed;
     };
-    let mut ethertype = u16::from_be_bytes([t[0], t[1]]);
-    let mut rest = &data[14..];
+    let mut ethertype = u16::from_be_bytes([head[12], head[13]]);
+    // Nearly every frame, first: this runs for every frame on every thread
+    // that shares a capture.
+    if ethertype == ETH_IPV4 || ethertype == ETH_IPV6 {
+        return Network::Ip(rest);
+    }
     let mut tags = 0;
     while ethertype == ETH_VLAN || ethertype == ETH_QINQ || ETH_QINQ_OLD.contains(&ethertype) {
         tags += 1;

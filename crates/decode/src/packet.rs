@@ -184,33 +184,158 @@ pub fn pair_hash(frame: &Frame<'_>) -> Option<u64> {
     let Network::Ip(ip) = link::network(frame.link, frame.data) else {
         return None;
     };
-    // The pair in a fixed order (either direction gives the same hash),
-    // then a multiply-xorshift mix: stable across runs and platforms, so
-    // shards (and anything that depends on them) are reproducible. Integer
-    // compares: comparing the address bytes as slices went through memcmp
-    // on every packet of every shard.
-    let word =
-        |b: &[u8], at: usize| u64::from_be_bytes(b[at..at + 8].try_into().expect("eight bytes"));
-    let (lo, hi) = match ip.first().map(|v| v >> 4) {
-        Some(4) if ip.len() >= 20 => {
-            let a = u64::from(u32::from_be_bytes([ip[12], ip[13], ip[14], ip[15]]));
-            let b = u64::from(u32::from_be_bytes([ip[16], ip[17], ip[18], ip[19]]));
-            let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-            (lo << 32 | hi, 0)
+    match ip.first().map(|v| v >> 4) {
+        Some(4) => {
+            let h = ip.first_chunk::<20>()?;
+            Some(pair_v4(word4(h, 12), word4(h, 16)))
         }
-        Some(6) if ip.len() >= 40 => {
-            let a = (word(ip, 8), word(ip, 16));
-            let b = (word(ip, 24), word(ip, 32));
-            let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-            (lo.0 ^ hi.0.rotate_left(29), lo.1 ^ hi.1.rotate_left(43))
+        Some(6) => {
+            let h = ip.first_chunk::<40>()?;
+            Some(pair_v6(word16(h, 8), word16(h, 24)))
         }
-        _ => return None,
-    };
+        _ => None,
+    }
+}
+
+fn word4<const N: usize>(h: &[u8; N], at: usize) -> u32 {
+    u32::from_be_bytes([h[at], h[at + 1], h[at + 2], h[at + 3]])
+}
+
+fn word16<const N: usize>(h: &[u8; N], at: usize) -> u128 {
+    u128::from_be_bytes(h[at..at + 16].try_into().expect("sixteen bytes"))
+}
+
+/// The pair in a fixed order (either direction gives the same hash), then
+/// a multiply-xorshift mix: stable across runs and platforms, so shards
+/// (and anything that depends on them) are reproducible. Integer compares:
+/// comparing the address bytes as slices went through memcmp on every
+/// packet of every shard.
+fn pair_v4(a: u32, b: u32) -> u64 {
+    let (lo, hi) = (u64::from(a.min(b)), u64::from(a.max(b)));
+    pair_mix(lo << 32 | hi, 0)
+}
+
+fn pair_v6(a: u128, b: u128) -> u64 {
+    let (lo, hi) = (a.min(b), a.max(b));
+    let half = |x: u128| ((x >> 64) as u64, x as u64);
+    let ((lo0, lo1), (hi0, hi1)) = (half(lo), half(hi));
+    pair_mix(lo0 ^ hi0.rotate_left(29), lo1 ^ hi1.rotate_left(43))
+}
+
+fn pair_mix(lo: u64, hi: u64) -> u64 {
     let mut h = lo.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ hi;
     h ^= h >> 31;
     h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
     h ^= h >> 29;
-    Some(h)
+    h
+}
+
+/// Where a frame belongs when one capture is split across threads by
+/// address pair ([`pair_place`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PairPlace {
+    /// A TCP or UDP packet whole in its frame: its address pair's hash
+    /// ([`pair_hash`], and [`Packet::pair_hash`] once decoded) and its
+    /// source and destination ports.
+    Whole {
+        /// The address pair's hash.
+        pair: u64,
+        /// Source and destination port.
+        ports: [u16; 2],
+    },
+    /// Anything else: a fragment (the ports may be in another frame), IPv6
+    /// with extension headers, another protocol, not IP, or cut before the
+    /// ports: what it carries is known only once it is decoded.
+    Decode,
+}
+
+/// Where `frame` belongs when a capture is split by address pair, read
+/// from its headers without decoding it: a few loads and a multiply per
+/// frame, for every frame of every thread that shares the capture.
+///
+/// A frame is [`PairPlace::Whole`] only when [`Decoder::decode`] takes it
+/// straight from the frame, never through fragment reassembly; the packet
+/// it gives, if any (a damaged header gives none), has the ports read
+/// here. So a thread's decoder can take only the
+/// whole frames of its own pairs, while another decoder on every thread
+/// takes all the rest (fragments are then put together as one pipeline
+/// would, with the capture's limits), and keeps the packets of its pairs.
+///
+/// ```
+/// use telltale_decode::{CaptureReader, Decoder, PairPlace, pair_hash, pair_place};
+/// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/redmi-1s-2014.pcap");
+/// let mut r = CaptureReader::open(path).unwrap();
+/// let frame = r.next_frame().unwrap().unwrap();
+/// let PairPlace::Whole { pair, ports } = pair_place(&frame) else { panic!() };
+/// assert_eq!(Some(pair), pair_hash(&frame));
+/// let mut decoder = Decoder::default();
+/// let packet = decoder.decode(&frame).unwrap();
+/// assert_eq!(pair, packet.pair_hash());
+/// assert_eq!(ports, [packet.transport.src_port(), packet.transport.dst_port()]);
+/// ```
+pub fn pair_place(frame: &Frame<'_>) -> PairPlace {
+    let Network::Ip(ip) = link::network(frame.link, frame.data) else {
+        return PairPlace::Decode;
+    };
+    let port = |p: &[u8]| {
+        [
+            u16::from_be_bytes([p[0], p[1]]),
+            u16::from_be_bytes([p[2], p[3]]),
+        ]
+    };
+    match ip.first().map(|v| v >> 4) {
+        Some(4) => {
+            // One bounds check for the fixed header, one for the ports.
+            let Some(h) = ip.first_chunk::<20>() else {
+                return PairPlace::Decode;
+            };
+            let ihl = usize::from(h[0] & 0x0f) * 4;
+            // More-fragments flag or an offset: a fragment.
+            let fragment = u16::from_be_bytes([h[6], h[7]]) & 0x3fff != 0;
+            if ihl < 20 || fragment || !matches!(h[9], 6 | 17) {
+                return PairPlace::Decode;
+            }
+            let Some(p) = ip.get(ihl..ihl + 4) else {
+                return PairPlace::Decode;
+            };
+            PairPlace::Whole {
+                pair: pair_v4(word4(h, 12), word4(h, 16)),
+                ports: port(p),
+            }
+        }
+        // Only a transport header right after the fixed header: with
+        // extension headers (a fragment header among them, perhaps) the
+        // decoder has the last word.
+        Some(6) => match ip.first_chunk::<44>() {
+            Some(h) if matches!(h[6], 6 | 17) => PairPlace::Whole {
+                pair: pair_v6(word16(h, 8), word16(h, 24)),
+                ports: port(&h[40..]),
+            },
+            _ => PairPlace::Decode,
+        },
+        _ => PairPlace::Decode,
+    }
+}
+
+impl Packet<'_> {
+    /// The hash of this packet's address pair, the same both ways: what
+    /// [`pair_hash`] gives its frame (for a reassembled datagram, any of
+    /// its fragments).
+    pub fn pair_hash(&self) -> u64 {
+        match (self.src, self.dst) {
+            (IpAddr::V4(a), IpAddr::V4(b)) => pair_v4(u32::from(a), u32::from(b)),
+            (a, b) => pair_v6(v6_bits(a), v6_bits(b)),
+        }
+    }
+}
+
+/// An address as IPv6 bits: IPv4 only when the other end is IPv6, which
+/// no packet has.
+fn v6_bits(a: IpAddr) -> u128 {
+    match a {
+        IpAddr::V4(v4) => u128::from(v4.to_ipv6_mapped()),
+        IpAddr::V6(v6) => u128::from(v6),
+    }
 }
 
 /// Limits of a [`Decoder`].
@@ -479,21 +604,215 @@ fn skip_ipv6_extensions(mut next: u8, mut body: &[u8]) -> Option<(u8, &[u8])> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// An IP packet from `src` to `dst` (both IPv4 or both IPv6) carrying a
+    /// TCP or UDP header and `body`; IPv4 with `options` words of options
+    /// and `frag` as its flags-and-offset field.
+    fn ip_frame(
+        src: (IpAddr, u16),
+        dst: (IpAddr, u16),
+        tcp: bool,
+        options: usize,
+        frag: u16,
+        body: &[u8],
+    ) -> Vec<u8> {
+        let mut l4 = Vec::new();
+        l4.extend_from_slice(&src.1.to_be_bytes());
+        l4.extend_from_slice(&dst.1.to_be_bytes());
+        if tcp {
+            l4.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x18, 0xff, 0xff, 0, 0, 0, 0]);
+        } else {
+            l4.extend_from_slice(&((8 + body.len()) as u16).to_be_bytes());
+            l4.extend_from_slice(&[0, 0]);
+        }
+        l4.extend_from_slice(body);
+        let proto = if tcp { 6 } else { 17 };
+        match (src.0, dst.0) {
+            (IpAddr::V4(a), IpAddr::V4(b)) => {
+                let ihl = 20 + options * 4;
+                let mut p = vec![0u8; ihl];
+                p[0] = 0x40 | (ihl / 4) as u8;
+                p[2..4].copy_from_slice(&((ihl + l4.len()) as u16).to_be_bytes());
+                p[6..8].copy_from_slice(&frag.to_be_bytes());
+                p[8] = 64;
+                p[9] = proto;
+                p[12..16].copy_from_slice(&a.octets());
+                p[16..20].copy_from_slice(&b.octets());
+                p.extend_from_slice(&l4);
+                p
+            }
+            (IpAddr::V6(a), IpAddr::V6(b)) => {
+                let mut p = vec![0u8; 40];
+                p[0] = 0x60;
+                p[4..6].copy_from_slice(&(l4.len() as u16).to_be_bytes());
+                p[6] = proto;
+                p[7] = 64;
+                p[8..24].copy_from_slice(&a.octets());
+                p[24..40].copy_from_slice(&b.octets());
+                p.extend_from_slice(&l4);
+                p
+            }
+            _ => unreachable!("one family"),
+        }
+    }
+
+    fn raw(data: &[u8]) -> Frame<'_> {
+        Frame {
+            index: 1,
+            ts: Timestamp::from_nanos(0),
+            link: LinkType::RAW,
+            interface: 0,
+            data,
+            orig_len: data.len() as u32,
+        }
+    }
+
+    fn endpoints() -> impl Strategy<Value = ((IpAddr, u16), (IpAddr, u16))> {
+        prop_oneof![
+            (any::<[u8; 4]>(), any::<[u8; 4]>())
+                .prop_map(|(a, b)| (IpAddr::from(a), IpAddr::from(b))),
+            (any::<[u8; 16]>(), any::<[u8; 16]>())
+                .prop_map(|(a, b)| (IpAddr::from(a), IpAddr::from(b))),
+            // The same address both ways (a flow to itself).
+            any::<[u8; 4]>().prop_map(|a| (IpAddr::from(a), IpAddr::from(a))),
+        ]
+        .prop_flat_map(|(a, b)| {
+            (any::<u16>(), any::<u16>()).prop_map(move |(p, q)| ((a, p), (b, q)))
+        })
+    }
+
+    proptest! {
+        /// A whole TCP or UDP packet is placed from its headers with the
+        /// pair hash and ports its decoded packet has, the same both ways;
+        /// a fragment is left to the decoder.
+        #[test]
+        fn pair_place_agrees_with_the_decoder(
+            (src, dst) in endpoints(),
+            tcp in any::<bool>(),
+            options in 0usize..4,
+            df in any::<bool>(),
+            body in proptest::collection::vec(any::<u8>(), 0..40),
+        ) {
+            let df = if df { 0x4000 } else { 0 };
+            let fwd = ip_frame(src, dst, tcp, options, df, &body);
+            let rev = ip_frame(dst, src, tcp, options, df, &body);
+            let PairPlace::Whole { pair: hash, ports } = pair_place(&raw(&fwd)) else {
+                panic!("a whole packet");
+            };
+            prop_assert_eq!(ports, [src.1, dst.1]);
+            let mut decoder = Decoder::default();
+            let packet = decoder.decode(&raw(&fwd)).expect("decoded");
+            prop_assert_eq!(packet.pair_hash(), hash);
+            let PairPlace::Whole { pair: back, ports: back_ports } = pair_place(&raw(&rev)) else {
+                panic!("a whole packet");
+            };
+            prop_assert_eq!(back, hash);
+            prop_assert_eq!(back_ports, [dst.1, src.1]);
+            let packet = decoder.decode(&raw(&rev)).expect("decoded");
+            prop_assert_eq!(packet.pair_hash(), hash);
+            // The pair's hash, whatever the ports and transport.
+            prop_assert_eq!(pair_hash(&raw(&fwd)), Some(hash));
+            let other = ip_frame((src.0, 7), (dst.0, 9), !tcp, options, df, &body);
+            prop_assert_eq!(pair_place(&raw(&other)), PairPlace::Whole { pair: hash, ports: [7, 9] });
+            if src.0.is_ipv4() {
+                for frag in [0x2000, 0x0001, 0x2010, 0x4000 | 0x2000] {
+                    let f = ip_frame(src, dst, tcp, options, frag, &body);
+                    prop_assert_eq!(pair_place(&raw(&f)), PairPlace::Decode);
+                    prop_assert_eq!(pair_hash(&raw(&f)), Some(hash));
+                }
+            }
+        }
+    }
+
+    proptest! {
+        /// Whatever the header says (lengths, flags, next header, options,
+        /// bytes cut off): a frame placed whole never goes through
+        /// reassembly, and a packet it gives has the ports and pair read
+        /// from its headers.
+        #[test]
+        fn a_whole_frame_never_reaches_reassembly(
+            v6 in any::<bool>(),
+            head in proptest::collection::vec(any::<u8>(), 0..80),
+            proto in prop_oneof![Just(6u8), Just(17u8), any::<u8>()],
+            cut in 0usize..80,
+        ) {
+            let mut ip = head;
+            if let Some(first) = ip.first_mut() {
+                *first = if v6 { 0x60 | (*first & 0x0f) } else { 0x40 | (*first & 0x0f) };
+            }
+            let at = if v6 { 6 } else { 9 };
+            if let Some(p) = ip.get_mut(at) {
+                *p = proto;
+            }
+            ip.truncate(cut.max(1));
+            let frame = raw(&ip);
+            let mut decoder = Decoder::default();
+            let placed = pair_place(&frame);
+            let packet = decoder.decode(&frame);
+            if let PairPlace::Whole { pair, ports } = placed {
+                if let Some(packet) = packet {
+                    prop_assert_eq!(packet.pair_hash(), pair);
+                    prop_assert_eq!(ports, [packet.transport.src_port(), packet.transport.dst_port()]);
+                }
+                prop_assert_eq!(decoder.stats().defrag.fragments, 0);
+            }
+        }
+    }
+
+    /// What the decoder must see first: IPv6 extension headers (a fragment
+    /// header, perhaps), other protocols, frames cut inside the ports,
+    /// frames that are not IP.
+    #[test]
+    fn pair_place_leaves_the_rest_to_the_decoder() {
+        let a = IpAddr::from([10, 0, 0, 1]);
+        let b = IpAddr::from([10, 0, 0, 2]);
+        let v4 = ip_frame((a, 1000), (b, 53), false, 0, 0, b"q");
+        assert!(matches!(
+            pair_place(&raw(&v4)),
+            PairPlace::Whole {
+                ports: [1000, 53],
+                ..
+            }
+        ));
+        let mut icmp = v4.clone();
+        icmp[9] = 1;
+        assert_eq!(pair_place(&raw(&icmp)), PairPlace::Decode);
+        assert_eq!(pair_place(&raw(&v4[..21])), PairPlace::Decode);
+        let mut bad_ihl = v4.clone();
+        bad_ihl[0] = 0x44;
+        assert_eq!(pair_place(&raw(&bad_ihl)), PairPlace::Decode);
+        let (a6, b6) = (IpAddr::from([1u8; 16]), IpAddr::from([2u8; 16]));
+        let v6 = ip_frame((a6, 1000), (b6, 443), true, 0, 0, b"");
+        assert!(matches!(
+            pair_place(&raw(&v6)),
+            PairPlace::Whole {
+                ports: [1000, 443],
+                ..
+            }
+        ));
+        for next in [0u8, 43, 44, 60, 58] {
+            let mut ext = v6.clone();
+            ext[6] = next;
+            assert_eq!(
+                pair_place(&raw(&ext)),
+                PairPlace::Decode,
+                "next header {next}"
+            );
+        }
+        assert_eq!(pair_place(&raw(&v6[..43])), PairPlace::Decode);
+        assert_eq!(pair_place(&raw(b"not ip at all")), PairPlace::Decode);
+        let arp = Frame {
+            link: LinkType::ETHERNET,
+            ..raw(&[0u8; 42])
+        };
+        assert_eq!(pair_place(&arp), PairPlace::Decode);
+    }
 
     /// Both directions of a pair land on one shard, and pairs spread over
     /// the shards evenly enough to keep every core busy.
     #[test]
     fn shards_are_symmetric_and_spread() {
-        fn frame(data: &[u8]) -> Frame<'_> {
-            Frame {
-                index: 1,
-                ts: Timestamp::from_nanos(0),
-                link: LinkType::RAW,
-                interface: 0,
-                data,
-                orig_len: data.len() as u32,
-            }
-        }
         let mut counts = [0usize; 4];
         let mut x: u64 = 0x2545_f491_4f6c_dd1d;
         for i in 0..4000u32 {
@@ -520,8 +839,8 @@ mod tests {
                 r[24..40].copy_from_slice(&f[8..24]);
                 (f, r)
             };
-            let h = pair_hash(&frame(&fwd)).unwrap();
-            assert_eq!(Some(h), pair_hash(&frame(&rev)));
+            let h = pair_hash(&raw(&fwd)).unwrap();
+            assert_eq!(Some(h), pair_hash(&raw(&rev)));
             let s = (h % 4) as usize;
             counts[s] += 1;
         }

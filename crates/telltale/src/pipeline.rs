@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use telltale_decode::{
     CaptureReader, CaptureSecrets, CaptureWarning, DecodeError, DecodeStats, Decoder, Frame,
-    LinkType, Timestamp, pair_hash,
+    LinkType, Packet, PairPlace, Timestamp, pair_hash, pair_place,
 };
 use telltale_detect::{
     DestinationNamer, Detector, Finding, Resolutions, Scanner, ServerName, findings,
@@ -521,8 +521,11 @@ impl<S: AppSink> Stages<S> {
     }
 
     /// One of `shards` pipelines of one capture: the table-wide limits
-    /// (flows held, out-of-order bytes, fragments pending) are shared out,
-    /// so splitting a capture does not multiply its memory.
+    /// (flows held, out-of-order bytes) are shared out, so splitting a
+    /// capture does not multiply its memory. Fragments never reach a
+    /// shard's own decoder (each shard puts every datagram together in a
+    /// spare decoder with the capture's limits: `ShardFilter::spare`, and
+    /// the same in `routed`).
     pub(crate) fn shard(analyzer: &Analyzer, sink: S, shards: usize) -> Self {
         let mut dissectors = Dissectors::with_keys(sink, analyzer.keys.clone());
         dissectors.set_body_limits(analyzer.body_limits);
@@ -530,10 +533,8 @@ impl<S: AppSink> Stages<S> {
         let mut flows = analyzer.flows;
         flows.max_flows = (flows.max_flows / n).max(1);
         flows.max_buffered_total = (flows.max_buffered_total / n).max(1 << 20);
-        let mut decoder = analyzer.decoder;
-        decoder.defrag = decoder.defrag.shared_by(n);
         Stages {
-            decoder: Decoder::new(decoder),
+            decoder: Decoder::new(analyzer.decoder),
             table: FlowTable::new(flows),
             dissectors,
         }
@@ -745,36 +746,63 @@ fn drive_until<S: AppSink>(
 #[derive(Default)]
 struct Batch {
     data: Vec<u8>,
-    frames: Vec<(u64, Timestamp, LinkType, u32, u32, usize, usize)>,
+    frames: Vec<BatchFrame>,
+}
+
+/// A frame's fields in a [`Batch`], where its bytes are, and how the shard
+/// takes it.
+struct BatchFrame {
+    index: u64,
+    ts: Timestamp,
+    link: LinkType,
+    interface: u32,
+    orig_len: u32,
+    start: usize,
+    len: usize,
+    take: Take,
+}
+
+/// How a shard takes a frame the reader sent it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Take {
+    /// A whole packet of one of its pairs: through its pipeline.
+    Own,
+    /// A frame sent to every shard, for its spare decoder (see
+    /// `ShardFilter::spare`); `true` when the packet it gives, if any, is
+    /// of one of this shard's pairs.
+    Spare(bool),
 }
 
 impl Batch {
     const FRAMES: usize = 512;
 
-    fn push(&mut self, f: &Frame<'_>) {
+    fn push(&mut self, f: &Frame<'_>, take: Take) {
         let start = self.data.len();
         self.data.extend_from_slice(f.data);
-        self.frames.push((
-            f.index,
-            f.ts,
-            f.link,
-            f.interface,
-            f.orig_len,
+        self.frames.push(BatchFrame {
+            index: f.index,
+            ts: f.ts,
+            link: f.link,
+            interface: f.interface,
+            orig_len: f.orig_len,
             start,
-            f.data.len(),
-        ));
+            len: f.data.len(),
+            take,
+        });
     }
 
-    fn replay(&self, consumer: &mut impl FrameConsumer) {
-        for &(index, ts, link, interface, orig_len, start, len) in &self.frames {
-            consumer.frame(&Frame {
-                index,
-                ts,
-                link,
-                interface,
-                data: &self.data[start..start + len],
-                orig_len,
-            });
+    /// Hands each frame to `to` with how it is taken.
+    fn replay(&self, mut to: impl FnMut(&Frame<'_>, Take)) {
+        for f in &self.frames {
+            let frame = Frame {
+                index: f.index,
+                ts: f.ts,
+                link: f.link,
+                interface: f.interface,
+                data: &self.data[f.start..f.start + f.len],
+                orig_len: f.orig_len,
+            };
+            to(&frame, f.take);
         }
     }
 }
@@ -784,8 +812,9 @@ enum ShardMsg {
     Secrets(Vec<CaptureSecrets>),
 }
 
-/// The reader's side of a sharded run: routes each frame to its shard
-/// (by IP address pair, so flows and fragments stay whole; see [`Balancer`]).
+/// The reader's side of a sharded run: routes each frame to the shard of
+/// its IP address pair ([`Balancer`]), and a frame that must be decoded
+/// first (a fragment, above all) to every shard.
 struct Router {
     senders: Vec<std::sync::mpsc::SyncSender<ShardMsg>>,
     batches: Vec<Batch>,
@@ -810,8 +839,18 @@ impl Router {
 
 impl FrameConsumer for Router {
     fn frame(&mut self, frame: &Frame<'_>) {
-        let shard = self.balancer.shard(frame);
-        self.batches[shard].push(frame);
+        let PairPlace::Whole { pair, .. } = pair_place(frame) else {
+            let owner = pair_hash(frame).map(|p| self.balancer.place(p, frame.data.len()));
+            for shard in 0..self.batches.len() {
+                self.batches[shard].push(frame, Take::Spare(owner == Some(shard)));
+                if self.batches[shard].frames.len() >= Batch::FRAMES {
+                    self.send(shard);
+                }
+            }
+            return;
+        };
+        let shard = self.balancer.place(pair, frame.data.len());
+        self.batches[shard].push(frame, Take::Own);
         if self.batches[shard].frames.len() >= Batch::FRAMES {
             self.send(shard);
         }
@@ -826,81 +865,169 @@ impl FrameConsumer for Router {
     }
 }
 
-/// Assigns each IP address pair to a shard when it is first seen: to the
+/// Places each IP address pair on a shard when it is first seen: on the
 /// shard with the fewest bytes so far. A hash alone left one shard of two
 /// with a third more work on the benchmark corpus (a few heavy pairs); the
-/// slowest shard sets the wall time. The assignment depends only on the
-/// frames seen so far, so every shard reading the same file computes the
-/// same one. Frames that are not IP go to shard 0.
+/// slowest shard sets the wall time. By flow instead of pair the bytes
+/// split evenly, but two shards took more time than by pair
+/// (`benches/runs/2026-12-03/session3.txt`).
+///
+/// The placement depends only on the frames seen so far, so every shard
+/// reading the same file computes the same one. Memory is fixed: once its
+/// table is three quarters full, pairs not in it go by hash; none is ever
+/// taken out, so a pair never moves.
 struct Balancer {
-    assigned: HashMap<u64, usize, foldhash::fast::RandomState>,
+    /// Placed pairs, open addressing: the pair's keyed hash with its low
+    /// 16 bits replaced by its shard plus one; 0 an empty slot.
+    placed: Box<[u64]>,
+    /// The same entries for recently seen pairs: 32 KiB that stay in a
+    /// core's nearest caches, for the lookup every shard makes for every
+    /// frame. An entry never goes stale, since a pair never moves.
+    recent: Box<[u64]>,
+    held: usize,
     load: Vec<u64>,
-    /// Recent pairs and their shards, by the pair's low bits: every shard
-    /// places every frame of the capture, and the map lookup for each was
-    /// a third of placing. An assignment never changes, so an entry never
-    /// goes stale; `0` marks an empty slot (shards are stored plus one).
-    recent: Box<[(u64, usize)]>,
+    /// Mixed into every pair's hash: the same for every shard of a run,
+    /// new each run, so that a capture cannot be made to pile its pairs
+    /// into one run of slots ([`pair_hash`] is public and invertible).
+    key: u64,
 }
 
 impl Balancer {
-    /// Pairs remembered; past this many, new pairs are placed by hash.
-    const MAX_PAIRS: usize = 1 << 20;
-    /// Slots in `recent`: a few thousand pairs are busy at once in a phone
-    /// capture, and 64 KiB of slots stay in a core's cache.
+    /// Slots of the table of placed pairs: 512 KiB.
+    const SLOTS: usize = 1 << 16;
+    /// Pairs placed by load; past this many, new pairs are placed by hash.
+    const MAX_HELD: usize = Self::SLOTS / 4 * 3;
+    /// Slots looked at for one pair; a pair that finds none free among
+    /// them is placed by hash (entries are never taken out, so it always
+    /// will be).
+    const MAX_PROBE: usize = 64;
     const RECENT: usize = 1 << 12;
+    const SHARD_BITS: u64 = 0xffff;
 
-    fn new(shards: usize) -> Self {
+    /// A balancer for `shards` shards; every shard of a run is given the
+    /// same `key`.
+    fn new(shards: usize, key: u64) -> Self {
+        let n = shards.max(1);
+        // More shards than the low bits can name: by hash alone.
+        let tracked = n > 1 && n <= Self::SHARD_BITS as usize;
         Balancer {
-            assigned: HashMap::default(),
-            load: vec![0; shards.max(1)],
-            recent: vec![(0, 0); Self::RECENT].into_boxed_slice(),
+            placed: vec![0; if tracked { Self::SLOTS } else { 0 }].into_boxed_slice(),
+            recent: vec![0; if tracked { Self::RECENT } else { 0 }].into_boxed_slice(),
+            held: 0,
+            load: vec![0; n],
+            key,
         }
     }
 
-    fn shard(&mut self, frame: &Frame<'_>) -> usize {
+    /// A key for one run's balancers.
+    fn run_key() -> u64 {
+        use std::hash::BuildHasher;
+        std::collections::hash_map::RandomState::new().hash_one(0x7e11_7a1e_u64)
+    }
+
+    fn mixed(&self, pair: u64) -> u64 {
+        let h = (pair ^ self.key).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        h ^ h >> 29
+    }
+
+    /// The shard of the pair with hash `pair`, for a frame of `len` bytes.
+    fn place(&mut self, pair: u64, len: usize) -> usize {
         let n = self.load.len();
         if n == 1 {
             return 0;
         }
-        let Some(pair) = pair_hash(frame) else {
-            return 0;
-        };
-        let slot = (pair as usize) & (Self::RECENT - 1);
-        let known = match self.recent[slot] {
-            (p, s) if p == pair && s > 0 => Some(s - 1),
-            _ => self.assigned.get(&pair).copied(),
-        };
-        let shard = match known {
-            Some(s) => s,
-            None if self.assigned.len() >= Self::MAX_PAIRS => (pair % n as u64) as usize,
-            None => {
-                let s = (0..n).min_by_key(|&i| (self.load[i], i)).unwrap_or(0);
-                self.assigned.insert(pair, s);
-                s
+        let h = self.mixed(pair);
+        if self.placed.is_empty() {
+            return (h % n as u64) as usize;
+        }
+        let tag = h & !Self::SHARD_BITS;
+        let recent = (h >> 16) as usize & (Self::RECENT - 1);
+        if let Some(&e) = self.recent.get(recent)
+            && e & !Self::SHARD_BITS == tag
+            && e != 0
+        {
+            let shard = (e & Self::SHARD_BITS) as usize - 1;
+            self.load[shard] += 256 + len as u64;
+            return shard;
+        }
+        let mask = Self::SLOTS - 1;
+        // The high bits for the slot: the low ones hold the shard.
+        let mut at = (h >> 48) as usize & mask;
+        let mut found = None;
+        for _ in 0..Self::MAX_PROBE {
+            match self.placed[at] {
+                0 if self.held >= Self::MAX_HELD => break,
+                0 => {
+                    let s = (0..n).min_by_key(|&i| (self.load[i], i)).unwrap_or(0);
+                    self.placed[at] = tag | (s as u64 + 1);
+                    self.held += 1;
+                    found = Some(self.placed[at]);
+                    break;
+                }
+                e if e & !Self::SHARD_BITS == tag => {
+                    found = Some(e);
+                    break;
+                }
+                _ => at = (at + 1) & mask,
             }
+        }
+        let shard = match found {
+            Some(e) => {
+                self.recent[recent] = e;
+                (e & Self::SHARD_BITS) as usize - 1
+            }
+            None => (h % n as u64) as usize,
         };
-        self.load[shard] += 256 + frame.data.len() as u64;
-        self.recent[slot] = (pair, shard + 1);
+        self.load[shard] += 256 + len as u64;
         shard
     }
 }
 
-/// Passes on only the frames of one shard: for a shard that reads the
-/// whole capture itself.
+/// Passes on only the frames of one shard's pairs: for a shard that reads
+/// the whole capture itself.
 struct ShardFilter<'a, S: AppSink> {
     shard: usize,
     balancer: Balancer,
     inner: &'a mut Stages<S>,
+    /// Frames to be decoded before their transport is known
+    /// ([`PairPlace::Decode`]): fragments, above all. Every shard decodes
+    /// them all, as one pipeline's decoder would, so datagrams are put
+    /// together within the capture's own limits whatever the thread count
+    /// (one pool per shard, each with a share of the limits, gave other
+    /// counts past them); each keeps the packets of its own pairs. Only
+    /// shard 0 keeps this decoder's counters.
+    spare: Decoder,
     /// The other shards' DNS flows, for a sink that names flows as it goes.
     watch: Option<DnsWatch>,
 }
 
 impl<S: ShardSink> FrameConsumer for ShardFilter<'_, S> {
     fn frame(&mut self, frame: &Frame<'_>) {
-        if self.balancer.shard(frame) == self.shard {
-            self.inner.frame(frame);
-        } else if let Some(watch) = &mut self.watch {
-            watch.frame(frame, self.inner.dissectors.sink_mut());
+        match pair_place(frame) {
+            PairPlace::Whole { pair, ports } => {
+                if self.balancer.place(pair, frame.data.len()) == self.shard {
+                    self.inner.frame(frame);
+                } else if let Some(watch) = &mut self.watch
+                    && ports.contains(&53)
+                {
+                    watch.frame(frame, self.inner.dissectors.sink_mut());
+                }
+            }
+            PairPlace::Decode => {
+                // Placed by the frame's own addresses (a fragment has its
+                // datagram's), as the reader of a routed capture does.
+                let mine = pair_hash(frame)
+                    .map(|pair| self.balancer.place(pair, frame.data.len()) == self.shard);
+                let Some(packet) = self.spare.decode(frame) else {
+                    return;
+                };
+                let st = &mut *self.inner;
+                if mine == Some(true) {
+                    st.table.push(&packet, &mut st.dissectors);
+                } else if let Some(watch) = &mut self.watch {
+                    watch.packet(&packet, st.dissectors.sink_mut());
+                }
+            }
         }
     }
 
@@ -910,8 +1037,9 @@ impl<S: ShardSink> FrameConsumer for ShardFilter<'_, S> {
 }
 
 /// Analyses one capture on `shards` worker threads, each a whole pipeline
-/// for the flows routed to it (by IP address pair, so flows and fragments
-/// stay whole: [`Balancer`]); returns what `finish` made of each shard's
+/// for the flows routed to it (by IP address pair, [`Balancer`]; what must
+/// be decoded first, fragments above all, by every shard, each keeping its
+/// own pairs' packets: `ShardFilter::spare`); returns what `finish` made of each shard's
 /// sink (in shard order) and the capture's counters, summed.
 ///
 /// A plain file is framed by every shard itself, each keeping its own
@@ -942,6 +1070,7 @@ pub(crate) fn drive_sharded<S: ShardSink + Send, T: Send>(
     let plain = crate::inputs::is_plain_file(path);
     debug_assert!(plain || !watch_dns, "DNS watching needs a plain file");
     let crew = Crew::new(shards);
+    let key = Balancer::run_key();
     let (done, read) = if plain {
         let inputs = SharedFile::open(path, shards).map_err(|source| DecodeError::Io {
             path: path.to_owned(),
@@ -957,13 +1086,15 @@ pub(crate) fn drive_sharded<S: ShardSink + Send, T: Send>(
                         let mut stages = Stages::shard(analyzer, make_sink(), shards);
                         let mut filter = ShardFilter {
                             shard,
-                            balancer: Balancer::new(shards),
+                            balancer: Balancer::new(shards, key),
                             inner: &mut stages,
+                            spare: Decoder::new(analyzer.decoder),
                             watch: watch_dns.then(|| DnsWatch::new(analyzer, shards)),
                         };
                         let read = CaptureReader::from_chunks(path, Box::new(input))
                             .and_then(|reader| read_frames(reader, &mut filter, |_| {}, stop));
-                        let (sink, stats) = finish_shard(shard, stages, crew);
+                        let spare = filter.spare;
+                        let (sink, stats) = finish_shard(shard, stages, &spare, crew);
                         ((finish(shard, sink, crew), stats), read)
                     })
                 })
@@ -993,8 +1124,15 @@ pub(crate) fn drive_sharded<S: ShardSink + Send, T: Send>(
 }
 
 /// Ends a shard's flows as of the capture's last time (the latest of every
-/// shard's clock), as one pipeline would at the end of the capture.
-fn finish_shard<S: AppSink>(shard: usize, stages: Stages<S>, crew: &Crew) -> (S, StageStats) {
+/// shard's clock), as one pipeline would at the end of the capture. Every
+/// shard decoded the frames placed by decoding in its `spare` decoder:
+/// shard 0's counts them.
+fn finish_shard<S: AppSink>(
+    shard: usize,
+    stages: Stages<S>,
+    spare: &Decoder,
+    crew: &Crew,
+) -> (S, StageStats) {
     let own = stages.clock();
     // Only when the crew broke (another shard panicked) is `own` used:
     // the run's results are then thrown away.
@@ -1002,7 +1140,11 @@ fn finish_shard<S: AppSink>(shard: usize, stages: Stages<S>, crew: &Crew) -> (S,
         .gather(shard, own)
         .and_then(|all| all.iter().copied().max())
         .unwrap_or(own);
-    stages.finish_at(clock)
+    let (sink, mut stats) = stages.finish_at(clock);
+    if shard == 0 {
+        stats.decode.merge(&spare.stats());
+    }
+    (sink, stats)
 }
 
 /// A shard's pipeline for the other shards' DNS flows: frames to or from
@@ -1020,19 +1162,35 @@ impl DnsWatch {
         }
     }
 
-    /// Follows one frame of another shard; the DNS messages it completes
-    /// go to `sink` at once, so they reach it in capture order.
+    /// Follows one frame of another shard's DNS flow, whole in its frame
+    /// ([`PairPlace::Whole`]); the DNS messages it completes go to `sink`
+    /// at once, so they reach it in capture order.
     fn frame(&mut self, frame: &Frame<'_>, sink: &mut impl ShardSink) {
         let st = &mut self.stages;
-        // Every frame is decoded (fragments of a DNS answer carry no
-        // ports until they are put together); only DNS goes further.
-        if let Some(packet) = st.decoder.decode(frame)
-            && (packet.transport.src_port() == 53 || packet.transport.dst_port() == 53)
-        {
-            st.table.push(&packet, &mut st.dissectors);
-            for (event, server) in st.dissectors.sink_mut().messages.drain(..) {
-                sink.foreign_dns(&event, server);
-            }
+        if let Some(packet) = st.decoder.decode(frame) {
+            Self::follow(&mut st.table, &mut st.dissectors, &packet, sink);
+        }
+    }
+
+    /// As [`frame`](Self::frame), for a packet of another shard's flow
+    /// decoded by this shard's spare decoder (a reassembled fragment
+    /// among them): only DNS is followed.
+    fn packet(&mut self, packet: &Packet<'_>, sink: &mut impl ShardSink) {
+        if packet.transport.src_port() == 53 || packet.transport.dst_port() == 53 {
+            let st = &mut self.stages;
+            Self::follow(&mut st.table, &mut st.dissectors, packet, sink);
+        }
+    }
+
+    fn follow(
+        table: &mut FlowTable,
+        dissectors: &mut Dissectors<DnsMessages>,
+        packet: &Packet<'_>,
+        sink: &mut impl ShardSink,
+    ) {
+        table.push(packet, dissectors);
+        for (event, server) in dissectors.sink_mut().messages.drain(..) {
+            sink.foreign_dns(&event, server);
         }
     }
 }
@@ -1084,20 +1242,30 @@ fn routed<S: AppSink + Send, T: Send>(
             workers.push(scope.spawn(move || {
                 let _here = crew.member();
                 let mut stages = Stages::shard(analyzer, make_sink(), shards);
+                let mut spare = Decoder::new(analyzer.decoder);
                 for msg in rx {
                     match msg {
-                        ShardMsg::Frames(batch) => batch.replay(&mut stages),
+                        ShardMsg::Frames(batch) => batch.replay(|frame, take| match take {
+                            Take::Own => stages.frame(frame),
+                            Take::Spare(mine) => {
+                                if let Some(packet) = spare.decode(frame)
+                                    && mine
+                                {
+                                    stages.table.push(&packet, &mut stages.dissectors);
+                                }
+                            }
+                        }),
                         ShardMsg::Secrets(s) => stages.secrets(&s),
                     }
                 }
-                let (sink, stats) = finish_shard(shard, stages, crew);
+                let (sink, stats) = finish_shard(shard, stages, &spare, crew);
                 (finish(shard, sink, crew), stats)
             }));
         }
         let mut router = Router {
             senders,
             batches: (0..shards).map(|_| Batch::default()).collect(),
-            balancer: Balancer::new(shards),
+            balancer: Balancer::new(shards, Balancer::run_key()),
         };
         let read = read_capture(path, &mut router, |_| {}, stop);
         router.flush();
@@ -1243,73 +1411,88 @@ mod tests {
         assert_eq!(sorted, ours);
     }
 
-    fn ipv4(src: [u8; 4], dst: [u8; 4], len: usize) -> Vec<u8> {
-        let mut p = vec![0u8; len.max(20)];
-        p[0] = 0x45;
-        p[12..16].copy_from_slice(&src);
-        p[16..20].copy_from_slice(&dst);
-        p
+    /// A balancer places by pair hash: the hashes stand for pairs here.
+    fn spread(b: &mut Balancer, pairs: impl IntoIterator<Item = u64>) -> Vec<usize> {
+        pairs.into_iter().map(|f| b.place(f, 100)).collect()
     }
 
-    fn frame(data: &[u8]) -> Frame<'_> {
-        Frame {
-            index: 1,
-            ts: Timestamp::from_nanos(0),
-            link: LinkType::RAW,
-            interface: 0,
-            data,
-            orig_len: data.len() as u32,
-        }
-    }
-
-    /// New pairs go where the least work is; a pair keeps its shard in both
-    /// directions; two balancers fed the same frames agree (each shard of a
-    /// file runs its own); frames that are not IP go to shard 0.
-    /// Two pairs that share a slot of the recent-pairs table each keep
-    /// their own shard, however their frames alternate.
-    #[test]
-    fn pairs_sharing_a_recent_slot_keep_their_shards() {
-        let slot = |data: &[u8]| {
-            let pair = pair_hash(&frame(data)).expect("IP");
-            (pair as usize) & (Balancer::RECENT - 1)
-        };
-        let first = ipv4([10, 0, 0, 1], [1, 1, 1, 1], 1500);
-        let other = (0..=u16::MAX)
-            .map(|i| ipv4([10, 9, (i >> 8) as u8, i as u8], [2, 2, 2, 2], 100))
-            .find(|p| slot(p) == slot(&first))
-            .expect("a pair in the same slot");
-        let mut b = Balancer::new(2);
-        let (s1, s2) = (b.shard(&frame(&first)), b.shard(&frame(&other)));
-        assert_ne!(s1, s2, "the second pair goes to the less loaded shard");
-        for _ in 0..10 {
-            assert_eq!(b.shard(&frame(&first)), s1);
-            assert_eq!(b.shard(&frame(&other)), s2);
-        }
-    }
-
+    /// New pairs go where the least work is; a pair keeps its shard; two
+    /// balancers fed the same pairs agree (each shard of a file runs its
+    /// own).
     #[test]
     fn balancer_spreads_by_load_and_agrees_with_itself() {
-        let (mut a, mut b) = (Balancer::new(2), Balancer::new(2));
-        let heavy = ipv4([10, 0, 0, 1], [1, 1, 1, 1], 1500);
-        let heavy_back = ipv4([1, 1, 1, 1], [10, 0, 0, 1], 60);
-        let first = a.shard(&frame(&heavy));
-        assert_eq!(b.shard(&frame(&heavy)), first);
+        let key = Balancer::run_key();
+        let (mut a, mut b) = (Balancer::new(2, key), Balancer::new(2, key));
+        let heavy = 0x1234_5678_9abc_def0;
+        let first = a.place(heavy, 1500);
+        assert_eq!(b.place(heavy, 1500), first);
         for _ in 0..100 {
-            assert_eq!(a.shard(&frame(&heavy)), first);
-            assert_eq!(a.shard(&frame(&heavy_back)), first);
-            b.shard(&frame(&heavy));
-            b.shard(&frame(&heavy_back));
+            assert_eq!(a.place(heavy, 1500), first);
+            b.place(heavy, 1500);
         }
         // The next new pairs all go to the other shard until it catches up.
-        for i in 0..20u8 {
-            let light = ipv4([10, 0, 1, i], [2, 2, 2, 2], 100);
-            let s = a.shard(&frame(&light));
-            assert_eq!(s, 1 - first);
-            assert_eq!(b.shard(&frame(&light)), s);
+        let light: Vec<u64> = (1..=20u64)
+            .map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+            .collect();
+        let placed = spread(&mut a, light.iter().copied());
+        assert!(placed.iter().all(|&s| s == 1 - first), "{placed:?}");
+        assert_eq!(spread(&mut b, light.iter().copied()), placed);
+        assert!(a.load[0] > 0 && a.load[1] > 0);
+        assert_eq!(Balancer::new(1, key).place(heavy, 1500), 0);
+    }
+
+    /// Pairs whose hashes share a slot each keep their own shard however
+    /// they alternate; a run of more colliding
+    /// pairs than a lookup probes sends the rest by hash, each always to
+    /// the same shard.
+    #[test]
+    fn pairs_that_collide_keep_their_shards() {
+        let mut b = Balancer::new(3, 0);
+        let slot = |b: &Balancer, p: u64| b.mixed(p) >> 48;
+        let target = slot(&b, 1);
+        let colliding: Vec<u64> = (1..u64::MAX)
+            .filter(|&p| slot(&b, p) == target)
+            .take(Balancer::MAX_PROBE + 20)
+            .collect();
+        let first = spread(&mut b, colliding.iter().copied());
+        assert_eq!(&first[..3], &[0, 1, 2], "each new pair to the least loaded");
+        assert_eq!(b.held, Balancer::MAX_PROBE, "the rest went by hash");
+        for (&p, &s) in colliding.iter().zip(&first).skip(Balancer::MAX_PROBE) {
+            assert_eq!(s, (b.mixed(p) % 3) as usize);
         }
-        let loads = &a.load;
-        assert!(loads[0] > 0 && loads[1] > 0);
-        assert_eq!(a.shard(&frame(b"not ip at all")), 0);
-        assert_eq!(Balancer::new(1).shard(&frame(&heavy)), 0);
+        for _ in 0..5 {
+            assert_eq!(spread(&mut b, colliding.iter().copied()), first);
+            assert_eq!(spread(&mut b, colliding.iter().rev().copied()), {
+                let mut r = first.clone();
+                r.reverse();
+                r
+            });
+        }
+    }
+
+    /// Once the table is three quarters full, new pairs go by hash, and a
+    /// pair placed by load before keeps its shard: none ever moves.
+    #[test]
+    fn a_full_table_places_new_pairs_by_hash() {
+        let mut b = Balancer::new(2, 7);
+        let pair = |i: u64| (i + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let mut early = Vec::new();
+        let mut i = 0;
+        while b.held < Balancer::MAX_HELD {
+            early.push(b.place(pair(i), 100));
+            i += 1;
+        }
+        // Load alone would send every one of these to the lighter shard.
+        b.load[0] += 1 << 40;
+        for i in 0..1000u64 {
+            let p = pair(1 << 32 | i);
+            let by_hash = (b.mixed(p) % 2) as usize;
+            assert_eq!(b.place(p, 100), by_hash);
+            assert_eq!(b.place(p, 100), by_hash);
+        }
+        assert_eq!(b.held, Balancer::MAX_HELD);
+        for (i, &s) in early.iter().enumerate().step_by(97) {
+            assert_eq!(b.place(pair(i as u64), 100), s);
+        }
     }
 }

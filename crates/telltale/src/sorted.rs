@@ -585,7 +585,7 @@ impl Analyzer {
         Ok(report)
     }
 
-    /// One capture through sinks from `make(parts)`, split by flow across
+    /// One capture through sinks from `make(parts)`, split by address pair across
     /// `shards` threads when it is a plain file (each shard follows the
     /// others' DNS flows to name its own as one pipeline would).
     fn stream_capture<S: Streamed>(

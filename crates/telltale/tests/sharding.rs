@@ -7,7 +7,7 @@ use telltale::detect::DeviceProfile;
 use telltale::report::{
     write_destinations_csv, write_flows_csv, write_identifiers_csv, write_jsonl,
 };
-use telltale::{Analyzer, Report};
+use telltale::{Analyzer, AnalyzerBuilder, Report};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
@@ -22,14 +22,17 @@ fn render(report: &Report) -> Vec<u8> {
     out
 }
 
-fn analyzer(threads: usize) -> Analyzer {
+fn builder(threads: usize) -> AnalyzerBuilder {
     let text =
         std::fs::read_to_string(fixtures().join("../docs/device-profile.example.toml")).unwrap();
     let profile = DeviceProfile::from_toml(&text).unwrap();
     Analyzer::builder()
         .identifiers(Some(&profile))
         .threads(threads)
-        .build()
+}
+
+fn analyzer(threads: usize) -> Analyzer {
+    builder(threads).build()
 }
 
 #[test]
@@ -178,4 +181,156 @@ fn the_parallel_writer_stops_at_a_failed_write() {
     });
     rx.recv_timeout(std::time::Duration::from_secs(120))
         .expect("the writer returned every time");
+}
+
+/// `flows` DNS exchanges over UDP, IPv4 and IPv6 in turn, each a whole
+/// query and an answer cut into fragments, then a datagram to the address
+/// answered; their frames interleaved so that fragments of one answer fall
+/// between other flows' packets.
+fn fragmented_answers(flows: u16) -> Vec<u8> {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+    use telltale_fixtures::dns::{DnsMessage, RData, Record};
+    use telltale_fixtures::ip::{ipv4_fragments, ipv6_fragments, udp_datagram, udp_packet};
+    use telltale_fixtures::link::{Direction, Framing};
+    use telltale_fixtures::pcap::{Endian, PcapWriter, TsResolution};
+    let framing = Framing::ethernet([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]);
+    let mut w = PcapWriter::new(
+        Endian::Little,
+        TsResolution::Micro,
+        framing.linktype(),
+        65535,
+    );
+    let mut frames: Vec<Vec<Vec<u8>>> = Vec::new();
+    for i in 0..flows {
+        let name = format!("host{i}.example");
+        let addr = Ipv4Addr::new(93, 184, (i >> 8) as u8, i as u8);
+        let query = DnsMessage::query(i, &name, 16);
+        let txt = format!("record {i} of {flows}");
+        let answer = query
+            .response()
+            .answer(Record::new(&name, 60, RData::Txt(vec![txt; 6])))
+            .answer(Record::new(&name, 60, RData::A(addr)))
+            .to_bytes();
+        let port = 20_000 + i;
+        let mut flow = Vec::new();
+        if i % 2 == 0 {
+            let (client, server) = (Ipv4Addr::new(10, 0, 0, 5), Ipv4Addr::new(10, 0, 0, 1));
+            let c = SocketAddr::new(IpAddr::V4(client), port);
+            let s = SocketAddr::new(IpAddr::V4(server), 53);
+            flow.push(framing.frame(Direction::Outbound, &udp_packet(c, s, i, &query.to_bytes())));
+            let udp = udp_datagram(s, c, &answer);
+            for f in ipv4_fragments(server, client, 17, i, &udp, &[48, 96]) {
+                flow.push(framing.frame(Direction::Inbound, &f));
+            }
+        } else {
+            let client = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 5);
+            let server = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1);
+            let c = SocketAddr::new(IpAddr::V6(client), port);
+            let s = SocketAddr::new(IpAddr::V6(server), 53);
+            flow.push(framing.frame(Direction::Outbound, &udp_packet(c, s, i, &query.to_bytes())));
+            let udp = udp_datagram(s, c, &answer);
+            for f in ipv6_fragments(server, client, 17, u32::from(i), &udp, &[48, 96]) {
+                flow.push(framing.frame(Direction::Inbound, &f));
+            }
+        }
+        // Then a datagram to the address answered: a flow named by the
+        // answer, often on another shard than the DNS flow.
+        let c = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 5)), 30_000 + i);
+        let s = SocketAddr::new(IpAddr::V4(addr), 443);
+        flow.push(framing.frame(Direction::Outbound, &udp_packet(c, s, i, b"hello")));
+        frames.push(flow);
+    }
+    // Round robin over the flows, a frame of each at a time.
+    let mut ts = 1_700_000_000_000_000_000u64;
+    for step in 0..5 {
+        for flow in &frames {
+            if let Some(f) = flow.get(step) {
+                w.packet(ts, f);
+                ts += 10_000;
+            }
+        }
+    }
+    w.into_bytes()
+}
+
+/// Fragments are put together whatever shard their datagram's pair is on
+/// (every shard decodes every fragment and keeps its own pairs'), with
+/// the capture's reassembly limits: a flood past those limits counts the
+/// same on any thread count, and flows whose answers come in fragments
+/// stay whole and name the flows to the addresses answered, collected
+/// from a plain file and gzip-compressed (read once and routed), and
+/// streamed from a plain file (each shard following the others' DNS; a
+/// streamed gzip file is read on one thread).
+#[test]
+fn fragments_are_the_same_on_any_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut paths = Vec::new();
+    for (name, bytes) in [
+        ("answers.pcap", fragmented_answers(400)),
+        (
+            "flood-v4.pcap",
+            telltale_fixtures::adversarial::frag_flood_v4(9_000),
+        ),
+        (
+            "flood-v6.pcap",
+            telltale_fixtures::adversarial::frag_flood_v6(9_000),
+        ),
+    ] {
+        let plain = dir.path().join(name);
+        std::fs::write(&plain, &bytes).unwrap();
+        let gz = dir.path().join(format!("{name}.gz"));
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut enc, &bytes).unwrap();
+        std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+        paths.push(plain);
+        paths.push(gz);
+    }
+    for path in &paths {
+        let want = analyzer(1).analyze([path]).unwrap();
+        let capture = &want.captures[0];
+        if path.to_string_lossy().contains("answers") {
+            assert_eq!(capture.flows.len(), 800, "{}", path.display());
+            let named = capture.flows.iter().filter(|f| {
+                f.server_name
+                    .name
+                    .as_deref()
+                    .is_some_and(|n| n.starts_with("host"))
+            });
+            assert_eq!(named.count(), 400, "every datagram to an answered address");
+            assert_eq!(capture.decode.defrag.reassembled, 400);
+            assert!(capture.events.len() >= 800, "{}", capture.events.len());
+        } else {
+            assert!(capture.decode.defrag.evicted > 0, "{}", path.display());
+        }
+        let want_bytes = render(&want);
+        // Streamed, each shard following the other shards' DNS flows
+        // (reassembled answers among them) to name its own as they end.
+        let mut want_jsonl = Vec::new();
+        write_jsonl(&want, &mut want_jsonl).unwrap();
+        for threads in [1, 2, 3] {
+            let streaming = builder(threads).collect_limit(0).build();
+            let mut got = Vec::new();
+            let report = streaming.analyze_jsonl([path], &mut got).unwrap();
+            assert!(report.captures[0].flows.is_empty(), "streamed");
+            assert!(
+                got == want_jsonl,
+                "{} streamed on {threads} threads",
+                path.display()
+            );
+        }
+        for threads in [2, 3, 4] {
+            let got = analyzer(threads).analyze([path]).unwrap();
+            assert_eq!(
+                got.captures[0].decode,
+                capture.decode,
+                "{} on {threads} threads",
+                path.display()
+            );
+            assert!(
+                render(&got) == want_bytes,
+                "{} on {threads} threads",
+                path.display()
+            );
+        }
+    }
 }
