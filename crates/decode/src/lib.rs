@@ -58,7 +58,7 @@ pub use error::{CaptureWarning, DecodeError, WarningKind};
 pub use linktype::LinkType;
 pub use packet::{
     DecodeStats, Decoder, DecoderConfig, Packet, PairPlace, TcpFlags, TcpSegment, Transport,
-    UdpDatagram, pair_hash, pair_place,
+    UdpDatagram, pair_hash, pair_key, pair_place,
 };
 pub use reader::{CaptureFormat, CaptureReader, CaptureSecrets, ChunkSource, Frame};
 pub use time::Timestamp;

@@ -24,6 +24,7 @@ const ETH_PPPOE_SESSION: u16 = 0x8864;
 /// More tags than any real network stacks; a frame claiming more is malformed.
 const MAX_VLAN_TAGS: usize = 8;
 
+#[inline]
 pub(crate) fn network(link: LinkType, data: &[u8]) -> Network<'_> {
     match link {
         LinkType::ETHERNET => ethernet(data),
@@ -74,6 +75,7 @@ fn is_bsd_af_inet(af: u32) -> bool {
     matches!(af, 2 | 24 | 28 | 30)
 }
 
+#[inline]
 fn ethernet(data: &[u8]) -> Network<'_> {
     let Some((head, mut rest)) = data.split_first_chunk::<14>() else {
         return Network::Malformed;

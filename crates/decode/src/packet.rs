@@ -181,20 +181,29 @@ impl DecodeStats {
 /// assert_eq!(query, answer);
 /// ```
 pub fn pair_hash(frame: &Frame<'_>) -> Option<u64> {
+    pair_key(frame).map(pair_mix)
+}
+
+/// The key of a frame's IP address pair, the same both ways; `None` for a
+/// frame that is not IP. What [`pair_place`] and [`Packet::pair_key`]
+/// give; not a hash (an IPv4 pair's key is its two addresses), while
+/// [`pair_hash`] is this key mixed.
+pub fn pair_key(frame: &Frame<'_>) -> Option<u64> {
     let Network::Ip(ip) = link::network(frame.link, frame.data) else {
         return None;
     };
-    match ip.first().map(|v| v >> 4) {
+    let key = match ip.first().map(|v| v >> 4) {
         Some(4) => {
             let h = ip.first_chunk::<20>()?;
-            Some(pair_v4(word4(h, 12), word4(h, 16)))
+            pair_key_v4(word4(h, 12), word4(h, 16))
         }
         Some(6) => {
             let h = ip.first_chunk::<40>()?;
-            Some(pair_v6(word16(h, 8), word16(h, 24)))
+            pair_key_v6(word16(h, 8), word16(h, 24))
         }
-        _ => None,
-    }
+        _ => return None,
+    };
+    Some(key)
 }
 
 fn word4<const N: usize>(h: &[u8; N], at: usize) -> u32 {
@@ -205,25 +214,24 @@ fn word16<const N: usize>(h: &[u8; N], at: usize) -> u128 {
     u128::from_be_bytes(h[at..at + 16].try_into().expect("sixteen bytes"))
 }
 
-/// The pair in a fixed order (either direction gives the same hash), then
-/// a multiply-xorshift mix: stable across runs and platforms, so shards
-/// (and anything that depends on them) are reproducible. Integer compares:
-/// comparing the address bytes as slices went through memcmp on every
-/// packet of every shard.
-fn pair_v4(a: u32, b: u32) -> u64 {
-    let (lo, hi) = (u64::from(a.min(b)), u64::from(a.max(b)));
-    pair_mix(lo << 32 | hi, 0)
+/// The pair in a fixed order (either direction gives the same key), as
+/// integers: comparing the address bytes as slices went through memcmp on
+/// every packet of every shard. An IPv4 pair's key is exact.
+fn pair_key_v4(a: u32, b: u32) -> u64 {
+    u64::from(a.min(b)) << 32 | u64::from(a.max(b))
 }
 
-fn pair_v6(a: u128, b: u128) -> u64 {
+fn pair_key_v6(a: u128, b: u128) -> u64 {
     let (lo, hi) = (a.min(b), a.max(b));
     let half = |x: u128| ((x >> 64) as u64, x as u64);
     let ((lo0, lo1), (hi0, hi1)) = (half(lo), half(hi));
-    pair_mix(lo0 ^ hi0.rotate_left(29), lo1 ^ hi1.rotate_left(43))
+    (lo0 ^ hi0.rotate_left(29)) ^ (lo1 ^ hi1.rotate_left(43)).rotate_left(17)
 }
 
-fn pair_mix(lo: u64, hi: u64) -> u64 {
-    let mut h = lo.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ hi;
+/// A multiply-xorshift mix: stable across runs and platforms, so shards
+/// (and anything that depends on them) are reproducible.
+fn pair_mix(key: u64) -> u64 {
+    let mut h = key.wrapping_mul(0x9e37_79b9_7f4a_7c15);
     h ^= h >> 31;
     h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
     h ^= h >> 29;
@@ -234,12 +242,14 @@ fn pair_mix(lo: u64, hi: u64) -> u64 {
 /// address pair ([`pair_place`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PairPlace {
-    /// A TCP or UDP packet whole in its frame: its address pair's hash
-    /// ([`pair_hash`], and [`Packet::pair_hash`] once decoded) and its
-    /// source and destination ports.
+    /// A TCP or UDP packet whole in its frame: its address pair's key and
+    /// its source and destination ports.
     Whole {
-        /// The address pair's hash.
-        pair: u64,
+        /// The address pair's key, the same both ways and the same as
+        /// [`Packet::pair_key`] once decoded. Not a hash (an IPv4 pair's
+        /// key is the two addresses): mix it before using its bits;
+        /// [`pair_hash`] is this key mixed.
+        key: u64,
         /// Source and destination port.
         ports: [u16; 2],
     },
@@ -266,11 +276,11 @@ pub enum PairPlace {
 /// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/redmi-1s-2014.pcap");
 /// let mut r = CaptureReader::open(path).unwrap();
 /// let frame = r.next_frame().unwrap().unwrap();
-/// let PairPlace::Whole { pair, ports } = pair_place(&frame) else { panic!() };
-/// assert_eq!(Some(pair), pair_hash(&frame));
+/// let PairPlace::Whole { key, ports } = pair_place(&frame) else { panic!() };
 /// let mut decoder = Decoder::default();
 /// let packet = decoder.decode(&frame).unwrap();
-/// assert_eq!(pair, packet.pair_hash());
+/// assert_eq!(key, packet.pair_key());
+/// assert_eq!(Some(packet.pair_hash()), pair_hash(&frame));
 /// assert_eq!(ports, [packet.transport.src_port(), packet.transport.dst_port()]);
 /// ```
 pub fn pair_place(frame: &Frame<'_>) -> PairPlace {
@@ -299,7 +309,7 @@ pub fn pair_place(frame: &Frame<'_>) -> PairPlace {
                 return PairPlace::Decode;
             };
             PairPlace::Whole {
-                pair: pair_v4(word4(h, 12), word4(h, 16)),
+                key: pair_key_v4(word4(h, 12), word4(h, 16)),
                 ports: port(p),
             }
         }
@@ -308,7 +318,7 @@ pub fn pair_place(frame: &Frame<'_>) -> PairPlace {
         // decoder has the last word.
         Some(6) => match ip.first_chunk::<44>() {
             Some(h) if matches!(h[6], 6 | 17) => PairPlace::Whole {
-                pair: pair_v6(word16(h, 8), word16(h, 24)),
+                key: pair_key_v6(word16(h, 8), word16(h, 24)),
                 ports: port(&h[40..]),
             },
             _ => PairPlace::Decode,
@@ -318,14 +328,20 @@ pub fn pair_place(frame: &Frame<'_>) -> PairPlace {
 }
 
 impl Packet<'_> {
+    /// The key of this packet's address pair, the same both ways: what
+    /// [`pair_place`] gives its frame.
+    pub fn pair_key(&self) -> u64 {
+        match (self.src, self.dst) {
+            (IpAddr::V4(a), IpAddr::V4(b)) => pair_key_v4(u32::from(a), u32::from(b)),
+            (a, b) => pair_key_v6(v6_bits(a), v6_bits(b)),
+        }
+    }
+
     /// The hash of this packet's address pair, the same both ways: what
     /// [`pair_hash`] gives its frame (for a reassembled datagram, any of
     /// its fragments).
     pub fn pair_hash(&self) -> u64 {
-        match (self.src, self.dst) {
-            (IpAddr::V4(a), IpAddr::V4(b)) => pair_v4(u32::from(a), u32::from(b)),
-            (a, b) => pair_v6(v6_bits(a), v6_bits(b)),
-        }
+        pair_mix(self.pair_key())
     }
 }
 
@@ -697,29 +713,29 @@ mod tests {
             let df = if df { 0x4000 } else { 0 };
             let fwd = ip_frame(src, dst, tcp, options, df, &body);
             let rev = ip_frame(dst, src, tcp, options, df, &body);
-            let PairPlace::Whole { pair: hash, ports } = pair_place(&raw(&fwd)) else {
+            let PairPlace::Whole { key: hash, ports } = pair_place(&raw(&fwd)) else {
                 panic!("a whole packet");
             };
             prop_assert_eq!(ports, [src.1, dst.1]);
             let mut decoder = Decoder::default();
             let packet = decoder.decode(&raw(&fwd)).expect("decoded");
-            prop_assert_eq!(packet.pair_hash(), hash);
-            let PairPlace::Whole { pair: back, ports: back_ports } = pair_place(&raw(&rev)) else {
+            prop_assert_eq!(packet.pair_key(), hash);
+            let PairPlace::Whole { key: back, ports: back_ports } = pair_place(&raw(&rev)) else {
                 panic!("a whole packet");
             };
             prop_assert_eq!(back, hash);
             prop_assert_eq!(back_ports, [dst.1, src.1]);
             let packet = decoder.decode(&raw(&rev)).expect("decoded");
-            prop_assert_eq!(packet.pair_hash(), hash);
+            prop_assert_eq!(packet.pair_key(), hash);
             // The pair's hash, whatever the ports and transport.
-            prop_assert_eq!(pair_hash(&raw(&fwd)), Some(hash));
+            prop_assert_eq!(pair_hash(&raw(&fwd)), Some(packet.pair_hash()));
             let other = ip_frame((src.0, 7), (dst.0, 9), !tcp, options, df, &body);
-            prop_assert_eq!(pair_place(&raw(&other)), PairPlace::Whole { pair: hash, ports: [7, 9] });
+            prop_assert_eq!(pair_place(&raw(&other)), PairPlace::Whole { key: hash, ports: [7, 9] });
             if src.0.is_ipv4() {
                 for frag in [0x2000, 0x0001, 0x2010, 0x4000 | 0x2000] {
                     let f = ip_frame(src, dst, tcp, options, frag, &body);
                     prop_assert_eq!(pair_place(&raw(&f)), PairPlace::Decode);
-                    prop_assert_eq!(pair_hash(&raw(&f)), Some(hash));
+                    prop_assert_eq!(pair_hash(&raw(&f)), Some(packet.pair_hash()));
                 }
             }
         }
@@ -750,9 +766,9 @@ mod tests {
             let mut decoder = Decoder::default();
             let placed = pair_place(&frame);
             let packet = decoder.decode(&frame);
-            if let PairPlace::Whole { pair, ports } = placed {
+            if let PairPlace::Whole { key, ports } = placed {
                 if let Some(packet) = packet {
-                    prop_assert_eq!(packet.pair_hash(), pair);
+                    prop_assert_eq!(packet.pair_key(), key);
                     prop_assert_eq!(ports, [packet.transport.src_port(), packet.transport.dst_port()]);
                 }
                 prop_assert_eq!(decoder.stats().defrag.fragments, 0);

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use telltale_decode::{
     CaptureReader, CaptureSecrets, CaptureWarning, DecodeError, DecodeStats, Decoder, Frame,
-    LinkType, Packet, PairPlace, Timestamp, pair_hash, pair_place,
+    LinkType, Packet, PairPlace, Timestamp, pair_key, pair_place,
 };
 use telltale_detect::{
     DestinationNamer, Detector, Finding, Resolutions, Scanner, ServerName, findings,
@@ -839,8 +839,8 @@ impl Router {
 
 impl FrameConsumer for Router {
     fn frame(&mut self, frame: &Frame<'_>) {
-        let PairPlace::Whole { pair, .. } = pair_place(frame) else {
-            let owner = pair_hash(frame).map(|p| self.balancer.place(p, frame.data.len()));
+        let PairPlace::Whole { key, .. } = pair_place(frame) else {
+            let owner = pair_key(frame).map(|k| self.balancer.place(k, frame.data.len()));
             for shard in 0..self.batches.len() {
                 self.batches[shard].push(frame, Take::Spare(owner == Some(shard)));
                 if self.batches[shard].frames.len() >= Batch::FRAMES {
@@ -849,7 +849,7 @@ impl FrameConsumer for Router {
             }
             return;
         };
-        let shard = self.balancer.place(pair, frame.data.len());
+        let shard = self.balancer.place(key, frame.data.len());
         self.batches[shard].push(frame, Take::Own);
         if self.batches[shard].frames.len() >= Batch::FRAMES {
             self.send(shard);
@@ -886,9 +886,9 @@ struct Balancer {
     recent: Box<[u64]>,
     held: usize,
     load: Vec<u64>,
-    /// Mixed into every pair's hash: the same for every shard of a run,
-    /// new each run, so that a capture cannot be made to pile its pairs
-    /// into one run of slots ([`pair_hash`] is public and invertible).
+    /// Mixed into every pair's key: the same for every shard of a run, new
+    /// each run, so that a capture cannot be made to pile its pairs into
+    /// one run of slots (the key is the addresses themselves).
     key: u64,
 }
 
@@ -930,7 +930,8 @@ impl Balancer {
         h ^ h >> 29
     }
 
-    /// The shard of the pair with hash `pair`, for a frame of `len` bytes.
+    /// The shard of the pair with key `pair` ([`pair_key`]), for a frame
+    /// of `len` bytes.
     fn place(&mut self, pair: u64, len: usize) -> usize {
         let n = self.load.len();
         if n == 1 {
@@ -1004,8 +1005,8 @@ struct ShardFilter<'a, S: AppSink> {
 impl<S: ShardSink> FrameConsumer for ShardFilter<'_, S> {
     fn frame(&mut self, frame: &Frame<'_>) {
         match pair_place(frame) {
-            PairPlace::Whole { pair, ports } => {
-                if self.balancer.place(pair, frame.data.len()) == self.shard {
+            PairPlace::Whole { key, ports } => {
+                if self.balancer.place(key, frame.data.len()) == self.shard {
                     self.inner.frame(frame);
                 } else if let Some(watch) = &mut self.watch
                     && ports.contains(&53)
@@ -1016,8 +1017,8 @@ impl<S: ShardSink> FrameConsumer for ShardFilter<'_, S> {
             PairPlace::Decode => {
                 // Placed by the frame's own addresses (a fragment has its
                 // datagram's), as the reader of a routed capture does.
-                let mine = pair_hash(frame)
-                    .map(|pair| self.balancer.place(pair, frame.data.len()) == self.shard);
+                let mine = pair_key(frame)
+                    .map(|key| self.balancer.place(key, frame.data.len()) == self.shard);
                 let Some(packet) = self.spare.decode(frame) else {
                     return;
                 };
