@@ -13,9 +13,15 @@ use telltale_decode::{CaptureReader, ChunkSource};
 /// every frame, then the warnings and the bytes read.
 type Seen = (Vec<(u64, i64, u32, u32, Vec<u8>, u32)>, Vec<String>, u64);
 
-fn walk(mut reader: CaptureReader) -> Seen {
+fn walk(reader: CaptureReader) -> Seen {
+    walk_batched(reader, 0)
+}
+
+/// As [`walk`], taking up to `batch` frames at a time from
+/// `for_each_buffered` before each `next_frame` (0: `next_frame` alone).
+fn walk_batched(mut reader: CaptureReader, batch: usize) -> Seen {
     let mut frames = Vec::new();
-    while let Some(f) = reader.next_frame().unwrap() {
+    let mut keep = |f: &telltale_decode::Frame<'_>| {
         frames.push((
             f.index,
             f.ts.as_nanos(),
@@ -23,7 +29,16 @@ fn walk(mut reader: CaptureReader) -> Seen {
             f.interface,
             f.data.to_vec(),
             f.orig_len,
-        ));
+        ))
+    };
+    loop {
+        if batch > 0 && reader.for_each_buffered(batch, &mut keep) > 0 {
+            continue;
+        }
+        let Some(f) = reader.next_frame().unwrap() else {
+            break;
+        };
+        keep(&f);
     }
     let warnings = reader
         .warnings()
@@ -76,6 +91,10 @@ fn streamed(bytes: &[u8]) -> Seen {
 }
 
 fn chunked(bytes: &[u8], sizes: Vec<usize>, fail: bool) -> Option<Seen> {
+    chunked_batched(bytes, sizes, fail, 0)
+}
+
+fn chunked_batched(bytes: &[u8], sizes: Vec<usize>, fail: bool, batch: usize) -> Option<Seen> {
     let cut = Cut {
         bytes: bytes.to_vec(),
         at: 0,
@@ -85,7 +104,7 @@ fn chunked(bytes: &[u8], sizes: Vec<usize>, fail: bool) -> Option<Seen> {
     };
     CaptureReader::from_chunks("t", Box::new(cut))
         .ok()
-        .map(walk)
+        .map(|r| walk_batched(r, batch))
 }
 
 const FIXTURES: &[&str] = &[
@@ -95,8 +114,65 @@ const FIXTURES: &[&str] = &[
     "pcap-gzip.pcap.gz",
     "pcap-truncated.pcap",
     "pcap-nanosecond.pcap",
+    "pcap-big-endian.pcap",
+    "pcap-snaplen96.pcap",
     "tls-split-records.pcap",
 ];
+
+/// A pcap whose records claim fewer bytes on the wire than they hold
+/// (taken as at least what they hold), at microsecond and nanosecond
+/// resolution, little- and big-endian.
+fn lying_lengths(big_endian: bool, nanos: bool) -> Vec<u8> {
+    let u32b = |v: u32| {
+        if big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    };
+    let mut out = Vec::new();
+    out.extend_from_slice(&u32b(if nanos { 0xa1b2_3c4d } else { 0xa1b2_c3d4 }));
+    out.extend_from_slice(&if big_endian {
+        [0, 2, 0, 4]
+    } else {
+        [2, 0, 4, 0]
+    });
+    for v in [0, 0, 65535, 1] {
+        out.extend_from_slice(&u32b(v));
+    }
+    for i in 0..20u32 {
+        let data = vec![i as u8; 20 + i as usize];
+        for v in [1_700_000_000 + i, i * 999_999, data.len() as u32, i % 3] {
+            out.extend_from_slice(&u32b(v));
+        }
+        out.extend_from_slice(&data);
+    }
+    out
+}
+
+#[test]
+fn frames_taken_in_runs_keep_the_lengths_a_record_gives() {
+    for big_endian in [false, true] {
+        for nanos in [false, true] {
+            let bytes = lying_lengths(big_endian, nanos);
+            let one = streamed(&bytes);
+            assert_eq!(one.0.len(), 20);
+            assert!(one.0.iter().all(|f| f.5 as usize == f.4.len()));
+            for batch in [1, 3, 64] {
+                let runs = walk_batched(
+                    CaptureReader::from_read("t", Box::new(io::Cursor::new(bytes.clone())))
+                        .unwrap(),
+                    batch,
+                );
+                assert_eq!(runs, one, "batch {batch}");
+                assert_eq!(
+                    chunked_batched(&bytes, vec![37], false, batch),
+                    Some(one.clone())
+                );
+            }
+        }
+    }
+}
 
 #[test]
 fn every_fixture_reads_the_same_in_chunks_of_every_small_size() {
@@ -109,6 +185,11 @@ fn every_fixture_reads_the_same_in_chunks_of_every_small_size() {
                 chunked(&bytes, vec![size], false).as_ref(),
                 Some(&whole),
                 "{name} in chunks of {size}"
+            );
+            assert_eq!(
+                chunked_batched(&bytes, vec![size], false, 7).as_ref(),
+                Some(&whole),
+                "{name} in chunks of {size}, frames taken in runs"
             );
         }
     }
@@ -163,6 +244,28 @@ proptest! {
         prop_assume!(sizes.iter().any(|&s| s > 0));
         let bytes = fixture(FIXTURES[which]);
         prop_assert_eq!(chunked(&bytes, sizes, false), Some(streamed(&bytes)));
+    }
+
+    /// Frames taken in runs from what is buffered, then one at a time,
+    /// are the frames `next_frame` gives alone, with the same warnings and
+    /// bytes read: whole files, cut short, in chunks cut anywhere, gzip.
+    #[test]
+    fn frames_taken_in_runs_are_the_same(
+        which in 0..FIXTURES.len(),
+        sizes in proptest::collection::vec(1usize..3000, 1..12),
+        cut in 0u32..=1000,
+        batch in 1usize..40,
+    ) {
+        let bytes = fixture(FIXTURES[which]);
+        let bytes = &bytes[..bytes.len() * cut as usize / 1000];
+        let streamed_one = CaptureReader::from_read("t", Box::new(io::Cursor::new(bytes.to_vec())))
+            .ok()
+            .map(walk);
+        let streamed_runs = CaptureReader::from_read("t", Box::new(io::Cursor::new(bytes.to_vec())))
+            .ok()
+            .map(|r| walk_batched(r, batch));
+        prop_assert_eq!(&streamed_runs, &streamed_one);
+        prop_assert_eq!(&chunked_batched(bytes, sizes, false, batch), &streamed_one);
     }
 
     #[test]

@@ -678,25 +678,35 @@ fn read_frames(
         if packets.is_multiple_of(4096) && stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
             break;
         }
+        let before = 4096 - (packets % 4096) as usize;
+        let mut take = |frame: &Frame<'_>| {
+            packets += 1;
+            // Counted in runs: a capture's frames nearly all share a link
+            // type, and a map lookup per frame showed in the profile.
+            if frame.link == run.0 {
+                run.1 += 1;
+            } else {
+                if run.1 > 0 {
+                    *link_types.entry(run.0).or_insert(0u64) += run.1;
+                }
+                run = (frame.link, 1);
+            }
+            span = Some(match span {
+                None => (frame.ts, frame.ts),
+                Some((lo, hi)) => (frame.ts.min(lo), frame.ts.max(hi)),
+            });
+            consumer.frame(frame);
+        };
+        // The frames already read in whole, in one call (up to the next
+        // look at `stop`); then one at a time, through whatever the reader
+        // must read, warn about or skip first.
+        if reader.for_each_buffered(before, &mut take) > 0 {
+            continue;
+        }
         let Some(frame) = reader.next_frame()? else {
             break;
         };
-        packets += 1;
-        // Counted in runs: a capture's frames nearly all share a link type,
-        // and a map lookup per frame showed in the profile.
-        if frame.link == run.0 {
-            run.1 += 1;
-        } else {
-            if run.1 > 0 {
-                *link_types.entry(run.0).or_insert(0u64) += run.1;
-            }
-            run = (frame.link, 1);
-        }
-        span = Some(match span {
-            None => (frame.ts, frame.ts),
-            Some((lo, hi)) => (frame.ts.min(lo), frame.ts.max(hi)),
-        });
-        consumer.frame(&frame);
+        take(&frame);
     }
     for w in &reader.warnings()[warnings_seen..] {
         on_warning(w);
@@ -932,6 +942,9 @@ impl Balancer {
 
     /// The shard of the pair with key `pair` ([`pair_key`]), for a frame
     /// of `len` bytes.
+    // Inlined: every shard calls it for every frame, and a call saved and
+    // restored registers for a sixth of its instructions.
+    #[inline]
     fn place(&mut self, pair: u64, len: usize) -> usize {
         let n = self.load.len();
         if n == 1 {
