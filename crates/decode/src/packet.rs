@@ -283,7 +283,8 @@ pub enum PairPlace {
 /// assert_eq!(Some(packet.pair_hash()), pair_hash(&frame));
 /// assert_eq!(ports, [packet.transport.src_port(), packet.transport.dst_port()]);
 /// ```
-#[inline]
+// Always inlined: a shard of a split capture places every frame of it.
+#[inline(always)]
 pub fn pair_place(frame: &Frame<'_>) -> PairPlace {
     // Untagged IPv4 over Ethernet first, read in place: nearly every frame
     // of a phone's capture. Anything else, or any doubt, goes the general

@@ -944,7 +944,7 @@ impl Balancer {
     /// of `len` bytes.
     // Inlined: every shard calls it for every frame, and a call saved and
     // restored registers for a sixth of its instructions.
-    #[inline]
+    #[inline(always)]
     fn place(&mut self, pair: u64, len: usize) -> usize {
         let n = self.load.len();
         if n == 1 {
@@ -1016,6 +1016,7 @@ struct ShardFilter<'a, S: AppSink> {
 }
 
 impl<S: ShardSink> FrameConsumer for ShardFilter<'_, S> {
+    #[inline(always)]
     fn frame(&mut self, frame: &Frame<'_>) {
         match pair_place(frame) {
             PairPlace::Whole { key, ports } => {
