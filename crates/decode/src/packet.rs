@@ -166,10 +166,13 @@ impl DecodeStats {
 }
 
 /// A hash of a frame's IP address pair, the same in both directions; `None`
-/// for a frame that is not IP. For splitting one capture across threads:
-/// frames between the same two addresses (both directions, every port,
-/// every fragment) share it, so flows and fragment reassembly stay whole.
-/// Only the link header and the IP addresses are read.
+/// for a frame that is not IP. For splitting one capture into parts by a
+/// fixed rule (`pair_hash % n`, as `examples/split.rs` does): frames
+/// between the same two addresses (both directions, every port, every
+/// fragment) share it, so flows and fragment reassembly stay whole. Only
+/// the link header and the IP addresses are read. (Threads that share a
+/// capture place frames by [`pair_place`] instead, and mix [`pair_key`]
+/// with a key of their own.)
 ///
 /// ```
 /// use telltale_decode::{CaptureReader, pair_hash};
@@ -228,8 +231,8 @@ fn pair_key_v6(a: u128, b: u128) -> u64 {
     (lo0 ^ hi0.rotate_left(29)) ^ (lo1 ^ hi1.rotate_left(43)).rotate_left(17)
 }
 
-/// A multiply-xorshift mix: stable across runs and platforms, so shards
-/// (and anything that depends on them) are reproducible.
+/// A multiply-xorshift mix: stable across runs and platforms, so a split
+/// made with [`pair_hash`] is reproducible.
 fn pair_mix(key: u64) -> u64 {
     let mut h = key.wrapping_mul(0x9e37_79b9_7f4a_7c15);
     h ^= h >> 31;
@@ -260,7 +263,7 @@ pub enum PairPlace {
 }
 
 /// Where `frame` belongs when a capture is split by address pair, read
-/// from its headers without decoding it: a few loads and a multiply per
+/// from its headers without decoding it: a few loads and compares per
 /// frame, for every frame of every thread that shares the capture.
 ///
 /// A frame is [`PairPlace::Whole`] only when [`Decoder::decode`] takes it
@@ -793,6 +796,48 @@ mod tests {
                     prop_assert_eq!(ports, [packet.transport.src_port(), packet.transport.dst_port()]);
                 }
                 prop_assert_eq!(decoder.stats().defrag.fragments, 0);
+            }
+        }
+    }
+
+    proptest! {
+        /// Over Ethernet (untagged, VLAN-tagged, any ethertype), a frame
+        /// is placed as its IP packet alone is: the fast path for untagged
+        /// IPv4 gives what the general way gives.
+        #[test]
+        fn pair_place_over_ethernet_is_pair_place_of_the_packet(
+            ip in proptest::collection::vec(any::<u8>(), 0..70),
+            ihl in prop_oneof![Just(5u8), 0u8..16],
+            v4 in any::<bool>(),
+            frag in prop_oneof![Just(0u16), Just(0x4000), Just(0x2000), any::<u16>()],
+            proto in prop_oneof![Just(6u8), Just(17u8), any::<u8>()],
+            vlan in any::<bool>(),
+            ethertype in prop_oneof![Just(0x0800u16), Just(0x86dd), any::<u16>()],
+        ) {
+            let mut ip = ip;
+            if v4 && ip.len() >= 20 {
+                ip[0] = 0x40 | ihl;
+                ip[6..8].copy_from_slice(&frag.to_be_bytes());
+                ip[9] = proto;
+            }
+            let mut eth = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2];
+            if vlan {
+                eth.extend_from_slice(&[0x81, 0x00, 0x00, 0x05]);
+            }
+            eth.extend_from_slice(&ethertype.to_be_bytes());
+            eth.extend_from_slice(&ip);
+            let framed = Frame { link: LinkType::ETHERNET, ..raw(&eth) };
+            let alone = match ethertype {
+                0x0800 | 0x86dd => pair_place(&raw(&ip)),
+                _ => PairPlace::Decode,
+            };
+            prop_assert_eq!(pair_place(&framed), alone);
+            let key = match alone {
+                PairPlace::Whole { key, .. } => Some(key),
+                PairPlace::Decode => None,
+            };
+            if let Some(key) = key {
+                prop_assert_eq!(pair_key(&framed), Some(key));
             }
         }
     }

@@ -359,8 +359,9 @@ impl CaptureReader {
     /// Hands `each` the frames already read in whole, up to `max` of them,
     /// in order, as [`next_frame`](Self::next_frame) would give them one by
     /// one; returns how many. Zero when the next frame needs more input,
-    /// is damaged, or is not a plain pcap record (pcapng): call
-    /// `next_frame` then, which reads on, warns or ends.
+    /// is damaged, or is not a plain pcap record (pcapng), at the end of
+    /// the capture, and when `max` is 0: call `next_frame` then, which
+    /// reads on, warns or ends.
     ///
     /// For the hot loop of a caller that reads every frame: one call per
     /// run of frames instead of one per frame, with the format's state

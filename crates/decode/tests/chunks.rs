@@ -268,6 +268,42 @@ proptest! {
         prop_assert_eq!(&chunked_batched(bytes, sizes, false, batch), &streamed_one);
     }
 
+    /// Runs and single frames taken in turn, whatever each leaves pending
+    /// for the other: the same frames, and after each step the bytes read
+    /// that `next_frame` alone reports after as many frames.
+    #[test]
+    fn runs_and_single_frames_in_turn_read_the_same(
+        which in 0..FIXTURES.len(),
+        size in 1usize..2000,
+        batch in 1usize..9,
+    ) {
+        let bytes = fixture(FIXTURES[which]);
+        let open = || {
+            let cut = Cut { bytes: bytes.clone(), at: 0, sizes: vec![size], turn: 0, fail: false };
+            CaptureReader::from_chunks("t", Box::new(cut)).unwrap()
+        };
+        let mut one = open();
+        let mut read_after = Vec::new();
+        let mut want = Vec::new();
+        while let Some(f) = one.next_frame().unwrap() {
+            want.push((f.index, f.data.to_vec()));
+            read_after.push(one.bytes_read());
+        }
+        let mut turns = open();
+        let mut got = Vec::new();
+        loop {
+            let n = turns.for_each_buffered(batch, |f| got.push((f.index, f.data.to_vec())));
+            if n > 0 {
+                prop_assert_eq!(turns.bytes_read(), read_after[got.len() - 1]);
+            }
+            let Some(f) = turns.next_frame().unwrap() else { break };
+            got.push((f.index, f.data.to_vec()));
+            prop_assert_eq!(turns.bytes_read(), read_after[got.len() - 1]);
+        }
+        prop_assert_eq!(got, want);
+        prop_assert_eq!(turns.bytes_read(), one.bytes_read());
+    }
+
     #[test]
     fn any_cut_of_a_prefix_reads_the_same(
         which in 0..FIXTURES.len(),

@@ -887,8 +887,9 @@ impl FrameConsumer for Router {
 /// table is three quarters full, pairs not in it go by hash; none is ever
 /// taken out, so a pair never moves.
 struct Balancer {
-    /// Placed pairs, open addressing: the pair's keyed hash with its low
-    /// 16 bits replaced by its shard plus one; 0 an empty slot.
+    /// Placed pairs, open addressing: the pair's key mixed with the run's
+    /// ([`Balancer::mixed`]), its low 16 bits replaced by its shard plus
+    /// one; 0 an empty slot.
     placed: Box<[u64]>,
     /// The same entries for recently seen pairs: 32 KiB that stay in a
     /// core's nearest caches, for the lookup every shard makes for every
@@ -935,8 +936,14 @@ impl Balancer {
         std::collections::hash_map::RandomState::new().hash_one(0x7e11_7a1e_u64)
     }
 
+    /// The pair's key mixed with the run's: every bit of the result
+    /// depends on every bit of the key. One multiply only mixes upwards,
+    /// and an IPv4 key whose low half is the phone's address left the
+    /// fallback's `% n` on one shard for nearly every pair.
     fn mixed(&self, pair: u64) -> u64 {
-        let h = (pair ^ self.key).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let mut h = (pair ^ self.key).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        h ^= h >> 32;
+        h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
         h ^ h >> 29
     }
 
@@ -1426,7 +1433,7 @@ mod tests {
         assert_eq!(sorted, ours);
     }
 
-    /// A balancer places by pair hash: the hashes stand for pairs here.
+    /// A balancer places by pair key: these numbers stand for pairs' keys.
     fn spread(b: &mut Balancer, pairs: impl IntoIterator<Item = u64>) -> Vec<usize> {
         pairs.into_iter().map(|f| b.place(f, 100)).collect()
     }
@@ -1482,6 +1489,36 @@ mod tests {
                 r.reverse();
                 r
             });
+        }
+    }
+
+    /// Pairs placed by hash (here: all of them, on a full table) spread
+    /// over the shards even when their keys differ only in one address, as
+    /// a phone's pairs do: keys are two IPv4 addresses, the phone's the
+    /// higher or the lower.
+    #[test]
+    fn pairs_placed_by_hash_spread_over_the_shards() {
+        for shards in [2u64, 3, 4] {
+            for phone in [0xc0a8_0117u64, 0x0a00_0017, 0xffff_ff01] {
+                let mut b = Balancer::new(shards as usize, Balancer::run_key());
+                b.held = Balancer::MAX_HELD;
+                let mut counts = vec![0u64; shards as usize];
+                for i in 0..20_000u64 {
+                    // Servers in a few providers' blocks.
+                    let server = [0x1f0d_0000u64, 0x6810_0000, 0x8efa_0000, 0xd83a_0000]
+                        [(i % 4) as usize]
+                        + i * 7;
+                    let key = phone.min(server) << 32 | phone.max(server);
+                    counts[b.place(key, 100)] += 1;
+                }
+                let fair = 20_000 / shards;
+                for c in &counts {
+                    assert!(
+                        c * 10 > fair * 9 && c * 10 < fair * 11,
+                        "{shards} shards, phone {phone:#x}: {counts:?}"
+                    );
+                }
+            }
         }
     }
 
