@@ -328,15 +328,7 @@ impl CaptureReader {
             Ok(Some(raw)) => {
                 self.pending_consume = raw.record_len;
                 self.next_index += 1;
-                let data = &self.input.data()[raw.data_start..raw.data_start + raw.data_len];
-                Ok(Some(Frame {
-                    index: self.next_index - 1,
-                    ts: raw.ts,
-                    link: raw.link,
-                    interface: raw.interface,
-                    data,
-                    orig_len: raw.orig_len,
-                }))
+                Ok(Some(raw.frame(self.input.data(), self.next_index - 1)))
             }
             Ok(None) => {
                 self.done = true;
@@ -407,26 +399,12 @@ impl CaptureReader {
         let mut at = 0;
         let mut n = 0;
         while n < max {
-            let Some(head) = data.get(at..at + 16) else {
+            let Some(raw) = whole_pcap_record(&data[at..], big_endian, units_per_sec, link) else {
                 break;
             };
-            let caplen = read_u32(head, 8, big_endian) as usize;
-            if caplen > MAX_RECORD || data.len() - at - 16 < caplen {
-                break;
-            }
-            let secs = read_u32(head, 0, big_endian);
-            let frac = read_u32(head, 4, big_endian);
-            let orig_len = read_u32(head, 12, big_endian);
-            each(&Frame {
-                index: self.next_index,
-                ts: Timestamp::from_parts(i64::from(secs), u64::from(frac), units_per_sec),
-                link,
-                interface: 0,
-                data: &data[at + 16..at + 16 + caplen],
-                orig_len: orig_len.max(caplen as u32),
-            });
+            each(&raw.frame(&data[at..], self.next_index));
             self.next_index += 1;
-            at += 16 + caplen;
+            at += raw.record_len;
             n += 1;
         }
         self.pending_consume = at;
@@ -526,36 +504,16 @@ impl CaptureReader {
         else {
             return Ok(None);
         };
-        let header = |h: &[u8]| {
-            (
-                read_u32(h, 0, big_endian),
-                read_u32(h, 4, big_endian),
-                read_u32(h, 8, big_endian) as usize,
-                read_u32(h, 12, big_endian),
-            )
-        };
-        let frame = |secs: u32, frac: u32, caplen: usize, orig_len: u32| RawFrame {
-            record_len: 16 + caplen,
-            data_start: 16,
-            data_len: caplen,
-            ts: Timestamp::from_parts(i64::from(secs), u64::from(frac), units_per_sec),
-            link,
-            interface: 0,
-            orig_len: orig_len.max(caplen as u32),
-        };
         // Nearly every record is already buffered whole: take it without
         // the refill checks (a tenth of the reader's instructions).
-        let h = self.input.data();
-        if let Some(head) = h.get(..16) {
-            let (secs, frac, caplen, orig_len) = header(head);
-            if caplen <= MAX_RECORD && h.len() - 16 >= caplen {
-                return Ok(Some(frame(secs, frac, caplen, orig_len)));
-            }
+        if let Some(raw) = whole_pcap_record(self.input.data(), big_endian, units_per_sec, link) {
+            return Ok(Some(raw));
         }
         if !self.require(16, "a packet record header")? {
             return Ok(None);
         }
-        let (secs, frac, caplen, orig_len) = header(self.input.data());
+        let raw = pcap_record(self.input.data(), big_endian, units_per_sec, link);
+        let caplen = raw.data_len;
         if caplen > MAX_RECORD {
             let offset = self.input.offset();
             self.warn(
@@ -568,7 +526,7 @@ impl CaptureReader {
         if !self.require(16 + caplen, "a packet")? {
             return Ok(None);
         }
-        Ok(Some(frame(secs, frac, caplen, orig_len)))
+        Ok(Some(raw))
     }
 
     fn next_pcapng(&mut self) -> io::Result<Option<RawFrame>> {
@@ -907,6 +865,57 @@ struct RawFrame {
     link: LinkType,
     interface: u32,
     orig_len: u32,
+}
+
+impl RawFrame {
+    /// The frame, numbered `index`, in `record` (the bytes from the start
+    /// of its record on).
+    #[inline(always)]
+    fn frame<'a>(&self, record: &'a [u8], index: u64) -> Frame<'a> {
+        Frame {
+            index,
+            ts: self.ts,
+            link: self.link,
+            interface: self.interface,
+            data: &record[self.data_start..self.data_start + self.data_len],
+            orig_len: self.orig_len,
+        }
+    }
+}
+
+/// The record a pcap record header at the start of `head` (16 bytes at
+/// least) describes, its bytes not checked.
+#[inline(always)]
+fn pcap_record(head: &[u8], big_endian: bool, units_per_sec: u64, link: LinkType) -> RawFrame {
+    let caplen = read_u32(head, 8, big_endian) as usize;
+    let (secs, frac) = (read_u32(head, 0, big_endian), read_u32(head, 4, big_endian));
+    RawFrame {
+        record_len: 16 + caplen,
+        data_start: 16,
+        data_len: caplen,
+        ts: Timestamp::from_parts(i64::from(secs), u64::from(frac), units_per_sec),
+        link,
+        interface: 0,
+        orig_len: read_u32(head, 12, big_endian).max(caplen as u32),
+    }
+}
+
+/// The pcap record at the start of `data` when all of it is there and its
+/// length is believable; `None` sends the reader the long way (refill,
+/// warn, or end).
+#[inline(always)]
+fn whole_pcap_record(
+    data: &[u8],
+    big_endian: bool,
+    units_per_sec: u64,
+    link: LinkType,
+) -> Option<RawFrame> {
+    let head = data.get(..16)?;
+    let caplen = read_u32(head, 8, big_endian) as usize;
+    if caplen > MAX_RECORD || data.len() - 16 < caplen {
+        return None;
+    }
+    Some(pcap_record(head, big_endian, units_per_sec, link))
 }
 
 /// Reads an Interface Description Block body: link type, snaplen and the

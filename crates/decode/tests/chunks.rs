@@ -85,16 +85,13 @@ fn fixture(name: &str) -> Vec<u8> {
     .unwrap()
 }
 
-fn streamed(bytes: &[u8]) -> Seen {
-    let reader = CaptureReader::from_read("t", Box::new(io::Cursor::new(bytes.to_vec()))).unwrap();
-    walk(reader)
+/// A reader of `bytes` as a stream; `None` when they are not a capture.
+fn stream_reader(bytes: &[u8]) -> Option<CaptureReader> {
+    CaptureReader::from_read("t", Box::new(io::Cursor::new(bytes.to_vec()))).ok()
 }
 
-fn chunked(bytes: &[u8], sizes: Vec<usize>, fail: bool) -> Option<Seen> {
-    chunked_batched(bytes, sizes, fail, 0)
-}
-
-fn chunked_batched(bytes: &[u8], sizes: Vec<usize>, fail: bool, batch: usize) -> Option<Seen> {
+/// A reader of `bytes` in chunks cut at `sizes` (see [`Cut`]).
+fn cut_reader(bytes: &[u8], sizes: Vec<usize>, fail: bool) -> Option<CaptureReader> {
     let cut = Cut {
         bytes: bytes.to_vec(),
         at: 0,
@@ -102,9 +99,19 @@ fn chunked_batched(bytes: &[u8], sizes: Vec<usize>, fail: bool, batch: usize) ->
         turn: 0,
         fail,
     };
-    CaptureReader::from_chunks("t", Box::new(cut))
-        .ok()
-        .map(|r| walk_batched(r, batch))
+    CaptureReader::from_chunks("t", Box::new(cut)).ok()
+}
+
+fn streamed(bytes: &[u8]) -> Seen {
+    walk(stream_reader(bytes).unwrap())
+}
+
+fn chunked(bytes: &[u8], sizes: Vec<usize>, fail: bool) -> Option<Seen> {
+    chunked_batched(bytes, sizes, fail, 0)
+}
+
+fn chunked_batched(bytes: &[u8], sizes: Vec<usize>, fail: bool, batch: usize) -> Option<Seen> {
+    cut_reader(bytes, sizes, fail).map(|r| walk_batched(r, batch))
 }
 
 const FIXTURES: &[&str] = &[
@@ -150,6 +157,43 @@ fn lying_lengths(big_endian: bool, nanos: bool) -> Vec<u8> {
     out
 }
 
+/// The equivalence tests above would pass if `for_each_buffered` never
+/// took a frame (every frame then comes from `next_frame`): a plain pcap's
+/// buffered frames are taken in runs, up to the limit asked for, and a
+/// pcapng's are not.
+#[test]
+fn runs_take_a_pcaps_buffered_frames() {
+    for (name, runs) in [
+        ("redmi-1s-2014.pcap", true),
+        ("pcap-big-endian.pcap", true),
+        ("pcap-gzip.pcap.gz", true),
+        ("pcapng-multi.pcapng", false),
+    ] {
+        let bytes = fixture(name);
+        let frames = streamed(&bytes).0.len();
+        for reader in [
+            stream_reader(&bytes),
+            cut_reader(&bytes, vec![1 << 20], false),
+        ] {
+            let mut r = reader.unwrap();
+            let mut taken = 0;
+            assert_eq!(
+                r.for_each_buffered(2, |_| taken += 1),
+                if runs { 2 } else { 0 }
+            );
+            while r.for_each_buffered(usize::MAX, |_| taken += 1) > 0 {}
+            if runs {
+                assert_eq!(
+                    taken, frames,
+                    "{name}: all buffered, none left to next_frame"
+                );
+            } else {
+                assert_eq!(taken, 0, "{name}");
+            }
+        }
+    }
+}
+
 #[test]
 fn frames_taken_in_runs_keep_the_lengths_a_record_gives() {
     for big_endian in [false, true] {
@@ -159,11 +203,7 @@ fn frames_taken_in_runs_keep_the_lengths_a_record_gives() {
             assert_eq!(one.0.len(), 20);
             assert!(one.0.iter().all(|f| f.5 as usize == f.4.len()));
             for batch in [1, 3, 64] {
-                let runs = walk_batched(
-                    CaptureReader::from_read("t", Box::new(io::Cursor::new(bytes.clone())))
-                        .unwrap(),
-                    batch,
-                );
+                let runs = walk_batched(stream_reader(&bytes).unwrap(), batch);
                 assert_eq!(runs, one, "batch {batch}");
                 assert_eq!(
                     chunked_batched(&bytes, vec![37], false, batch),
@@ -258,12 +298,8 @@ proptest! {
     ) {
         let bytes = fixture(FIXTURES[which]);
         let bytes = &bytes[..bytes.len() * cut as usize / 1000];
-        let streamed_one = CaptureReader::from_read("t", Box::new(io::Cursor::new(bytes.to_vec())))
-            .ok()
-            .map(walk);
-        let streamed_runs = CaptureReader::from_read("t", Box::new(io::Cursor::new(bytes.to_vec())))
-            .ok()
-            .map(|r| walk_batched(r, batch));
+        let streamed_one = stream_reader(bytes).map(walk);
+        let streamed_runs = stream_reader(bytes).map(|r| walk_batched(r, batch));
         prop_assert_eq!(&streamed_runs, &streamed_one);
         prop_assert_eq!(&chunked_batched(bytes, sizes, false, batch), &streamed_one);
     }
@@ -278,10 +314,7 @@ proptest! {
         batch in 1usize..9,
     ) {
         let bytes = fixture(FIXTURES[which]);
-        let open = || {
-            let cut = Cut { bytes: bytes.clone(), at: 0, sizes: vec![size], turn: 0, fail: false };
-            CaptureReader::from_chunks("t", Box::new(cut)).unwrap()
-        };
+        let open = || cut_reader(&bytes, vec![size], false).unwrap();
         let mut one = open();
         let mut read_after = Vec::new();
         let mut want = Vec::new();
@@ -312,9 +345,7 @@ proptest! {
     ) {
         let bytes = fixture(FIXTURES[which]);
         let bytes = &bytes[..bytes.len() * cut as usize / 1000];
-        let whole = CaptureReader::from_read("t", Box::new(io::Cursor::new(bytes.to_vec())))
-            .ok()
-            .map(walk);
+        let whole = stream_reader(bytes).map(walk);
         prop_assert_eq!(chunked(bytes, vec![size], false), whole);
     }
 }
