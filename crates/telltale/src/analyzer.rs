@@ -434,9 +434,9 @@ impl Analyzer {
     ) -> Result<Option<Report>, Error> {
         let locator = Locator::new(self.geo.clone());
         let pool = self.pool()?;
-        // Threads beyond one per file split each file by flow (a reader
-        // and that many shard pipelines), so one big capture uses every core.
-        let shards = (pool.current_num_threads() / files.len().max(1)).max(1);
+        // Threads beyond one per file split each file by address pair (into
+        // that many shard pipelines), so one big capture uses every core.
+        let shards = crate::pipeline::shards_per_file(pool.current_num_threads(), files.len());
         let results: Vec<(PathBuf, Result<_, _>)> = pool.install(|| {
             files
                 .par_iter()

@@ -41,6 +41,7 @@ mod crew;
 mod inputs;
 mod locate;
 mod pipeline;
+mod placement;
 mod share;
 mod sorted;
 mod stream;

@@ -21,6 +21,7 @@ use telltale_report::{CaptureReport, FlowRecord, LimitCounts};
 use crate::Analyzer;
 use crate::crew::Crew;
 use crate::locate::Locator;
+use crate::placement::{Balancer, Code, Placements, Placer};
 use crate::share::SharedFile;
 
 struct Collect {
@@ -575,9 +576,14 @@ impl StageStats {
 
 /// Where a capture's frames go as it is read.
 pub(crate) trait FrameConsumer {
-    fn frame(&mut self, frame: &Frame<'_>);
+    /// Takes a frame; `true` if it is counted here (packets, link types,
+    /// time span): a shard of a split file counts only the frames it
+    /// takes, the shards' counts are summed.
+    fn frame(&mut self, frame: &Frame<'_>) -> bool;
     /// Decryption secrets met in the capture: for the flows after them.
     fn secrets(&mut self, secrets: &[CaptureSecrets]);
+    /// Between runs of frames, before the reader may wait for anything.
+    fn pause(&mut self) {}
 }
 
 /// A sink that can run in a shard: told of the DNS messages of the other
@@ -592,10 +598,11 @@ pub(crate) trait ShardSink: AppSink {
 impl ShardSink for Collect {}
 
 impl<S: AppSink> FrameConsumer for Stages<S> {
-    fn frame(&mut self, frame: &Frame<'_>) {
+    fn frame(&mut self, frame: &Frame<'_>) -> bool {
         if let Some(packet) = self.decoder.decode(frame) {
             self.table.push(&packet, &mut self.dissectors);
         }
+        true
     }
 
     fn secrets(&mut self, secrets: &[CaptureSecrets]) {
@@ -615,6 +622,18 @@ struct ReadRun {
 }
 
 impl ReadRun {
+    /// Adds the frames another shard of the file counted.
+    fn count(&mut self, other: ReadRun) {
+        self.packets += other.packets;
+        for (link, n) in other.link_types {
+            *self.link_types.entry(link).or_insert(0) += n;
+        }
+        self.span = match (self.span, other.span) {
+            (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
+            (a, b) => a.or(b),
+        };
+    }
+
     fn with_stats(self, stats: StageStats) -> CaptureRun {
         let StageStats {
             decode,
@@ -659,8 +678,13 @@ fn read_frames(
     let mut link_types = BTreeMap::new();
     let mut run = (LinkType::UNKNOWN, 0u64);
     let mut packets = 0u64;
+    // Frames read, counted or not: the cadence of looks at `stop`.
+    let mut seen = 0u64;
     let mut span = None;
     loop {
+        // Here, and so before the reader may read or wait: after a run of
+        // frames, or a single one.
+        consumer.pause();
         // Secrets found in the capture serve the flows that start after them
         // (a Decryption Secrets Block precedes the packets it is for).
         if reader.secrets().len() > secrets_seen {
@@ -675,11 +699,15 @@ fn read_frames(
         }
         // Looked at now and then: a run that gave up (its records outgrew
         // the collecting budget) need not read the rest.
-        if packets.is_multiple_of(4096) && stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+        if seen.is_multiple_of(4096) && stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
             break;
         }
-        let before = 4096 - (packets % 4096) as usize;
+        let before = 4096 - (seen % 4096) as usize;
         let mut take = |frame: &Frame<'_>| {
+            seen += 1;
+            if !consumer.frame(frame) {
+                return;
+            }
             packets += 1;
             // Counted in runs: a capture's frames nearly all share a link
             // type, and a map lookup per frame showed in the profile.
@@ -695,7 +723,6 @@ fn read_frames(
                 None => (frame.ts, frame.ts),
                 Some((lo, hi)) => (frame.ts.min(lo), frame.ts.max(hi)),
             });
-            consumer.frame(frame);
         };
         // The frames already read in whole, in one call (up to the next
         // look at `stop`); then one at a time, through whatever the reader
@@ -848,7 +875,7 @@ impl Router {
 }
 
 impl FrameConsumer for Router {
-    fn frame(&mut self, frame: &Frame<'_>) {
+    fn frame(&mut self, frame: &Frame<'_>) -> bool {
         let PairPlace::Whole { key, .. } = pair_place(frame) else {
             let owner = pair_key(frame).map(|k| self.balancer.place(k, frame.data.len()));
             for shard in 0..self.batches.len() {
@@ -857,13 +884,14 @@ impl FrameConsumer for Router {
                     self.send(shard);
                 }
             }
-            return;
+            return true;
         };
         let shard = self.balancer.place(key, frame.data.len());
         self.batches[shard].push(frame, Take::Own);
         if self.batches[shard].frames.len() >= Batch::FRAMES {
             self.send(shard);
         }
+        true
     }
 
     fn secrets(&mut self, secrets: &[CaptureSecrets]) {
@@ -875,140 +903,13 @@ impl FrameConsumer for Router {
     }
 }
 
-/// Places each IP address pair on a shard when it is first seen: on the
-/// shard with the fewest bytes so far. A hash alone left one shard of two
-/// with a third more work on the benchmark corpus (a few heavy pairs); the
-/// slowest shard sets the wall time. By flow instead of pair the bytes
-/// split evenly, but two shards took more time than by pair
-/// (`benches/runs/2026-12-03/session3.txt`).
-///
-/// The placement depends only on the frames seen so far, so every shard
-/// reading the same file computes the same one. Memory is fixed: once its
-/// table is three quarters full, pairs not in it go by hash; none is ever
-/// taken out, so a pair never moves.
-struct Balancer {
-    /// Placed pairs, open addressing: the pair's key mixed with the run's
-    /// ([`Balancer::mixed`]), its low 16 bits replaced by its shard plus
-    /// one; 0 an empty slot.
-    placed: Box<[u64]>,
-    /// The same entries for recently seen pairs: 32 KiB that stay in a
-    /// core's nearest caches, for the lookup every shard makes for every
-    /// frame. An entry never goes stale, since a pair never moves.
-    recent: Box<[u64]>,
-    held: usize,
-    load: Vec<u64>,
-    /// Mixed into every pair's key: the same for every shard of a run, new
-    /// each run, so that a capture cannot be made to pile its pairs into
-    /// one run of slots (the key is the addresses themselves).
-    key: u64,
-}
-
-impl Balancer {
-    /// Slots of the table of placed pairs: 512 KiB.
-    const SLOTS: usize = 1 << 16;
-    /// Pairs placed by load; past this many, new pairs are placed by hash.
-    const MAX_HELD: usize = Self::SLOTS / 4 * 3;
-    /// Slots looked at for one pair; a pair that finds none free among
-    /// them is placed by hash (entries are never taken out, so it always
-    /// will be).
-    const MAX_PROBE: usize = 64;
-    const RECENT: usize = 1 << 12;
-    const SHARD_BITS: u64 = 0xffff;
-
-    /// A balancer for `shards` shards; every shard of a run is given the
-    /// same `key`.
-    fn new(shards: usize, key: u64) -> Self {
-        let n = shards.max(1);
-        // More shards than the low bits can name: by hash alone.
-        let tracked = n > 1 && n <= Self::SHARD_BITS as usize;
-        Balancer {
-            placed: vec![0; if tracked { Self::SLOTS } else { 0 }].into_boxed_slice(),
-            recent: vec![0; if tracked { Self::RECENT } else { 0 }].into_boxed_slice(),
-            held: 0,
-            load: vec![0; n],
-            key,
-        }
-    }
-
-    /// A key for one run's balancers.
-    fn run_key() -> u64 {
-        use std::hash::BuildHasher;
-        std::collections::hash_map::RandomState::new().hash_one(0x7e11_7a1e_u64)
-    }
-
-    /// The pair's key mixed with the run's: every bit of the result
-    /// depends on every bit of the key. One multiply only mixes upwards,
-    /// and an IPv4 key whose low half is the phone's address left the
-    /// fallback's `% n` on one shard for nearly every pair.
-    fn mixed(&self, pair: u64) -> u64 {
-        let mut h = (pair ^ self.key).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        h ^= h >> 32;
-        h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        h ^ h >> 29
-    }
-
-    /// The shard of the pair with key `pair` ([`pair_key`]), for a frame
-    /// of `len` bytes.
-    // Inlined: every shard calls it for every frame, and a call saved and
-    // restored registers for a sixth of its instructions.
-    #[inline(always)]
-    fn place(&mut self, pair: u64, len: usize) -> usize {
-        let n = self.load.len();
-        if n == 1 {
-            return 0;
-        }
-        let h = self.mixed(pair);
-        if self.placed.is_empty() {
-            return (h % n as u64) as usize;
-        }
-        let tag = h & !Self::SHARD_BITS;
-        let recent = (h >> 16) as usize & (Self::RECENT - 1);
-        if let Some(&e) = self.recent.get(recent)
-            && e & !Self::SHARD_BITS == tag
-            && e != 0
-        {
-            let shard = (e & Self::SHARD_BITS) as usize - 1;
-            self.load[shard] += 256 + len as u64;
-            return shard;
-        }
-        let mask = Self::SLOTS - 1;
-        // The high bits for the slot: the low ones hold the shard.
-        let mut at = (h >> 48) as usize & mask;
-        let mut found = None;
-        for _ in 0..Self::MAX_PROBE {
-            match self.placed[at] {
-                0 if self.held >= Self::MAX_HELD => break,
-                0 => {
-                    let s = (0..n).min_by_key(|&i| (self.load[i], i)).unwrap_or(0);
-                    self.placed[at] = tag | (s as u64 + 1);
-                    self.held += 1;
-                    found = Some(self.placed[at]);
-                    break;
-                }
-                e if e & !Self::SHARD_BITS == tag => {
-                    found = Some(e);
-                    break;
-                }
-                _ => at = (at + 1) & mask,
-            }
-        }
-        let shard = match found {
-            Some(e) => {
-                self.recent[recent] = e;
-                (e & Self::SHARD_BITS) as usize - 1
-            }
-            None => (h % n as u64) as usize,
-        };
-        self.load[shard] += 256 + len as u64;
-        shard
-    }
-}
-
 /// Passes on only the frames of one shard's pairs: for a shard that reads
 /// the whole capture itself.
-struct ShardFilter<'a, S: AppSink> {
+struct ShardFilter<'a, 'p, S: AppSink> {
     shard: usize,
-    balancer: Balancer,
+    placer: Placer<'p>,
+    /// The number of the frame after the last one taken.
+    next: u64,
     inner: &'a mut Stages<S>,
     /// Frames to be decoded before their transport is known
     /// ([`PairPlace::Decode`]): fragments, above all. Every shard decodes
@@ -1022,40 +923,52 @@ struct ShardFilter<'a, S: AppSink> {
     watch: Option<DnsWatch>,
 }
 
-impl<S: ShardSink> FrameConsumer for ShardFilter<'_, S> {
+impl<S: ShardSink> FrameConsumer for ShardFilter<'_, '_, S> {
     #[inline(always)]
-    fn frame(&mut self, frame: &Frame<'_>) {
-        match pair_place(frame) {
-            PairPlace::Whole { key, ports } => {
-                if self.balancer.place(key, frame.data.len()) == self.shard {
-                    self.inner.frame(frame);
-                } else if let Some(watch) = &mut self.watch
-                    && ports.contains(&53)
-                {
-                    watch.frame(frame, self.inner.dissectors.sink_mut());
-                }
+    fn frame(&mut self, frame: &Frame<'_>) -> bool {
+        self.next = frame.index + 1;
+        let code = self.placer.code(frame);
+        if !code.decode_first() {
+            if code.is_of(self.shard) == Some(true) {
+                return self.inner.frame(frame);
             }
-            PairPlace::Decode => {
-                // Placed by the frame's own addresses (a fragment has its
-                // datagram's), as the reader of a routed capture does.
-                let mine = pair_key(frame)
-                    .map(|key| self.balancer.place(key, frame.data.len()) == self.shard);
-                let Some(packet) = self.spare.decode(frame) else {
-                    return;
-                };
-                let st = &mut *self.inner;
-                if mine == Some(true) {
-                    st.table.push(&packet, &mut st.dissectors);
-                } else if let Some(watch) = &mut self.watch {
-                    watch.packet(&packet, st.dissectors.sink_mut());
-                }
+            if code.dns()
+                && let Some(watch) = &mut self.watch
+            {
+                watch.frame(frame, self.inner.dissectors.sink_mut());
             }
+            return false;
         }
+        // Every shard decodes it; shard 0 counts it.
+        let counted = self.shard == 0;
+        // Placed by the frame's own addresses (a fragment has its
+        // datagram's), as the reader of a routed capture does.
+        let Some(packet) = self.spare.decode(frame) else {
+            return counted;
+        };
+        let st = &mut *self.inner;
+        if code.is_of(self.shard) == Some(true) {
+            st.table.push(&packet, &mut st.dissectors);
+        } else if let Some(watch) = &mut self.watch {
+            watch.packet(&packet, st.dissectors.sink_mut());
+        }
+        counted
     }
 
     fn secrets(&mut self, secrets: &[CaptureSecrets]) {
         self.inner.secrets(secrets);
     }
+
+    fn pause(&mut self) {
+        self.placer.pause(self.next);
+    }
+}
+
+/// How many shards each of `files` captures is split into on `threads`
+/// threads: the threads beyond one per file, up to what a placement can
+/// name ([`Code::MAX_SHARDS`]).
+pub(crate) fn shards_per_file(threads: usize, files: usize) -> usize {
+    (threads / files.max(1)).clamp(1, Code::MAX_SHARDS)
 }
 
 /// Analyses one capture on `shards` worker threads, each a whole pipeline
@@ -1068,8 +981,10 @@ impl<S: ShardSink> FrameConsumer for ShardFilter<'_, S> {
 /// frames: framing costs a few percent of the analysis, less than one
 /// thread framing for all and copying every frame across, and nothing is
 /// left serial. The file's bytes are read once, into chunks every shard
-/// frames in place ([`SharedFile`]). Gzip and standard input are read
-/// once, on this thread, and routed to the shards in batches.
+/// frames in place ([`SharedFile`]), and each frame is placed once, by
+/// whichever shard reaches it first, for all ([`Placements`]). Gzip and
+/// standard input are read once, on this thread, and routed to the
+/// shards in batches.
 ///
 /// The shards end their flows together, at the capture's last time, and
 /// `finish` then runs on each shard's thread with the shard's number and
@@ -1092,8 +1007,8 @@ pub(crate) fn drive_sharded<S: ShardSink + Send, T: Send>(
     let plain = crate::inputs::is_plain_file(path);
     debug_assert!(plain || !watch_dns, "DNS watching needs a plain file");
     let crew = Crew::new(shards);
-    let key = Balancer::run_key();
     let (done, read) = if plain {
+        let placements = Placements::new(shards, Balancer::KEY);
         let inputs = SharedFile::open(path, shards).map_err(|source| DecodeError::Io {
             path: path.to_owned(),
             source,
@@ -1103,34 +1018,44 @@ pub(crate) fn drive_sharded<S: ShardSink + Send, T: Send>(
                 .zip(inputs)
                 .map(|(shard, input)| {
                     let (make_sink, finish, crew) = (&make_sink, &finish, &crew);
+                    let placements = &placements;
                     scope.spawn(move || {
                         let _here = crew.member();
                         let mut stages = Stages::shard(analyzer, make_sink(), shards);
                         let mut filter = ShardFilter {
                             shard,
-                            balancer: Balancer::new(shards, key),
+                            placer: placements.placer(shard),
+                            next: 0,
                             inner: &mut stages,
                             spare: Decoder::new(analyzer.decoder),
                             watch: watch_dns.then(|| DnsWatch::new(analyzer, shards)),
                         };
                         let read = CaptureReader::from_chunks(path, Box::new(input))
                             .and_then(|reader| read_frames(reader, &mut filter, |_| {}, stop));
-                        let spare = filter.spare;
+                        // Done with the placements: the other shards
+                        // need not wait for this one to read codes.
+                        let ShardFilter { spare, placer, .. } = filter;
+                        drop(placer);
                         let (sink, stats) = finish_shard(shard, stages, &spare, crew);
                         ((finish(shard, sink, crew), stats), read)
                     })
                 })
                 .collect();
             let mut done = Vec::with_capacity(shards);
-            let mut first_read = None;
+            let mut reads = Vec::with_capacity(shards);
             for w in workers {
                 let (d, read) = w.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
                 done.push(d);
-                // Every shard read the same file: the first one's account
-                // of it (packets, span, warnings) is the capture's.
-                first_read.get_or_insert(read);
+                reads.push(read);
             }
-            let read = first_read.expect("at least one shard")?;
+            // Every shard read the same file: the first one's account of
+            // it (bytes, warnings; or its failure) is the capture's, with
+            // the frames every shard counted of its own.
+            let mut reads = reads.into_iter();
+            let mut read = reads.next().expect("at least one shard")?;
+            for other in reads.flatten() {
+                read.count(other);
+            }
             Ok::<_, DecodeError>((done, read))
         })?
     } else {
@@ -1268,7 +1193,9 @@ fn routed<S: AppSink + Send, T: Send>(
                 for msg in rx {
                     match msg {
                         ShardMsg::Frames(batch) => batch.replay(|frame, take| match take {
-                            Take::Own => stages.frame(frame),
+                            Take::Own => {
+                                stages.frame(frame);
+                            }
                             Take::Spare(mine) => {
                                 if let Some(packet) = spare.decode(frame)
                                     && mine
@@ -1287,7 +1214,7 @@ fn routed<S: AppSink + Send, T: Send>(
         let mut router = Router {
             senders,
             batches: (0..shards).map(|_| Batch::default()).collect(),
-            balancer: Balancer::new(shards, Balancer::run_key()),
+            balancer: Balancer::new(shards, Balancer::KEY),
         };
         let read = read_capture(path, &mut router, |_| {}, stop);
         router.flush();
@@ -1341,11 +1268,12 @@ mod tests {
     }
 
     impl FrameConsumer for StopAt<'_> {
-        fn frame(&mut self, _: &Frame<'_>) {
+        fn frame(&mut self, _: &Frame<'_>) -> bool {
             self.seen += 1;
             if self.seen == self.at {
                 self.stop.store(true, Ordering::Relaxed);
             }
+            true
         }
         fn secrets(&mut self, _: &[CaptureSecrets]) {}
     }
@@ -1431,120 +1359,5 @@ mod tests {
         let mut sorted = ours.clone();
         sort_records(&mut sorted, |t| t.0);
         assert_eq!(sorted, ours);
-    }
-
-    /// A balancer places by pair key: these numbers stand for pairs' keys.
-    fn spread(b: &mut Balancer, pairs: impl IntoIterator<Item = u64>) -> Vec<usize> {
-        pairs.into_iter().map(|f| b.place(f, 100)).collect()
-    }
-
-    /// New pairs go where the least work is; a pair keeps its shard; two
-    /// balancers fed the same pairs agree (each shard of a file runs its
-    /// own).
-    #[test]
-    fn balancer_spreads_by_load_and_agrees_with_itself() {
-        let key = Balancer::run_key();
-        let (mut a, mut b) = (Balancer::new(2, key), Balancer::new(2, key));
-        let heavy = 0x1234_5678_9abc_def0;
-        let first = a.place(heavy, 1500);
-        assert_eq!(b.place(heavy, 1500), first);
-        for _ in 0..100 {
-            assert_eq!(a.place(heavy, 1500), first);
-            b.place(heavy, 1500);
-        }
-        // The next new pairs all go to the other shard until it catches up.
-        let light: Vec<u64> = (1..=20u64)
-            .map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15))
-            .collect();
-        let placed = spread(&mut a, light.iter().copied());
-        assert!(placed.iter().all(|&s| s == 1 - first), "{placed:?}");
-        assert_eq!(spread(&mut b, light.iter().copied()), placed);
-        assert!(a.load[0] > 0 && a.load[1] > 0);
-        assert_eq!(Balancer::new(1, key).place(heavy, 1500), 0);
-    }
-
-    /// Pairs whose hashes share a slot each keep their own shard however
-    /// they alternate; a run of more colliding
-    /// pairs than a lookup probes sends the rest by hash, each always to
-    /// the same shard.
-    #[test]
-    fn pairs_that_collide_keep_their_shards() {
-        let mut b = Balancer::new(3, 0);
-        let slot = |b: &Balancer, p: u64| b.mixed(p) >> 48;
-        let target = slot(&b, 1);
-        let colliding: Vec<u64> = (1..u64::MAX)
-            .filter(|&p| slot(&b, p) == target)
-            .take(Balancer::MAX_PROBE + 20)
-            .collect();
-        let first = spread(&mut b, colliding.iter().copied());
-        assert_eq!(&first[..3], &[0, 1, 2], "each new pair to the least loaded");
-        assert_eq!(b.held, Balancer::MAX_PROBE, "the rest went by hash");
-        for (&p, &s) in colliding.iter().zip(&first).skip(Balancer::MAX_PROBE) {
-            assert_eq!(s, (b.mixed(p) % 3) as usize);
-        }
-        for _ in 0..5 {
-            assert_eq!(spread(&mut b, colliding.iter().copied()), first);
-            assert_eq!(spread(&mut b, colliding.iter().rev().copied()), {
-                let mut r = first.clone();
-                r.reverse();
-                r
-            });
-        }
-    }
-
-    /// Pairs placed by hash (here: all of them, on a full table) spread
-    /// over the shards even when their keys differ only in one address, as
-    /// a phone's pairs do: keys are two IPv4 addresses, the phone's the
-    /// higher or the lower.
-    #[test]
-    fn pairs_placed_by_hash_spread_over_the_shards() {
-        for shards in [2u64, 3, 4] {
-            for phone in [0xc0a8_0117u64, 0x0a00_0017, 0xffff_ff01] {
-                let mut b = Balancer::new(shards as usize, Balancer::run_key());
-                b.held = Balancer::MAX_HELD;
-                let mut counts = vec![0u64; shards as usize];
-                for i in 0..20_000u64 {
-                    // Servers in a few providers' blocks.
-                    let server = [0x1f0d_0000u64, 0x6810_0000, 0x8efa_0000, 0xd83a_0000]
-                        [(i % 4) as usize]
-                        + i * 7;
-                    let key = phone.min(server) << 32 | phone.max(server);
-                    counts[b.place(key, 100)] += 1;
-                }
-                let fair = 20_000 / shards;
-                for c in &counts {
-                    assert!(
-                        c * 10 > fair * 9 && c * 10 < fair * 11,
-                        "{shards} shards, phone {phone:#x}: {counts:?}"
-                    );
-                }
-            }
-        }
-    }
-
-    /// Once the table is three quarters full, new pairs go by hash, and a
-    /// pair placed by load before keeps its shard: none ever moves.
-    #[test]
-    fn a_full_table_places_new_pairs_by_hash() {
-        let mut b = Balancer::new(2, 7);
-        let pair = |i: u64| (i + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        let mut early = Vec::new();
-        let mut i = 0;
-        while b.held < Balancer::MAX_HELD {
-            early.push(b.place(pair(i), 100));
-            i += 1;
-        }
-        // Load alone would send every one of these to the lighter shard.
-        b.load[0] += 1 << 40;
-        for i in 0..1000u64 {
-            let p = pair(1 << 32 | i);
-            let by_hash = (b.mixed(p) % 2) as usize;
-            assert_eq!(b.place(p, 100), by_hash);
-            assert_eq!(b.place(p, 100), by_hash);
-        }
-        assert_eq!(b.held, Balancer::MAX_HELD);
-        for (i, &s) in early.iter().enumerate().step_by(97) {
-            assert_eq!(b.place(pair(i as u64), 100), s);
-        }
     }
 }

@@ -545,8 +545,8 @@ impl Analyzer {
         // A few captures per thread are in flight, each with its share of
         // the sort buffer: a finished capture waits for those before it.
         let in_flight = (threads * 2).min(files.len()).max(1);
-        // Threads beyond one per capture split each capture by flow.
-        let shards = (threads / files.len().max(1)).max(1);
+        // Threads beyond one per capture split each capture by address pair.
+        let shards = crate::pipeline::shards_per_file(threads, files.len());
         let budget = self.sort_memory / in_flight;
         let mut report = self.empty_report();
         for (path, e) in walk_errors {

@@ -1,0 +1,688 @@
+//! Which shard of a split run takes each frame.
+//!
+//! A file split across shards is framed by every shard (see
+//! `pipeline::drive_sharded`), and every frame must go to exactly one of
+//! them: the one its IP address pair was placed on ([`Balancer`]). When
+//! each shard placed every frame itself, each read every frame's addresses
+//! and looked its pair up, some 65 instructions per frame of the capture,
+//! the other shards' frames included. So the shards share one placement
+//! ([`Placements`]): whichever shard is ahead places the frames it
+//! reaches and writes each one's [`Code`] in a ring indexed by frame
+//! number; a shard behind reads the code instead (about a dozen
+//! instructions). Placing costs the shard ahead, which is what evens the
+//! shards out.
+//!
+//! The placements depend only on the frames, in capture order, so they are
+//! the same whichever shard makes them: the output does not depend on
+//! which shard was ahead.
+
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, TryLockError};
+
+use telltale_decode::{Frame, PairPlace, pair_key, pair_place};
+
+/// Places each IP address pair on a shard when it is first seen: on the
+/// shard with the fewest bytes so far. A hash alone left one shard of two
+/// with a third more work on the benchmark corpus (a few heavy pairs); the
+/// slowest shard sets the wall time. By flow instead of pair the bytes
+/// split evenly, but two shards took more time than by pair
+/// (`benches/runs/2026-12-03/session3.txt`).
+///
+/// The placement depends only on the frames seen so far, in order: the
+/// shards of a file take turns at one balancer ([`Placements`]), and the
+/// reader of a routed capture has its own. Memory is fixed: once its
+/// table is three quarters full, pairs not in it go by hash; none is ever
+/// taken out, so a pair never moves.
+pub(crate) struct Balancer {
+    /// Placed pairs, open addressing: the pair's key mixed with the run's
+    /// ([`Balancer::mixed`]), its low 16 bits replaced by its shard plus
+    /// one; 0 an empty slot.
+    placed: Box<[u64]>,
+    /// The same entries for recently seen pairs: 32 KiB that stay in a
+    /// core's nearest caches, for the lookup every shard makes for every
+    /// frame. An entry never goes stale, since a pair never moves.
+    recent: Box<[u64]>,
+    held: usize,
+    load: Vec<u64>,
+    /// Mixed into every pair's key ([`Balancer::KEY`] but in tests).
+    key: u64,
+}
+
+impl Balancer {
+    /// Slots of the table of placed pairs: 512 KiB.
+    const SLOTS: usize = 1 << 16;
+    /// Pairs placed by load; past this many, new pairs are placed by hash.
+    const MAX_HELD: usize = Self::SLOTS / 4 * 3;
+    /// Slots looked at for one pair; a pair that finds none free among
+    /// them is placed by hash (entries are never taken out, so it always
+    /// will be).
+    const MAX_PROBE: usize = 64;
+    const RECENT: usize = 1 << 12;
+    const SHARD_BITS: u64 = 0xffff;
+
+    /// A balancer for `shards` shards; every shard of a run is given the
+    /// same `key`.
+    pub(crate) fn new(shards: usize, key: u64) -> Self {
+        let n = shards.max(1);
+        // More shards than the low bits can name: by hash alone.
+        let tracked = n > 1 && n <= Self::SHARD_BITS as usize;
+        Balancer {
+            placed: vec![0; if tracked { Self::SLOTS } else { 0 }].into_boxed_slice(),
+            recent: vec![0; if tracked { Self::RECENT } else { 0 }].into_boxed_slice(),
+            held: 0,
+            load: vec![0; n],
+            key,
+        }
+    }
+
+    /// The key of every run's balancers. Fixed, so that a capture is split
+    /// the same way every time: where the limits of the flow table fall
+    /// per shard, which flows a full table ends depends on the split, and a
+    /// key new each run made a SYN flood's report differ from one run to
+    /// the next at `-j 2`. What a capture crafted against a known key can
+    /// do is bounded: its new pairs probe at most [`Self::MAX_PROBE`] slots
+    /// each, and it can pile its pairs on one shard, which then runs as a
+    /// single thread would.
+    pub(crate) const KEY: u64 = 0x7e11_7a1e_5eed_0b1e;
+
+    /// The pair's key mixed with the run's: every bit of the result
+    /// depends on every bit of the key. One multiply only mixes upwards,
+    /// and an IPv4 key whose low half is the phone's address left the
+    /// fallback's `% n` on one shard for nearly every pair.
+    fn mixed(&self, pair: u64) -> u64 {
+        let mut h = (pair ^ self.key).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        h ^= h >> 32;
+        h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        h ^ h >> 29
+    }
+
+    /// The shard of the pair with key `pair` ([`pair_key`]), for a frame
+    /// of `len` bytes.
+    // Inlined: every shard calls it for every frame, and a call saved and
+    // restored registers for a sixth of its instructions.
+    #[inline(always)]
+    pub(crate) fn place(&mut self, pair: u64, len: usize) -> usize {
+        let n = self.load.len();
+        if n == 1 {
+            return 0;
+        }
+        let h = self.mixed(pair);
+        if self.placed.is_empty() {
+            return (h % n as u64) as usize;
+        }
+        let tag = h & !Self::SHARD_BITS;
+        let recent = (h >> 16) as usize & (Self::RECENT - 1);
+        if let Some(&e) = self.recent.get(recent)
+            && e & !Self::SHARD_BITS == tag
+            && e != 0
+        {
+            let shard = (e & Self::SHARD_BITS) as usize - 1;
+            self.load[shard] += 256 + len as u64;
+            return shard;
+        }
+        let mask = Self::SLOTS - 1;
+        // The high bits for the slot: the low ones hold the shard.
+        let mut at = (h >> 48) as usize & mask;
+        let mut found = None;
+        for _ in 0..Self::MAX_PROBE {
+            match self.placed[at] {
+                0 if self.held >= Self::MAX_HELD => break,
+                0 => {
+                    let s = (0..n).min_by_key(|&i| (self.load[i], i)).unwrap_or(0);
+                    self.placed[at] = tag | (s as u64 + 1);
+                    self.held += 1;
+                    found = Some(self.placed[at]);
+                    break;
+                }
+                e if e & !Self::SHARD_BITS == tag => {
+                    found = Some(e);
+                    break;
+                }
+                _ => at = (at + 1) & mask,
+            }
+        }
+        let shard = match found {
+            Some(e) => {
+                self.recent[recent] = e;
+                (e & Self::SHARD_BITS) as usize - 1
+            }
+            None => (h % n as u64) as usize,
+        };
+        self.load[shard] += 256 + len as u64;
+        shard
+    }
+}
+
+/// Where one frame goes, as placed: its shard, and how it is taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Code(u16);
+
+impl Code {
+    /// Decoded before its transport is known ([`PairPlace::Decode`]): by
+    /// every shard's spare decoder.
+    const DECODE: u16 = 0x8000;
+    /// A whole packet to or from port 53.
+    const DNS: u16 = 0x4000;
+    const SHARD: u16 = 0x3fff;
+    /// A frame to be decoded whose addresses could not be read.
+    const NO_PAIR: u16 = Self::SHARD;
+    /// More shards than a code can name: a split run has at most this
+    /// many.
+    pub(crate) const MAX_SHARDS: usize = Self::NO_PAIR as usize;
+
+    /// Places `frame` with `balancer`.
+    #[inline(always)]
+    fn of(frame: &Frame<'_>, balancer: &mut Balancer) -> Code {
+        let len = frame.data.len();
+        match pair_place(frame) {
+            PairPlace::Whole { key, ports } => {
+                let shard = balancer.place(key, len) as u16;
+                Code(shard | if ports.contains(&53) { Self::DNS } else { 0 })
+            }
+            PairPlace::Decode => Code(
+                Self::DECODE
+                    | pair_key(frame).map_or(Self::NO_PAIR, |k| balancer.place(k, len) as u16),
+            ),
+        }
+    }
+
+    /// The frame must be decoded before it is placed (a fragment, above
+    /// all): every shard decodes it, and keeps the packet it gives if it
+    /// is [`of`](Self::of) that shard.
+    pub(crate) fn decode_first(self) -> bool {
+        self.0 & Self::DECODE != 0
+    }
+
+    /// Whether the frame's pair is on `shard`; for a frame to be decoded
+    /// first, `None` when it has no address pair.
+    pub(crate) fn is_of(self, shard: usize) -> Option<bool> {
+        let s = self.0 & Self::SHARD;
+        (s != Self::NO_PAIR || !self.decode_first()).then_some(usize::from(s) == shard)
+    }
+
+    /// A whole packet to or from port 53 (not said of frames to be decoded
+    /// first).
+    pub(crate) fn dns(self) -> bool {
+        self.0 & Self::DNS != 0
+    }
+}
+
+/// One placement shared by the shards of a split file; see the module
+/// docs. Each shard reads it through a [`Placer`] of its own.
+pub(crate) struct Placements {
+    /// Held by the shard placing; the others only read codes.
+    balancer: Mutex<Balancer>,
+    /// The codes of the last frames placed, by frame number (a power of
+    /// two of them: [`Self::RING`] but in tests).
+    codes: Box<[AtomicU16]>,
+    /// Frames numbered below this have their codes written.
+    placed: AtomicU64,
+    /// For each shard, the frame numbers below which it has read every
+    /// code it needs: a code is not written over until every shard is
+    /// past it. `u64::MAX` once a shard reads no more.
+    passed: Box<[AtomicU64]>,
+}
+
+impl Placements {
+    /// Codes kept: 1 MiB. A shard ahead is held back by the shared read
+    /// to a few MiB of the capture ahead of the slowest
+    /// (`share::SharedFile`), at most some 330,000 frames of 16 bytes;
+    /// should it get further, it waits.
+    const RING: usize = 1 << 19;
+
+    /// One placement for `shards` shards (at most [`Code::MAX_SHARDS`]),
+    /// whose balancer has the run's `key`.
+    pub(crate) fn new(shards: usize, key: u64) -> Self {
+        Self::with_ring(shards, key, Self::RING)
+    }
+
+    fn with_ring(shards: usize, key: u64, ring: usize) -> Self {
+        assert!(shards <= Code::MAX_SHARDS, "{shards} shards");
+        assert!(ring.is_power_of_two());
+        Placements {
+            balancer: Mutex::new(Balancer::new(shards, key)),
+            codes: (0..ring).map(|_| AtomicU16::new(0)).collect(),
+            placed: AtomicU64::new(0),
+            passed: (0..shards).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    /// A shard's way in.
+    pub(crate) fn placer(&self, shard: usize) -> Placer<'_> {
+        Placer {
+            shared: self,
+            shard,
+            known: 0,
+            room: 0,
+            balancer: None,
+        }
+    }
+
+    fn slot(&self, index: u64) -> &AtomicU16 {
+        &self.codes[index as usize & (self.codes.len() - 1)]
+    }
+
+    fn code(&self, index: u64) -> Code {
+        Code(self.slot(index).load(Ordering::Relaxed))
+    }
+}
+
+/// One shard's reading and making of a file's [`Placements`].
+pub(crate) struct Placer<'a> {
+    shared: &'a Placements,
+    shard: usize,
+    /// Frames numbered below this are placed (as of the last look).
+    known: u64,
+    /// Frames numbered below this may have their codes written without
+    /// looking at how far the other shards are.
+    room: u64,
+    /// The balancer, while this shard is the one placing; let go at every
+    /// [`pause`](Self::pause).
+    balancer: Option<MutexGuard<'a, Balancer>>,
+}
+
+impl Placer<'_> {
+    /// Where the frame goes. Frames must come in capture order, each
+    /// numbered as the reader numbers it, as every shard reads them.
+    #[inline(always)]
+    pub(crate) fn code(&mut self, frame: &Frame<'_>) -> Code {
+        if frame.index < self.known {
+            return self.shared.code(frame.index);
+        }
+        self.place(frame)
+    }
+
+    /// The code of a frame not yet known to be placed: read once another
+    /// shard places it, or placed here.
+    #[inline(always)]
+    fn place(&mut self, frame: &Frame<'_>) -> Code {
+        let i = frame.index;
+        if self.balancer.is_none() {
+            return self.take_turn(frame);
+        }
+        if i >= self.room {
+            self.room = self.wait_for_room(i);
+        }
+        let Some(balancer) = &mut self.balancer else {
+            unreachable!("held: looked at above")
+        };
+        let code = Code::of(frame, balancer);
+        let shared = self.shared;
+        shared.slot(i).store(code.0, Ordering::Relaxed);
+        // Release: a shard that sees `placed` past `i` sees the code.
+        shared.placed.store(i + 1, Ordering::Release);
+        self.known = i + 1;
+        code
+    }
+
+    /// Waits until the code of frame `i` is written, or until this shard
+    /// may write it itself.
+    #[cold]
+    #[inline(never)]
+    fn take_turn(&mut self, frame: &Frame<'_>) -> Code {
+        let i = frame.index;
+        let mut spins = 0u32;
+        loop {
+            self.known = self.shared.placed.load(Ordering::Acquire);
+            if i < self.known {
+                return self.shared.code(i);
+            }
+            match self.shared.balancer.try_lock() {
+                Ok(guard) => self.balancer = Some(guard),
+                // A shard that panicked while placing: the run ends with
+                // its panic, whatever is placed here.
+                Err(TryLockError::Poisoned(p)) => self.balancer = Some(p.into_inner()),
+                Err(TryLockError::WouldBlock) => {
+                    // The shard placing is at this frame too and will
+                    // place it in a moment, or let go at its next pause.
+                    spins += 1;
+                    if spins < 64 {
+                        std::hint::spin_loop();
+                    } else {
+                        std::thread::yield_now();
+                    }
+                    continue;
+                }
+            }
+            // Holding the balancer, nobody else places: look once more.
+            self.known = self.shared.placed.load(Ordering::Acquire);
+            if i < self.known {
+                return self.shared.code(i);
+            }
+            return self.place(frame);
+        }
+    }
+
+    /// The frame number below which codes may be written: waits while
+    /// frame `i`'s slot in the ring still holds a code another shard has
+    /// to read.
+    #[cold]
+    #[inline(never)]
+    fn wait_for_room(&self, i: u64) -> u64 {
+        loop {
+            let slowest = self
+                .shared
+                .passed
+                .iter()
+                .enumerate()
+                .filter(|&(s, _)| s != self.shard)
+                .map(|(_, p)| p.load(Ordering::Acquire))
+                .min()
+                .unwrap_or(u64::MAX);
+            let room = slowest.saturating_add(self.shared.codes.len() as u64);
+            if i < room {
+                return room;
+            }
+            std::thread::yield_now();
+        }
+    }
+
+    /// Between runs of frames: lets go of the balancer, so that a shard
+    /// that catches up need not wait for this one, and says that every
+    /// frame below `next` is taken. Never hold the balancer while the
+    /// reader may wait for the other shards.
+    pub(crate) fn pause(&mut self, next: u64) {
+        self.balancer = None;
+        self.shared.passed[self.shard].store(next, Ordering::Release);
+    }
+}
+
+impl Drop for Placer<'_> {
+    fn drop(&mut self) {
+        self.balancer = None;
+        self.shared.passed[self.shard].store(u64::MAX, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A key for a test: placement must work with any.
+    fn random_key() -> u64 {
+        use std::hash::BuildHasher;
+        std::collections::hash_map::RandomState::new().hash_one(0x7e11_7a1e_u64)
+    }
+
+    /// A balancer places by pair key: these numbers stand for pairs' keys.
+    fn spread(b: &mut Balancer, pairs: impl IntoIterator<Item = u64>) -> Vec<usize> {
+        pairs.into_iter().map(|f| b.place(f, 100)).collect()
+    }
+
+    /// New pairs go where the least work is; a pair keeps its shard; two
+    /// balancers fed the same pairs agree (each shard of a file runs its
+    /// own).
+    #[test]
+    fn balancer_spreads_by_load_and_agrees_with_itself() {
+        let key = random_key();
+        let (mut a, mut b) = (Balancer::new(2, key), Balancer::new(2, key));
+        let heavy = 0x1234_5678_9abc_def0;
+        let first = a.place(heavy, 1500);
+        assert_eq!(b.place(heavy, 1500), first);
+        for _ in 0..100 {
+            assert_eq!(a.place(heavy, 1500), first);
+            b.place(heavy, 1500);
+        }
+        // The next new pairs all go to the other shard until it catches up.
+        let light: Vec<u64> = (1..=20u64)
+            .map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+            .collect();
+        let placed = spread(&mut a, light.iter().copied());
+        assert!(placed.iter().all(|&s| s == 1 - first), "{placed:?}");
+        assert_eq!(spread(&mut b, light.iter().copied()), placed);
+        assert!(a.load[0] > 0 && a.load[1] > 0);
+        assert_eq!(Balancer::new(1, key).place(heavy, 1500), 0);
+    }
+
+    /// Pairs whose hashes share a slot each keep their own shard however
+    /// they alternate; a run of more colliding
+    /// pairs than a lookup probes sends the rest by hash, each always to
+    /// the same shard.
+    #[test]
+    fn pairs_that_collide_keep_their_shards() {
+        let mut b = Balancer::new(3, 0);
+        let slot = |b: &Balancer, p: u64| b.mixed(p) >> 48;
+        let target = slot(&b, 1);
+        let colliding: Vec<u64> = (1..u64::MAX)
+            .filter(|&p| slot(&b, p) == target)
+            .take(Balancer::MAX_PROBE + 20)
+            .collect();
+        let first = spread(&mut b, colliding.iter().copied());
+        assert_eq!(&first[..3], &[0, 1, 2], "each new pair to the least loaded");
+        assert_eq!(b.held, Balancer::MAX_PROBE, "the rest went by hash");
+        for (&p, &s) in colliding.iter().zip(&first).skip(Balancer::MAX_PROBE) {
+            assert_eq!(s, (b.mixed(p) % 3) as usize);
+        }
+        for _ in 0..5 {
+            assert_eq!(spread(&mut b, colliding.iter().copied()), first);
+            assert_eq!(spread(&mut b, colliding.iter().rev().copied()), {
+                let mut r = first.clone();
+                r.reverse();
+                r
+            });
+        }
+    }
+
+    /// Pairs placed by hash (here: all of them, on a full table) spread
+    /// over the shards even when their keys differ only in one address, as
+    /// a phone's pairs do: keys are two IPv4 addresses, the phone's the
+    /// higher or the lower.
+    #[test]
+    fn pairs_placed_by_hash_spread_over_the_shards() {
+        for shards in [2u64, 3, 4] {
+            for phone in [0xc0a8_0117u64, 0x0a00_0017, 0xffff_ff01] {
+                let mut b = Balancer::new(shards as usize, random_key());
+                b.held = Balancer::MAX_HELD;
+                let mut counts = vec![0u64; shards as usize];
+                for i in 0..20_000u64 {
+                    // Servers in a few providers' blocks.
+                    let server = [0x1f0d_0000u64, 0x6810_0000, 0x8efa_0000, 0xd83a_0000]
+                        [(i % 4) as usize]
+                        + i * 7;
+                    let key = phone.min(server) << 32 | phone.max(server);
+                    counts[b.place(key, 100)] += 1;
+                }
+                let fair = 20_000 / shards;
+                for c in &counts {
+                    assert!(
+                        c * 10 > fair * 9 && c * 10 < fair * 11,
+                        "{shards} shards, phone {phone:#x}: {counts:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Once the table is three quarters full, new pairs go by hash, and a
+    /// pair placed by load before keeps its shard: none ever moves.
+    #[test]
+    fn a_full_table_places_new_pairs_by_hash() {
+        let mut b = Balancer::new(2, 7);
+        let pair = |i: u64| (i + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let mut early = Vec::new();
+        let mut i = 0;
+        while b.held < Balancer::MAX_HELD {
+            early.push(b.place(pair(i), 100));
+            i += 1;
+        }
+        // Load alone would send every one of these to the lighter shard.
+        b.load[0] += 1 << 40;
+        for i in 0..1000u64 {
+            let p = pair(1 << 32 | i);
+            let by_hash = (b.mixed(p) % 2) as usize;
+            assert_eq!(b.place(p, 100), by_hash);
+            assert_eq!(b.place(p, 100), by_hash);
+        }
+        assert_eq!(b.held, Balancer::MAX_HELD);
+        for (i, &s) in early.iter().enumerate().step_by(97) {
+            assert_eq!(b.place(pair(i as u64), 100), s);
+        }
+    }
+
+    /// An Ethernet frame numbered `index`: mostly TCP among a few hundred
+    /// address pairs, with DNS, IPv4 fragments, IPv6 and ARP among them.
+    fn frame_bytes(index: u64) -> Vec<u8> {
+        let mut x = index.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        x ^= x >> 29;
+        let mut f = vec![0u8; 12];
+        match x % 20 {
+            0 => {
+                // ARP: not IP, decoded first, no pair.
+                f.extend_from_slice(&[0x08, 0x06]);
+                f.extend_from_slice(&[0; 28]);
+            }
+            1 => {
+                // IPv6 UDP.
+                f.extend_from_slice(&[0x86, 0xdd, 0x60, 0, 0, 0, 0, 8, 17, 64]);
+                f.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+                f.extend_from_slice(&[0; 11]);
+                f.push((x >> 8) as u8 % 7);
+                f.extend_from_slice(&[0xfe, 0x80]);
+                f.extend_from_slice(&[0; 13]);
+                f.push(1);
+                f.extend_from_slice(&[0x30, 0x39, 0x01, 0xbb, 0, 8, 0, 0]);
+            }
+            n => {
+                let server = 0x0a00_0000 | ((x >> 16) as u32 % 300);
+                let (proto, ports) = match n {
+                    2 | 3 => (17u8, [0x30, 0x39, 0, 53]),
+                    _ => (6, [0x30, 0x39, 0x01, 0xbb]),
+                };
+                // A fragment now and then: more fragments, offset 0.
+                let flags = if n == 4 { 0x20 } else { 0 };
+                f.extend_from_slice(&[0x08, 0x00, 0x45, 0, 0, 40, 0, 1, flags, 0, 64, proto, 0, 0]);
+                f.extend_from_slice(&[192, 168, 1, 22]);
+                f.extend_from_slice(&server.to_be_bytes());
+                f.extend_from_slice(&ports);
+                f.extend_from_slice(&[0; 16]);
+            }
+        }
+        f
+    }
+
+    fn frame(index: u64, data: &[u8]) -> Frame<'_> {
+        Frame {
+            index,
+            ts: Default::default(),
+            link: telltale_decode::LinkType::ETHERNET,
+            interface: 0,
+            data,
+            orig_len: data.len() as u32,
+        }
+    }
+
+    /// What one balancer alone makes of frames `1..=n`.
+    fn placed_alone(shards: usize, key: u64, frames: &[Vec<u8>]) -> Vec<Code> {
+        let mut b = Balancer::new(shards, key);
+        (1..)
+            .zip(frames)
+            .map(|(i, d)| Code::of(&frame(i, d), &mut b))
+            .collect()
+    }
+
+    /// Shards taking turns at one placement, each pausing after runs of
+    /// its own lengths and some of them yielding, read the codes one
+    /// balancer alone gives, whichever shard placed each frame; a ring of
+    /// 64 codes makes the shard ahead wait for the others again and again.
+    #[test]
+    fn shards_taking_turns_place_as_one_balancer() {
+        let frames: Vec<Vec<u8>> = (1..=20_000).map(frame_bytes).collect();
+        for shards in [2usize, 3] {
+            let key = random_key();
+            let want = placed_alone(shards, key, &frames);
+            assert!(
+                want.iter()
+                    .any(|c| c.decode_first() && c.is_of(0).is_none())
+            );
+            assert!(
+                want.iter()
+                    .any(|c| c.decode_first() && c.is_of(0).is_some())
+            );
+            assert!(want.iter().any(|c| c.dns()));
+            for s in 0..shards {
+                assert!(
+                    want.iter()
+                        .any(|c| !c.decode_first() && c.is_of(s) == Some(true))
+                );
+            }
+            for ring in [64, Placements::RING] {
+                let shared = Placements::with_ring(shards, key, ring);
+                let got: Vec<Vec<Code>> = std::thread::scope(|scope| {
+                    let workers: Vec<_> = (0..shards)
+                        .map(|s| {
+                            let (shared, frames) = (&shared, &frames);
+                            scope.spawn(move || {
+                                let mut placer = shared.placer(s);
+                                let mut codes = Vec::with_capacity(frames.len());
+                                for (i, d) in (1..).zip(frames) {
+                                    codes.push(placer.code(&frame(i, d)));
+                                    if i % (37 + 13 * s as u64) == 0 {
+                                        placer.pause(i + 1);
+                                    }
+                                    if i % (501 + 97 * s as u64) == 0 {
+                                        std::thread::yield_now();
+                                    }
+                                }
+                                codes
+                            })
+                        })
+                        .collect();
+                    workers.into_iter().map(|w| w.join().unwrap()).collect()
+                });
+                for (s, codes) in got.iter().enumerate() {
+                    assert!(
+                        codes == &want,
+                        "{shards} shards, ring {ring}: shard {s} differs"
+                    );
+                }
+            }
+        }
+    }
+
+    /// A shard that reads no further (it gave up, or failed) leaves the
+    /// placement: the others neither wait for it to read codes nor for it
+    /// to let go of the balancer.
+    #[test]
+    fn a_shard_that_stops_holds_up_nobody() {
+        let frames: Vec<Vec<u8>> = (1..=5_000).map(frame_bytes).collect();
+        let key = random_key();
+        let want = placed_alone(2, key, &frames);
+        let shared = Placements::with_ring(2, key, 64);
+        {
+            // Placing, so holding the balancer, when it stops.
+            let mut early = shared.placer(1);
+            for (i, d) in (1..).zip(&frames[..10]) {
+                assert_eq!(early.code(&frame(i, d)), want[i as usize - 1]);
+            }
+        }
+        let mut late = shared.placer(0);
+        for (i, d) in (1..).zip(&frames) {
+            assert_eq!(late.code(&frame(i, d)), want[i as usize - 1]);
+        }
+    }
+
+    /// A frame to be decoded first with no address pair is nobody's; one
+    /// with a pair is its shard's, as is a whole packet.
+    #[test]
+    fn codes_say_whose_a_frame_is() {
+        let mut b = Balancer::new(2, 0);
+        let arp = frame_bytes((1..).find(|&i| frame_bytes(i)[12..14] == [8, 6]).unwrap());
+        let arp = Code::of(&frame(1, &arp), &mut b);
+        assert!(arp.decode_first() && !arp.dns());
+        assert_eq!((arp.is_of(0), arp.is_of(1)), (None, None));
+        let dns = (1..)
+            .map(frame_bytes)
+            .find(|f| f.len() > 37 && f[37] == 53)
+            .unwrap();
+        let dns = Code::of(&frame(2, &dns), &mut b);
+        assert!(dns.dns() && !dns.decode_first());
+        assert_ne!(dns.is_of(0), dns.is_of(1));
+        let frag = (1..)
+            .map(frame_bytes)
+            .find(|f| f.len() > 20 && f[20] == 0x20)
+            .unwrap();
+        let frag = Code::of(&frame(3, &frag), &mut b);
+        assert!(frag.decode_first() && !frag.dns());
+        assert_eq!(frag.is_of(0).map(|m| !m), frag.is_of(1));
+    }
+}
