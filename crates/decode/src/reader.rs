@@ -411,6 +411,56 @@ impl CaptureReader {
         n
     }
 
+    /// The frames [`for_each_buffered`](Self::for_each_buffered) would
+    /// hand over next (at most `max`), to `each` until it says `false`,
+    /// without taking them: they come again, the same, from the next call
+    /// of either method or of [`next_frame`](Self::next_frame). For a
+    /// shard of a split capture that places a run of frames before it
+    /// takes them.
+    ///
+    /// ```
+    /// use telltale_decode::CaptureReader;
+    /// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/redmi-1s-2014.pcap");
+    /// let mut r = CaptureReader::open(path).unwrap();
+    /// let first = r.next_frame().unwrap().unwrap().index;
+    /// let mut seen = Vec::new();
+    /// r.peek_buffered(8, |f| {
+    ///     seen.push(f.index);
+    ///     true
+    /// });
+    /// assert_eq!(seen, (first + 1..first + 9).collect::<Vec<_>>());
+    /// assert_eq!(r.next_frame().unwrap().unwrap().index, first + 1);
+    /// ```
+    pub fn peek_buffered(&mut self, max: usize, mut each: impl FnMut(&Frame<'_>) -> bool) -> usize {
+        let FormatState::Pcap {
+            big_endian,
+            units_per_sec,
+            link,
+        } = self.state
+        else {
+            return 0;
+        };
+        if self.done {
+            return 0;
+        }
+        // As for_each_buffered does first, so both see the same bytes.
+        self.input
+            .consume(std::mem::take(&mut self.pending_consume));
+        let data = self.input.data();
+        let (mut at, mut n) = (0, 0);
+        while n < max {
+            let Some(raw) = whole_pcap_record(&data[at..], big_endian, units_per_sec, link) else {
+                break;
+            };
+            n += 1;
+            if !each(&raw.frame(&data[at..], self.next_index + n as u64 - 1)) {
+                break;
+            }
+            at += raw.record_len;
+        }
+        n
+    }
+
     fn warn(&mut self, kind: WarningKind, offset: u64, message: String) {
         // The warning that ends a capture early says why the rest is missing,
         // so it gets one slot beyond the cap (only one such warning can

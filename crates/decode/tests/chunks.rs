@@ -349,3 +349,79 @@ proptest! {
         prop_assert_eq!(chunked(bytes, vec![size], false), whole);
     }
 }
+
+/// As [`walk_batched`], but first peeking at the frames each run will
+/// take (stopping after `stop_after` of them): what is peeked is what the
+/// run then takes, and peeking changes nothing of what is read. Returns
+/// how many frames were peeked, too.
+fn walk_peeking(mut reader: CaptureReader, batch: usize, stop_after: usize) -> (Seen, usize) {
+    type Frame = (u64, i64, u32, u32, Vec<u8>, u32);
+    let row = |f: &telltale_decode::Frame<'_>| -> Frame {
+        (
+            f.index,
+            f.ts.as_nanos(),
+            f.link.0,
+            f.interface,
+            f.data.to_vec(),
+            f.orig_len,
+        )
+    };
+    let mut frames = Vec::new();
+    let mut peeked_in_all = 0;
+    loop {
+        let mut peeked = Vec::new();
+        let n = reader.peek_buffered(batch, |f| {
+            peeked.push(row(f));
+            peeked.len() < stop_after
+        });
+        assert_eq!(n, peeked.len());
+        peeked_in_all += n;
+        let before = frames.len();
+        if reader.for_each_buffered(batch, |f| frames.push(row(f))) > 0 {
+            assert!(frames.len() - before >= peeked.len());
+            assert_eq!(frames[before..before + peeked.len()], peeked[..]);
+            continue;
+        }
+        assert!(peeked.is_empty(), "peeked frames a run did not take");
+        let Some(f) = reader.next_frame().unwrap() else {
+            break;
+        };
+        frames.push(row(&f));
+    }
+    let warnings = reader
+        .warnings()
+        .iter()
+        .map(|w| format!("{:?} {} {:?} {}", w.kind, w.offset, w.packet, w.message))
+        .collect();
+    ((frames, warnings, reader.bytes_read()), peeked_in_all)
+}
+
+/// A shard of a split capture peeks at a run of frames to place them
+/// before it takes them: the run it then takes begins with exactly those
+/// frames, whatever the chunks, and the capture reads as it would
+/// without peeking. A pcap's runs are peeked at; a pcapng's frames all
+/// come one at a time, with nothing to peek at.
+#[test]
+fn peeking_at_a_run_shows_the_frames_it_takes() {
+    for name in FIXTURES {
+        let bytes = fixture(name);
+        let whole = streamed(&bytes);
+        for (batch, stop_after) in [(1, usize::MAX), (7, 3), (64, usize::MAX), (4096, 50)] {
+            let (seen, peeked) = walk_peeking(stream_reader(&bytes).unwrap(), batch, stop_after);
+            assert_eq!(seen, whole, "{name}, runs of {batch}");
+            assert_eq!(
+                peeked > 0,
+                !name.ends_with(".pcapng"),
+                "{name}: {peeked} peeked"
+            );
+            for size in [1, 17, 100, 1 << 20] {
+                let r = cut_reader(&bytes, vec![size], false).unwrap();
+                assert_eq!(
+                    walk_peeking(r, batch, stop_after).0,
+                    whole,
+                    "{name} in {size}s"
+                );
+            }
+        }
+    }
+}

@@ -584,6 +584,9 @@ pub(crate) trait FrameConsumer {
     fn secrets(&mut self, secrets: &[CaptureSecrets]);
     /// Between runs of frames, before the reader may wait for anything.
     fn pause(&mut self) {}
+    /// Before the reader hands over the frames it has buffered (at most
+    /// `max`): a look at them first ([`CaptureReader::peek_buffered`]).
+    fn ahead(&mut self, _reader: &mut CaptureReader, _max: usize) {}
 }
 
 /// A sink that can run in a shard: told of the DNS messages of the other
@@ -703,6 +706,7 @@ fn read_frames(
             break;
         }
         let before = 4096 - (seen % 4096) as usize;
+        consumer.ahead(&mut reader, before);
         let mut take = |frame: &Frame<'_>| {
             seen += 1;
             if !consumer.frame(frame) {
@@ -908,7 +912,7 @@ impl FrameConsumer for Router {
 struct ShardFilter<'a, 'p, S: AppSink> {
     shard: usize,
     placer: Placer<'p>,
-    /// The number of the frame after the last one taken.
+    /// The number of the frame after the last one seen.
     next: u64,
     inner: &'a mut Stages<S>,
     /// Frames to be decoded before their transport is known
@@ -961,6 +965,21 @@ impl<S: ShardSink> FrameConsumer for ShardFilter<'_, '_, S> {
 
     fn pause(&mut self) {
         self.placer.pause(self.next);
+    }
+
+    fn ahead(&mut self, reader: &mut CaptureReader, max: usize) {
+        let placer = &mut self.placer;
+        let mut taken = None;
+        reader.peek_buffered(max, |frame| {
+            let mine = *taken.get_or_insert_with(|| placer.take_run(frame.index));
+            if mine {
+                placer.place_ahead(frame);
+            }
+            mine
+        });
+        if taken == Some(true) {
+            placer.end_run();
+        }
     }
 }
 
@@ -1053,8 +1072,8 @@ pub(crate) fn drive_sharded<S: ShardSink + Send, T: Send>(
             // the frames every shard counted of its own.
             let mut reads = reads.into_iter();
             let mut read = reads.next().expect("at least one shard")?;
-            for other in reads.flatten() {
-                read.count(other);
+            for other in reads {
+                read.count(other?);
             }
             Ok::<_, DecodeError>((done, read))
         })?

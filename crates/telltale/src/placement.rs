@@ -6,11 +6,19 @@
 //! each shard placed every frame itself, each read every frame's addresses
 //! and looked its pair up, some 65 instructions per frame of the capture,
 //! the other shards' frames included. So the shards share one placement
-//! ([`Placements`]): whichever shard is ahead places the frames it
-//! reaches and writes each one's [`Code`] in a ring indexed by frame
-//! number; a shard behind reads the code instead (about a dozen
-//! instructions). Placing costs the shard ahead, which is what evens the
-//! shards out.
+//! ([`Placements`]): the first shard to reach a run of buffered frames
+//! places the whole run before it takes it, writing each frame's [`Code`]
+//! in a ring indexed by frame number; a shard that comes later reads the
+//! codes (about a dozen instructions a frame), and one that catches up
+//! places the next run itself. Placing costs whichever shard is ahead,
+//! which evens the shards out. Placing frame by frame as they were taken
+//! instead kept the balancer with the shard ahead for a whole run, and
+//! the other trailed it frame by frame: 140,000 to 220,000 `sched_yield`
+//! calls per run on the 1 GiB benchmark corpus at `-j 2`, against under
+//! a thousand with runs placed ahead
+//! (`benches/runs/2026-12-03/session4.txt`). Frames that come one at a
+//! time (a pcapng file's, or one at a chunk's end) are placed one at a
+//! time.
 //!
 //! The placements depend only on the frames, in capture order, so they are
 //! the same whichever shard makes them: the output does not depend on
@@ -39,8 +47,8 @@ pub(crate) struct Balancer {
     /// one; 0 an empty slot.
     placed: Box<[u64]>,
     /// The same entries for recently seen pairs: 32 KiB that stay in a
-    /// core's nearest caches, for the lookup every shard makes for every
-    /// frame. An entry never goes stale, since a pair never moves.
+    /// core's nearest caches, for the lookup made for every frame. An
+    /// entry never goes stale, since a pair never moves.
     recent: Box<[u64]>,
     held: usize,
     load: Vec<u64>,
@@ -60,11 +68,11 @@ impl Balancer {
     const RECENT: usize = 1 << 12;
     const SHARD_BITS: u64 = 0xffff;
 
-    /// A balancer for `shards` shards; every shard of a run is given the
-    /// same `key`.
+    /// A balancer for `shards` shards, its pairs' keys mixed with `key`.
     pub(crate) fn new(shards: usize, key: u64) -> Self {
         let n = shards.max(1);
-        // More shards than the low bits can name: by hash alone.
+        // More shards than the low bits can name (a split run has fewer,
+        // `Code::MAX_SHARDS`): by hash alone.
         let tracked = n > 1 && n <= Self::SHARD_BITS as usize;
         Balancer {
             placed: vec![0; if tracked { Self::SLOTS } else { 0 }].into_boxed_slice(),
@@ -98,8 +106,8 @@ impl Balancer {
 
     /// The shard of the pair with key `pair` ([`pair_key`]), for a frame
     /// of `len` bytes.
-    // Inlined: every shard calls it for every frame, and a call saved and
-    // restored registers for a sixth of its instructions.
+    // Inlined: it runs for every frame, and a call saved and restored
+    // registers for a sixth of its instructions.
     #[inline(always)]
     pub(crate) fn place(&mut self, pair: u64, len: usize) -> usize {
         let n = self.load.len();
@@ -226,8 +234,11 @@ pub(crate) struct Placements {
 impl Placements {
     /// Codes kept: 1 MiB. A shard ahead is held back by the shared read
     /// to a few MiB of the capture ahead of the slowest
-    /// (`share::SharedFile`), at most some 330,000 frames of 16 bytes;
-    /// should it get further, it waits.
+    /// (`share::SharedFile`), at most some 330,000 frames of 16 bytes, but
+    /// frame numbers can jump further (a pcapng file's skipped packets
+    /// are numbered): then it waits until the others have read the codes
+    /// it would write over, which they always can, as a shard waiting for
+    /// a code has said it needs none below it.
     const RING: usize = 1 << 19;
 
     /// One placement for `shards` shards (at most [`Code::MAX_SHARDS`]),
@@ -254,6 +265,7 @@ impl Placements {
             shard,
             known: 0,
             room: 0,
+            ahead_limit: 0,
             balancer: None,
         }
     }
@@ -276,6 +288,10 @@ pub(crate) struct Placer<'a> {
     /// Frames numbered below this may have their codes written without
     /// looking at how far the other shards are.
     room: u64,
+    /// Frames numbered from this on are not placed ahead in the run being
+    /// placed: their codes would go over codes of the run's own that this
+    /// shard has still to read.
+    ahead_limit: u64,
     /// The balancer, while this shard is the one placing; let go at every
     /// [`pause`](Self::pause).
     balancer: Option<MutexGuard<'a, Balancer>>,
@@ -321,6 +337,10 @@ impl Placer<'_> {
     #[inline(never)]
     fn take_turn(&mut self, frame: &Frame<'_>) -> Code {
         let i = frame.index;
+        // Every code below `i` this shard needs is read (frames come in
+        // order): said now, as the shard placing may be waiting for room
+        // when frame numbers jump (a pcapng file's skipped packets).
+        self.shared.passed[self.shard].store(i, Ordering::Release);
         let mut spins = 0u32;
         loop {
             self.known = self.shared.placed.load(Ordering::Acquire);
@@ -377,10 +397,60 @@ impl Placer<'_> {
         }
     }
 
+    /// Before a run of frames starting at frame `first`: takes the turn
+    /// to place the run ahead ([`place_ahead`](Self::place_ahead), then
+    /// [`end_run`](Self::end_run)) if this shard is the first to reach it
+    /// and no other is placing. Placing a run before taking it, rather
+    /// than frame by frame as they are taken, lets go of the balancer
+    /// soon: a shard that catches up finds the run placed, or places the
+    /// next one itself, instead of trailing the one placing frame by frame.
+    pub(crate) fn take_run(&mut self, first: u64) -> bool {
+        if first < self.known {
+            return false;
+        }
+        let shared = self.shared;
+        shared.passed[self.shard].store(first, Ordering::Release);
+        self.known = shared.placed.load(Ordering::Acquire);
+        if first < self.known {
+            return false;
+        }
+        self.balancer = match shared.balancer.try_lock() {
+            Ok(guard) => Some(guard),
+            Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(TryLockError::WouldBlock) => return false,
+        };
+        self.known = shared.placed.load(Ordering::Acquire);
+        if first < self.known {
+            self.balancer = None;
+            return false;
+        }
+        self.ahead_limit = first.saturating_add(shared.codes.len() as u64);
+        true
+    }
+
+    /// Places the next frame of a run whose turn this shard took
+    /// ([`take_run`](Self::take_run)), unless its number is so far on
+    /// (numbers can jump) that its code would go over one of the run's
+    /// own: it and the frames after it are then placed as they are taken.
+    #[inline(always)]
+    pub(crate) fn place_ahead(&mut self, frame: &Frame<'_>) {
+        if frame.index >= self.known && frame.index < self.ahead_limit {
+            self.place(frame);
+        }
+    }
+
+    /// The end of a run placed ahead: lets go of the balancer.
+    pub(crate) fn end_run(&mut self) {
+        self.balancer = None;
+    }
+
     /// Between runs of frames: lets go of the balancer, so that a shard
     /// that catches up need not wait for this one, and says that every
-    /// frame below `next` is taken. Never hold the balancer while the
-    /// reader may wait for the other shards.
+    /// frame below `next` is taken. Call it before the reader may wait
+    /// (for a chunk of the shared read, above all): a shard holding the
+    /// balancer must not wait for one that may need it. (Waiting for room
+    /// in the ring while holding it is safe: the shards waited for are
+    /// behind, and read codes already written.)
     pub(crate) fn pause(&mut self, next: u64) {
         self.balancer = None;
         self.shared.passed[self.shard].store(next, Ordering::Release);
@@ -580,6 +650,106 @@ mod tests {
             .collect()
     }
 
+    /// Runs `f` on a thread of its own: a placement that waits for ever
+    /// fails the test instead of hanging it.
+    fn within<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(f()));
+        rx.recv_timeout(std::time::Duration::from_secs(20))
+            .expect("finished without waiting for ever")
+    }
+
+    /// Shards each taking frames in runs of their own lengths, placing a
+    /// run ahead when first to reach it and reading codes otherwise (or
+    /// placing frame by frame, as they take the frames of a pcapng file),
+    /// place as one balancer alone, on a ring of 64 codes that frame
+    /// numbers jump past again and again (as a pcapng file's skipped
+    /// packets make them).
+    #[test]
+    fn runs_placed_ahead_and_numbering_gaps_place_as_one_balancer() {
+        within(|| {
+            let frames: Vec<Vec<u8>> = (1..=20_000).map(frame_bytes).collect();
+            // Numbers with gaps: every 500th frame comes 100 to 1,000 on.
+            let mut numbers = Vec::with_capacity(frames.len());
+            let mut n = 0u64;
+            for i in 0..frames.len() as u64 {
+                n += if i % 500 == 499 { 100 + i % 901 } else { 1 };
+                numbers.push(n);
+            }
+            let key = random_key();
+            let mut b = Balancer::new(2, key);
+            let want: Vec<Code> = numbers
+                .iter()
+                .zip(&frames)
+                .map(|(&i, d)| Code::of(&frame(i, d), &mut b))
+                .collect();
+            let shared = Placements::with_ring(2, key, 64);
+            let got: Vec<Vec<Code>> = std::thread::scope(|scope| {
+                let workers: Vec<_> = [(7usize, 5usize), (40, 1)]
+                    .into_iter()
+                    .enumerate()
+                    .map(|(s, (run, single_every))| {
+                        let (shared, frames, numbers) = (&shared, &frames, &numbers);
+                        scope.spawn(move || {
+                            let mut placer = shared.placer(s);
+                            let mut codes = Vec::with_capacity(frames.len());
+                            let mut at = 0;
+                            let mut k = 0;
+                            while at < frames.len() {
+                                k += 1;
+                                let len = if k % single_every == 0 { 1 } else { run };
+                                let end = (at + len).min(frames.len());
+                                placer.pause(numbers[at]);
+                                if len > 1 && placer.take_run(numbers[at]) {
+                                    for j in at..end {
+                                        placer.place_ahead(&frame(numbers[j], &frames[j]));
+                                    }
+                                    placer.end_run();
+                                }
+                                for j in at..end {
+                                    codes.push(placer.code(&frame(numbers[j], &frames[j])));
+                                }
+                                if k % 97 == 0 {
+                                    std::thread::yield_now();
+                                }
+                                at = end;
+                            }
+                            codes
+                        })
+                    })
+                    .collect();
+                workers.into_iter().map(|w| w.join().unwrap()).collect()
+            });
+            for (s, codes) in got.iter().enumerate() {
+                let first = codes.iter().zip(&want).position(|(a, b)| a != b);
+                assert!(
+                    codes == &want,
+                    "shard {s} differs at {first:?} of {}: {:?}",
+                    codes.len(),
+                    first.map(|f| (codes[f], want[f], numbers[f]))
+                );
+            }
+        });
+    }
+
+    /// The fixed key places pairs past the table by hash the same in
+    /// every process (a key drawn once per process would pass a test that
+    /// compares runs within one): these shards were computed once.
+    #[test]
+    fn the_fixed_key_places_the_same_in_every_process() {
+        let mut b = Balancer::new(3, Balancer::KEY);
+        b.held = Balancer::MAX_HELD;
+        let placed: Vec<usize> = (0..24u64)
+            .map(|i| b.place(0xc0a8_0116 << 32 | (0x8efa_0000 + i * 977), 100))
+            .collect();
+        assert_eq!(
+            placed,
+            [
+                0, 0, 1, 0, 2, 2, 2, 2, 2, 2, 2, 1, 1, 2, 1, 2, 2, 0, 1, 1, 1, 1, 1, 2
+            ]
+        );
+    }
+
     /// Shards taking turns at one placement, each pausing after runs of
     /// its own lengths and some of them yielding, read the codes one
     /// balancer alone gives, whichever shard placed each frame; a ring of
@@ -644,6 +814,10 @@ mod tests {
     /// to let go of the balancer.
     #[test]
     fn a_shard_that_stops_holds_up_nobody() {
+        within(a_shard_stops);
+    }
+
+    fn a_shard_stops() {
         let frames: Vec<Vec<u8>> = (1..=5_000).map(frame_bytes).collect();
         let key = random_key();
         let want = placed_alone(2, key, &frames);
