@@ -68,7 +68,7 @@ measure() { # label, command...
 
 printf '%-44s %8s %8s %10s %9s\n' "tool ($((bytes>>20)) MiB, seed $seed)" "wall s" "cpu s" "MB/s/core" "RSS MiB"
 measure "telltale -j 1 (jsonl, identifiers on)" target/release/telltale analyze -q -f jsonl -j 1 -o /dev/null "$corpus"
-measure "telltale -j 2 (one file split by flow)" target/release/telltale analyze -q -f jsonl -j 2 -o /dev/null "$corpus"
+measure "telltale -j 2 (one file split by pair)" target/release/telltale analyze -q -f jsonl -j 2 -o /dev/null "$corpus"
 measure "telltale --stream (jsonl, flat memory)" target/release/telltale analyze -q --stream -f jsonl -o /dev/null "$corpus"
 measure "telltale -j 1 sorted on disk (as over 2 GiB)" target/release/telltale analyze -q -f jsonl -j 1 --collect-limit 0 -o /dev/null "$corpus"
 measure "floor: read + frame + etherparse + flow map" target/release/examples/floor "$corpus"
