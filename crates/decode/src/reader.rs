@@ -304,6 +304,13 @@ impl CaptureReader {
         &self.secrets
     }
 
+    /// The number the next frame will have (frames are numbered from 1, as
+    /// Wireshark numbers them; a pcapng packet skipped for damage has its
+    /// number too).
+    pub fn next_number(&self) -> u64 {
+        self.next_index
+    }
+
     /// Bytes of the (decompressed) capture consumed so far.
     pub fn bytes_read(&self) -> u64 {
         self.input.offset() + self.pending_consume as u64
@@ -381,7 +388,41 @@ impl CaptureReader {
     // Always inlined: its caller's closure then runs in the same loop,
     // which the compiler did only now and then on its own.
     #[inline(always)]
-    pub fn for_each_buffered(&mut self, max: usize, mut each: impl FnMut(&Frame<'_>)) -> usize {
+    pub fn for_each_buffered(&mut self, max: usize, each: impl FnMut(&Frame<'_>)) -> usize {
+        self.for_each_buffered_skipping(max, |_| None, each)
+    }
+
+    /// As [`for_each_buffered`](Self::for_each_buffered), but first asks
+    /// `skip` of each frame's number: `Some(n)`, the number of bytes the
+    /// frame holds, steps over it without reading its record at all (it
+    /// counts among the frames returned, but `each` does not see it). For
+    /// a shard of a split capture that knows from another shard which
+    /// frames are not its own and how long they are: the step then costs
+    /// no look at the frame's bytes, which another core read in. A length
+    /// other than the frame's desynchronises the framing; one that would
+    /// run past what is buffered, or past the largest record the reader
+    /// takes, is ignored and the record read.
+    ///
+    /// ```
+    /// use telltale_decode::CaptureReader;
+    /// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/redmi-1s-2014.pcap");
+    /// let mut r = CaptureReader::open(path).unwrap();
+    /// let lens: Vec<usize> = std::iter::from_fn(|| r.next_frame().unwrap().map(|f| f.data.len())).collect();
+    /// let mut r = CaptureReader::open(path).unwrap();
+    /// let mut odd = Vec::new();
+    /// // Every even-numbered frame stepped over, told its length.
+    /// let skip = |i: u64| (i % 2 == 0).then(|| lens[i as usize - 1]);
+    /// while r.for_each_buffered_skipping(usize::MAX, skip, |f| odd.push(f.index)) > 0 {}
+    /// assert_eq!(odd, (1..=lens.len() as u64).step_by(2).collect::<Vec<_>>());
+    /// assert!(r.next_frame().unwrap().is_none());
+    /// ```
+    #[inline(always)]
+    pub fn for_each_buffered_skipping(
+        &mut self,
+        max: usize,
+        mut skip: impl FnMut(u64) -> Option<usize>,
+        mut each: impl FnMut(&Frame<'_>),
+    ) -> usize {
         let FormatState::Pcap {
             big_endian,
             units_per_sec,
@@ -399,6 +440,15 @@ impl CaptureReader {
         let mut at = 0;
         let mut n = 0;
         while n < max {
+            if let Some(len) = skip(self.next_index)
+                && len <= MAX_RECORD
+                && data.len() - at >= 16 + len
+            {
+                self.next_index += 1;
+                at += 16 + len;
+                n += 1;
+                continue;
+            }
             let Some(raw) = whole_pcap_record(&data[at..], big_endian, units_per_sec, link) else {
                 break;
             };

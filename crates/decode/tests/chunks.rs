@@ -425,3 +425,97 @@ fn peeking_at_a_run_shows_the_frames_it_takes() {
         }
     }
 }
+
+/// As [`walk_batched`], stepping over the frames `skip` names (told their
+/// true lengths, found by a first walk), and, for `liar`, naming the rest
+/// with a length past anything buffered (ignored: the record is read).
+fn walk_skipping(
+    mut reader: CaptureReader,
+    batch: usize,
+    lens: &[usize],
+    skip: impl Fn(u64) -> bool,
+    liar: bool,
+) -> (Seen, u64) {
+    let mut frames = Vec::new();
+    let mut stepped = 0u64;
+    loop {
+        let hint = |i: u64| {
+            // Asked of the frame after the last, too: none to name.
+            let len = lens.get(i as usize - 1).copied();
+            if skip(i) && len.is_some() {
+                len
+            } else {
+                liar.then_some(1 << 30)
+            }
+        };
+        let mut taken = 0;
+        let n = reader.for_each_buffered_skipping(batch, hint, |f| {
+            taken += 1;
+            frames.push((
+                f.index,
+                f.ts.as_nanos(),
+                f.link.0,
+                f.interface,
+                f.data.to_vec(),
+                f.orig_len,
+            ))
+        });
+        if n > 0 {
+            stepped += (n - taken) as u64;
+            continue;
+        }
+        let Some(f) = reader.next_frame().unwrap() else {
+            break;
+        };
+        frames.push((
+            f.index,
+            f.ts.as_nanos(),
+            f.link.0,
+            f.interface,
+            f.data.to_vec(),
+            f.orig_len,
+        ));
+    }
+    let warnings = reader
+        .warnings()
+        .iter()
+        .map(|w| format!("{:?} {} {:?} {}", w.kind, w.offset, w.packet, w.message))
+        .collect();
+    ((frames, warnings, reader.bytes_read()), stepped)
+}
+
+/// A shard told which buffered frames are another's, and how long they
+/// are, steps over them unread: it sees every other frame as it would
+/// have, with the same warnings and bytes read, wherever the chunks are
+/// cut; frames not buffered whole are read as usual, and a length that
+/// runs past what is buffered is not believed.
+#[test]
+fn frames_stepped_over_leave_the_rest_as_read() {
+    for name in FIXTURES {
+        let bytes = fixture(name);
+        let whole = streamed(&bytes);
+        let lens: Vec<usize> = whole.0.iter().map(|f| f.4.len()).collect();
+        for (modulo, liar) in [(2u64, false), (3, true), (1, false)] {
+            let skip = |i: u64| i % modulo != 1 % modulo;
+            let want: Vec<_> = whole.0.iter().filter(|f| !skip(f.0)).cloned().collect();
+            let readers = [
+                stream_reader(&bytes).unwrap(),
+                cut_reader(&bytes, vec![17], false).unwrap(),
+                cut_reader(&bytes, vec![1000], false).unwrap(),
+            ];
+            for (k, r) in readers.into_iter().enumerate() {
+                let ((frames, warnings, read), stepped) = walk_skipping(r, 64, &lens, skip, liar);
+                let label = format!("{name}, every {modulo}, reader {k}");
+                // Only a frame read another way (not buffered whole) is
+                // seen although named.
+                assert!(frames.len() >= want.len(), "{label}");
+                let seen: Vec<_> = frames.iter().filter(|f| !skip(f.0)).cloned().collect();
+                assert_eq!(seen, want, "{label}");
+                assert_eq!((&warnings, read), (&whole.1, whole.2), "{label}");
+                if name.ends_with(".pcap") && k == 0 && modulo == 2 {
+                    assert!(stepped > 0, "{label}: none stepped over");
+                }
+            }
+        }
+    }
+}

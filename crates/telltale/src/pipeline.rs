@@ -582,8 +582,9 @@ pub(crate) trait FrameConsumer {
     fn frame(&mut self, frame: &Frame<'_>) -> bool;
     /// Decryption secrets met in the capture: for the flows after them.
     fn secrets(&mut self, secrets: &[CaptureSecrets]);
-    /// Between runs of frames, before the reader may wait for anything.
-    fn pause(&mut self) {}
+    /// Between runs of frames, before the reader may wait for anything;
+    /// `next` is the number of the next frame.
+    fn pause(&mut self, _next: u64) {}
     /// Before the reader hands over the frames it has buffered (at most
     /// `max`): a look at them first ([`CaptureReader::peek_buffered`]).
     fn ahead(&mut self, _reader: &mut CaptureReader, _max: usize) {}
@@ -671,8 +672,21 @@ fn read_capture(
 
 /// [`read_capture`] from a reader already opened.
 fn read_frames(
+    reader: CaptureReader,
+    consumer: &mut impl FrameConsumer,
+    on_warning: impl FnMut(&CaptureWarning),
+    stop: Option<&AtomicBool>,
+) -> Result<ReadRun, DecodeError> {
+    read_frames_skipping(reader, consumer, |_| None, on_warning, stop)
+}
+
+/// [`read_frames`], stepping over the buffered frames `skip` gives the
+/// length of ([`CaptureReader::for_each_buffered_skipping`]): the
+/// consumer neither sees nor counts them.
+fn read_frames_skipping(
     mut reader: CaptureReader,
     consumer: &mut impl FrameConsumer,
+    mut skip: impl FnMut(u64) -> Option<usize>,
     mut on_warning: impl FnMut(&CaptureWarning),
     stop: Option<&AtomicBool>,
 ) -> Result<ReadRun, DecodeError> {
@@ -687,7 +701,7 @@ fn read_frames(
     loop {
         // Here, and so before the reader may read or wait: after a run of
         // frames, or a single one.
-        consumer.pause();
+        consumer.pause(reader.next_number());
         // Secrets found in the capture serve the flows that start after them
         // (a Decryption Secrets Block precedes the packets it is for).
         if reader.secrets().len() > secrets_seen {
@@ -708,7 +722,6 @@ fn read_frames(
         let before = 4096 - (seen % 4096) as usize;
         consumer.ahead(&mut reader, before);
         let mut take = |frame: &Frame<'_>| {
-            seen += 1;
             if !consumer.frame(frame) {
                 return;
             }
@@ -731,12 +744,15 @@ fn read_frames(
         // The frames already read in whole, in one call (up to the next
         // look at `stop`); then one at a time, through whatever the reader
         // must read, warn about or skip first.
-        if reader.for_each_buffered(before, &mut take) > 0 {
+        let n = reader.for_each_buffered_skipping(before, &mut skip, &mut take);
+        if n > 0 {
+            seen += n as u64;
             continue;
         }
         let Some(frame) = reader.next_frame()? else {
             break;
         };
+        seen += 1;
         take(&frame);
     }
     for w in &reader.warnings()[warnings_seen..] {
@@ -912,8 +928,6 @@ impl FrameConsumer for Router {
 struct ShardFilter<'a, 'p, S: AppSink> {
     shard: usize,
     placer: Placer<'p>,
-    /// The number of the frame after the last one seen.
-    next: u64,
     inner: &'a mut Stages<S>,
     /// Frames to be decoded before their transport is known
     /// ([`PairPlace::Decode`]): fragments, above all. Every shard decodes
@@ -930,7 +944,6 @@ struct ShardFilter<'a, 'p, S: AppSink> {
 impl<S: ShardSink> FrameConsumer for ShardFilter<'_, '_, S> {
     #[inline(always)]
     fn frame(&mut self, frame: &Frame<'_>) -> bool {
-        self.next = frame.index + 1;
         let code = self.placer.code(frame);
         if !code.decode_first() {
             if code.is_of(self.shard) == Some(true) {
@@ -963,8 +976,8 @@ impl<S: ShardSink> FrameConsumer for ShardFilter<'_, '_, S> {
         self.inner.secrets(secrets);
     }
 
-    fn pause(&mut self) {
-        self.placer.pause(self.next);
+    fn pause(&mut self, next: u64) {
+        self.placer.pause(next);
     }
 
     fn ahead(&mut self, reader: &mut CaptureReader, max: usize) {
@@ -1044,13 +1057,19 @@ pub(crate) fn drive_sharded<S: ShardSink + Send, T: Send>(
                         let mut filter = ShardFilter {
                             shard,
                             placer: placements.placer(shard),
-                            next: 0,
                             inner: &mut stages,
                             spare: Decoder::new(analyzer.decoder),
                             watch: watch_dns.then(|| DnsWatch::new(analyzer, shards)),
                         };
-                        let read = CaptureReader::from_chunks(path, Box::new(input))
-                            .and_then(|reader| read_frames(reader, &mut filter, |_| {}, stop));
+                        // Frames another shard placed elsewhere are
+                        // stepped over unread (unless this shard follows
+                        // the other shards' DNS).
+                        let mut skipper = placements.skipper(shard, watch_dns);
+                        let skip = |i| skipper.skip(i);
+                        let read =
+                            CaptureReader::from_chunks(path, Box::new(input)).and_then(|reader| {
+                                read_frames_skipping(reader, &mut filter, skip, |_| {}, stop)
+                            });
                         // Done with the placements: the other shards
                         // need not wait for this one to read codes.
                         let ShardFilter { spare, placer, .. } = filter;

@@ -18,13 +18,15 @@
 //! a thousand with runs placed ahead
 //! (`benches/runs/2026-12-03/session4.txt`). Frames that come one at a
 //! time (a pcapng file's, or one at a chunk's end) are placed one at a
-//! time.
+//! time. With each code goes the length of a frame placed ahead, so that
+//! the other shards step over it without reading its record at all
+//! ([`Skipper`]).
 //!
 //! The placements depend only on the frames, in capture order, so they are
 //! the same whichever shard makes them: the output does not depend on
 //! which shard was ahead.
 
-use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use telltale_decode::{Frame, PairPlace, pair_key, pair_place};
@@ -223,6 +225,9 @@ pub(crate) struct Placements {
     /// The codes of the last frames placed, by frame number (a power of
     /// two of them: [`Self::RING`] but in tests).
     codes: Box<[AtomicU16]>,
+    /// The bytes each frame holds, by frame number as `codes`: for a
+    /// shard to step over a frame of another's without reading it.
+    lens: Box<[AtomicU32]>,
     /// Frames numbered below this have their codes written.
     placed: AtomicU64,
     /// For each shard, the frame numbers below which it has read every
@@ -253,6 +258,7 @@ impl Placements {
         Placements {
             balancer: Mutex::new(Balancer::new(shards, key)),
             codes: (0..ring).map(|_| AtomicU16::new(0)).collect(),
+            lens: (0..ring).map(|_| AtomicU32::new(0)).collect(),
             placed: AtomicU64::new(0),
             passed: (0..shards).map(|_| AtomicU64::new(0)).collect(),
         }
@@ -272,6 +278,18 @@ impl Placements {
 
     fn slot(&self, index: u64) -> &AtomicU16 {
         &self.codes[index as usize & (self.codes.len() - 1)]
+    }
+
+    /// What steps shard `shard` over the frames of other shards' pairs
+    /// without reading them ([`Skipper`]); with `watch_dns` it reads those
+    /// of other shards' DNS.
+    pub(crate) fn skipper(&self, shard: usize, watch_dns: bool) -> Skipper<'_> {
+        Skipper {
+            shared: self,
+            shard,
+            watch_dns,
+            known: 0,
+        }
     }
 
     fn code(&self, index: u64) -> Code {
@@ -298,6 +316,9 @@ pub(crate) struct Placer<'a> {
 }
 
 impl Placer<'_> {
+    /// In [`Placements::lens`]: not to be stepped over unread.
+    const UNREAD: u32 = u32::MAX;
+
     /// Where the frame goes. Frames must come in capture order, each
     /// numbered as the reader numbers it, as every shard reads them.
     #[inline(always)]
@@ -305,13 +326,18 @@ impl Placer<'_> {
         if frame.index < self.known {
             return self.shared.code(frame.index);
         }
-        self.place(frame)
+        self.place(frame, false)
     }
 
     /// The code of a frame not yet known to be placed: read once another
     /// shard places it, or placed here.
     #[inline(always)]
-    fn place(&mut self, frame: &Frame<'_>) -> Code {
+    /// `whole`: the frame is a record whole in the reader's buffer, as
+    /// [`CaptureReader::peek_buffered`](telltale_decode::CaptureReader::peek_buffered)
+    /// gives them, which another shard may step over knowing its length
+    /// ([`Skipper`]). Others (the end of a capture cut short, a record
+    /// put together across chunks, a pcapng block) are read by every shard.
+    fn place(&mut self, frame: &Frame<'_>, whole: bool) -> Code {
         let i = frame.index;
         if self.balancer.is_none() {
             return self.take_turn(frame);
@@ -324,7 +350,14 @@ impl Placer<'_> {
         };
         let code = Code::of(frame, balancer);
         let shared = self.shared;
-        shared.slot(i).store(code.0, Ordering::Relaxed);
+        let at = i as usize & (shared.codes.len() - 1);
+        let len = if whole {
+            u32::try_from(frame.data.len()).unwrap_or(Self::UNREAD)
+        } else {
+            Self::UNREAD
+        };
+        shared.lens[at].store(len, Ordering::Relaxed);
+        shared.codes[at].store(code.0, Ordering::Relaxed);
         // Release: a shard that sees `placed` past `i` sees the code.
         shared.placed.store(i + 1, Ordering::Release);
         self.known = i + 1;
@@ -369,7 +402,7 @@ impl Placer<'_> {
             if i < self.known {
                 return self.shared.code(i);
             }
-            return self.place(frame);
+            return self.place(frame, false);
         }
     }
 
@@ -435,7 +468,7 @@ impl Placer<'_> {
     #[inline(always)]
     pub(crate) fn place_ahead(&mut self, frame: &Frame<'_>) {
         if frame.index >= self.known && frame.index < self.ahead_limit {
-            self.place(frame);
+            self.place(frame, true);
         }
     }
 
@@ -454,6 +487,49 @@ impl Placer<'_> {
     pub(crate) fn pause(&mut self, next: u64) {
         self.balancer = None;
         self.shared.passed[self.shard].store(next, Ordering::Release);
+    }
+}
+
+/// A shard's view of frames placed already, for stepping over those of
+/// other shards' pairs unread
+/// ([`CaptureReader::for_each_buffered_skipping`](telltale_decode::CaptureReader::for_each_buffered_skipping)):
+/// where the shard frames every frame of the capture, the frames of the
+/// others cost it a look at their record each, memory another core read
+/// in; from the ring of codes the same step costs two reads of memory
+/// that holds thousands of frames' worth. Apart from the [`Placer`], so
+/// that the reader can ask it while the placer is lent to the pipeline.
+pub(crate) struct Skipper<'a> {
+    shared: &'a Placements,
+    shard: usize,
+    watch_dns: bool,
+    /// Frames numbered below this are placed (as of the last look).
+    known: u64,
+}
+
+impl Skipper<'_> {
+    /// The bytes frame `index` holds, if it is whole and of another
+    /// shard's pair (and not DNS, for a shard that follows the others');
+    /// `None` for a frame this shard must see, or not placed yet.
+    #[inline(always)]
+    pub(crate) fn skip(&mut self, index: u64) -> Option<usize> {
+        if index >= self.known {
+            // Looked at again only when past it: the line it is on is
+            // written by the shard placing, for every frame.
+            self.known = self.shared.placed.load(Ordering::Acquire);
+            if index >= self.known {
+                return None;
+            }
+        }
+        let at = index as usize & (self.shared.codes.len() - 1);
+        let code = Code(self.shared.codes[at].load(Ordering::Relaxed));
+        if code.decode_first()
+            || code.is_of(self.shard) == Some(true)
+            || (self.watch_dns && code.dns())
+        {
+            return None;
+        }
+        let len = self.shared.lens[at].load(Ordering::Relaxed);
+        (len != Placer::UNREAD).then_some(len as usize)
     }
 }
 
@@ -832,6 +908,52 @@ mod tests {
         let mut late = shared.placer(0);
         for (i, d) in (1..).zip(&frames) {
             assert_eq!(late.code(&frame(i, d)), want[i as usize - 1]);
+        }
+    }
+
+    /// Another shard steps over a frame unread only when it is whole in
+    /// its record, placed ahead, of another shard's pair, not decoded
+    /// first, and not DNS when that shard follows the others' DNS; a
+    /// frame placed as it was taken (perhaps cut short, or put together)
+    /// and a frame not placed yet are read.
+    #[test]
+    fn a_shard_steps_over_only_what_it_may() {
+        let frames: Vec<Vec<u8>> = (1..=400).map(frame_bytes).collect();
+        let shared = Placements::new(2, random_key());
+        let mut placer = shared.placer(0);
+        assert!(placer.take_run(1));
+        let mut codes = Vec::new();
+        for (i, d) in (1..).zip(&frames[..300]) {
+            placer.place_ahead(&frame(i, d));
+        }
+        placer.end_run();
+        for (i, d) in (1..).zip(&frames) {
+            codes.push(placer.code(&frame(i, d)));
+        }
+        for watch in [false, true] {
+            let mut skipper = shared.skipper(1, watch);
+            let mut stepped = 0;
+            for (i, (d, code)) in (1..).zip(frames.iter().zip(&codes)) {
+                let may = i <= 300
+                    && !code.decode_first()
+                    && code.is_of(1) == Some(false)
+                    && !(watch && code.dns());
+                assert_eq!(
+                    skipper.skip(i),
+                    may.then_some(d.len()),
+                    "frame {i}, watch {watch}"
+                );
+                stepped += usize::from(may);
+            }
+            assert!(stepped > 50, "{stepped}");
+            assert_eq!(skipper.skip(401), None, "not placed");
+        }
+        // Shard 0's own frames are not stepped over by shard 0.
+        let mut own = shared.skipper(0, false);
+        for (i, code) in (1..).zip(&codes) {
+            if code.is_of(0) == Some(true) {
+                assert_eq!(own.skip(i), None);
+            }
         }
     }
 
