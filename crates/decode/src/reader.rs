@@ -364,8 +364,9 @@ impl CaptureReader {
     ///
     /// For the hot loop of a caller that reads every frame: one call per
     /// run of frames instead of one per frame, with the format's state
-    /// looked up once (a shard of a split capture frames every frame of
-    /// it, its own or not).
+    /// looked up once (a shard of a split capture frames every frame it
+    /// cannot step over: see
+    /// [`for_each_buffered_skipping`](Self::for_each_buffered_skipping)).
     ///
     /// ```
     /// use telltale_decode::CaptureReader;
@@ -393,9 +394,11 @@ impl CaptureReader {
     }
 
     /// As [`for_each_buffered`](Self::for_each_buffered), but first asks
-    /// `skip` of each frame's number: `Some(n)`, the number of bytes the
-    /// frame holds, steps over it without reading its record at all (it
-    /// counts among the frames returned, but `each` does not see it). For
+    /// `skip` of each frame's number (also of the number after the last
+    /// frame buffered): `Some(n)`, the frame's captured length (its
+    /// `data.len()`, a pcap record's bytes without its 16-byte header),
+    /// steps over it without reading its record at all (it counts among
+    /// the frames returned, but `each` does not see it). For
     /// a shard of a split capture that knows from another shard which
     /// frames are not its own and how long they are: the step then costs
     /// no look at the frame's bytes, which another core read in. A length
@@ -411,7 +414,7 @@ impl CaptureReader {
     /// let mut r = CaptureReader::open(path).unwrap();
     /// let mut odd = Vec::new();
     /// // Every even-numbered frame stepped over, told its length.
-    /// let skip = |i: u64| (i % 2 == 0).then(|| lens[i as usize - 1]);
+    /// let skip = |i: u64| lens.get(i as usize - 1).copied().filter(|_| i % 2 == 0);
     /// while r.for_each_buffered_skipping(usize::MAX, skip, |f| odd.push(f.index)) > 0 {}
     /// assert_eq!(odd, (1..=lens.len() as u64).step_by(2).collect::<Vec<_>>());
     /// assert!(r.next_frame().unwrap().is_none());
@@ -466,7 +469,8 @@ impl CaptureReader {
     /// without taking them: they come again, the same, from the next call
     /// of either method or of [`next_frame`](Self::next_frame). For a
     /// shard of a split capture that places a run of frames before it
-    /// takes them.
+    /// takes them. Returns how many frames `each` saw, the one it said
+    /// `false` to included.
     ///
     /// ```
     /// use telltale_decode::CaptureReader;

@@ -1014,7 +1014,9 @@ pub(crate) fn shards_per_file(threads: usize, files: usize) -> usize {
 /// thread framing for all and copying every frame across, and nothing is
 /// left serial. The file's bytes are read once, into chunks every shard
 /// frames in place ([`SharedFile`]), and each frame is placed once, by
-/// whichever shard reaches it first, for all ([`Placements`]). Gzip and
+/// whichever shard reaches it first, for all ([`Placements`]); a shard
+/// steps over the frames of the others' pairs unread where the placement
+/// says how long they are. Gzip and
 /// standard input are read once, on this thread, and routed to the
 /// shards in batches.
 ///

@@ -231,8 +231,8 @@ pub(crate) struct Placements {
     /// Frames numbered below this have their codes written.
     placed: AtomicU64,
     /// For each shard, the frame numbers below which it has read every
-    /// code it needs: a code is not written over until every shard is
-    /// past it. `u64::MAX` once a shard reads no more.
+    /// code and length it needs: neither is written over until every
+    /// shard is past it. `u64::MAX` once a shard reads no more.
     passed: Box<[AtomicU64]>,
 }
 
@@ -331,12 +331,14 @@ impl Placer<'_> {
 
     /// The code of a frame not yet known to be placed: read once another
     /// shard places it, or placed here.
-    #[inline(always)]
+    ///
     /// `whole`: the frame is a record whole in the reader's buffer, as
     /// [`CaptureReader::peek_buffered`](telltale_decode::CaptureReader::peek_buffered)
     /// gives them, which another shard may step over knowing its length
-    /// ([`Skipper`]). Others (the end of a capture cut short, a record
-    /// put together across chunks, a pcapng block) are read by every shard.
+    /// ([`Skipper`]). Frames placed one by one as they are taken (a record
+    /// put together across chunks, a pcapng block, a frame a shard that
+    /// caught up placed itself) are read by every shard.
+    #[inline(always)]
     fn place(&mut self, frame: &Frame<'_>, whole: bool) -> Code {
         let i = frame.index;
         if self.balancer.is_none() {
@@ -479,7 +481,7 @@ impl Placer<'_> {
 
     /// Between runs of frames: lets go of the balancer, so that a shard
     /// that catches up need not wait for this one, and says that every
-    /// frame below `next` is taken. Call it before the reader may wait
+    /// frame below `next` is taken or stepped over. Call it before the reader may wait
     /// (for a chunk of the shared read, above all): a shard holding the
     /// balancer must not wait for one that may need it. (Waiting for room
     /// in the ring while holding it is safe: the shards waited for are
@@ -507,8 +509,9 @@ pub(crate) struct Skipper<'a> {
 }
 
 impl Skipper<'_> {
-    /// The bytes frame `index` holds, if it is whole and of another
-    /// shard's pair (and not DNS, for a shard that follows the others');
+    /// The bytes frame `index` holds, if it was placed ahead (whole in its
+    /// record), is not decoded first, and is of another shard's pair (and
+    /// not DNS, for a shard that follows the others');
     /// `None` for a frame this shard must see, or not placed yet.
     #[inline(always)]
     pub(crate) fn skip(&mut self, index: u64) -> Option<usize> {
@@ -703,6 +706,9 @@ mod tests {
                 f.extend_from_slice(&[0; 16]);
             }
         }
+        // Lengths that differ from frame to frame, so that a length read
+        // from the wrong slot shows.
+        f.resize(f.len() + (index % 13) as usize, 0);
         f
     }
 
@@ -761,13 +767,14 @@ mod tests {
                 .collect();
             let shared = Placements::with_ring(2, key, 64);
             let got: Vec<Vec<Code>> = std::thread::scope(|scope| {
-                let workers: Vec<_> = [(7usize, 5usize), (40, 1)]
+                let workers: Vec<_> = [(7usize, 5usize), (40, 3)]
                     .into_iter()
                     .enumerate()
                     .map(|(s, (run, single_every))| {
                         let (shared, frames, numbers) = (&shared, &frames, &numbers);
                         scope.spawn(move || {
                             let mut placer = shared.placer(s);
+                            let mut skipper = shared.skipper(s, false);
                             let mut codes = Vec::with_capacity(frames.len());
                             let mut at = 0;
                             let mut k = 0;
@@ -783,6 +790,11 @@ mod tests {
                                     placer.end_run();
                                 }
                                 for j in at..end {
+                                    // A length read beside the code is the
+                                    // frame's, however the ring wraps.
+                                    if let Some(len) = skipper.skip(numbers[j]) {
+                                        assert_eq!(len, frames[j].len(), "frame {}", numbers[j]);
+                                    }
                                     codes.push(placer.code(&frame(numbers[j], &frames[j])));
                                 }
                                 if k % 97 == 0 {
