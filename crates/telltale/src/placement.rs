@@ -225,8 +225,9 @@ pub(crate) struct Placements {
     /// The codes of the last frames placed, by frame number (a power of
     /// two of them: [`Self::RING`] but in tests).
     codes: Box<[AtomicU16]>,
-    /// The bytes each frame holds, by frame number as `codes`: for a
-    /// shard to step over a frame of another's without reading it.
+    /// The bytes each frame placed ahead holds ([`Placer::UNREAD`] for
+    /// the others), by frame number as `codes`: for a shard to step over
+    /// a frame of another's without reading it.
     lens: Box<[AtomicU32]>,
     /// Frames numbered below this have their codes written.
     placed: AtomicU64,
@@ -237,7 +238,8 @@ pub(crate) struct Placements {
 }
 
 impl Placements {
-    /// Codes kept: 1 MiB. A shard ahead is held back by the shared read
+    /// Frames whose codes and lengths are kept: 1 MiB of codes, 2 MiB of
+    /// lengths. A shard ahead is held back by the shared read
     /// to a few MiB of the capture ahead of the slowest
     /// (`share::SharedFile`), at most some 330,000 frames of 16 bytes, but
     /// frame numbers can jump further (a pcapng file's skipped packets
