@@ -426,26 +426,15 @@ impl CaptureReader {
         mut skip: impl FnMut(u64) -> Option<usize>,
         mut each: impl FnMut(&Frame<'_>),
     ) -> usize {
-        let FormatState::Pcap {
-            big_endian,
-            units_per_sec,
-            link,
-        } = self.state
-        else {
+        let Some((big_endian, units_per_sec, link)) = self.buffered_pcap() else {
             return 0;
         };
-        if self.done {
-            return 0;
-        }
-        self.input
-            .consume(std::mem::take(&mut self.pending_consume));
         let data = self.input.data();
         let mut at = 0;
         let mut n = 0;
         while n < max {
             if let Some(len) = skip(self.next_index)
-                && len <= MAX_RECORD
-                && data.len() - at >= 16 + len
+                && whole_pcap_len(len, data.len() - at)
             {
                 self.next_index += 1;
                 at += 16 + len;
@@ -486,20 +475,10 @@ impl CaptureReader {
     /// assert_eq!(r.next_frame().unwrap().unwrap().index, first + 1);
     /// ```
     pub fn peek_buffered(&mut self, max: usize, mut each: impl FnMut(&Frame<'_>) -> bool) -> usize {
-        let FormatState::Pcap {
-            big_endian,
-            units_per_sec,
-            link,
-        } = self.state
-        else {
+        // As for_each_buffered does first, so both see the same bytes.
+        let Some((big_endian, units_per_sec, link)) = self.buffered_pcap() else {
             return 0;
         };
-        if self.done {
-            return 0;
-        }
-        // As for_each_buffered does first, so both see the same bytes.
-        self.input
-            .consume(std::mem::take(&mut self.pending_consume));
         let data = self.input.data();
         let (mut at, mut n) = (0, 0);
         while n < max {
@@ -513,6 +492,27 @@ impl CaptureReader {
             at += raw.record_len;
         }
         n
+    }
+
+    /// For taking or peeking at the frames buffered whole: a plain pcap's
+    /// byte order, time units and link type, with the last frame taken
+    /// consumed; `None` for pcapng or at the end.
+    #[inline(always)]
+    fn buffered_pcap(&mut self) -> Option<(bool, u64, LinkType)> {
+        let FormatState::Pcap {
+            big_endian,
+            units_per_sec,
+            link,
+        } = self.state
+        else {
+            return None;
+        };
+        if self.done {
+            return None;
+        }
+        self.input
+            .consume(std::mem::take(&mut self.pending_consume));
+        Some((big_endian, units_per_sec, link))
     }
 
     fn warn(&mut self, kind: WarningKind, offset: u64, message: String) {
@@ -1016,10 +1016,14 @@ fn whole_pcap_record(
 ) -> Option<RawFrame> {
     let head = data.get(..16)?;
     let caplen = read_u32(head, 8, big_endian) as usize;
-    if caplen > MAX_RECORD || data.len() - 16 < caplen {
-        return None;
-    }
-    Some(pcap_record(head, big_endian, units_per_sec, link))
+    whole_pcap_len(caplen, data.len()).then(|| pcap_record(head, big_endian, units_per_sec, link))
+}
+
+/// Whether a pcap record holding `caplen` bytes is believable and whole in
+/// the `buffered` bytes from its start.
+#[inline(always)]
+fn whole_pcap_len(caplen: usize, buffered: usize) -> bool {
+    caplen <= MAX_RECORD && buffered >= 16 + caplen
 }
 
 /// Reads an Interface Description Block body: link type, snaplen and the

@@ -9,9 +9,34 @@ use std::sync::Arc;
 use proptest::prelude::*;
 use telltale_decode::{CaptureReader, ChunkSource};
 
-/// (index, timestamp, link type, interface, bytes, original length) of
-/// every frame, then the warnings and the bytes read.
-type Seen = (Vec<(u64, i64, u32, u32, Vec<u8>, u32)>, Vec<String>, u64);
+/// What a test keeps of a frame: (index, timestamp, link type, interface,
+/// bytes, original length).
+type Row = (u64, i64, u32, u32, Vec<u8>, u32);
+
+/// Every frame, then the warnings and the bytes read.
+type Seen = (Vec<Row>, Vec<String>, u64);
+
+fn row(f: &telltale_decode::Frame<'_>) -> Row {
+    (
+        f.index,
+        f.ts.as_nanos(),
+        f.link.0,
+        f.interface,
+        f.data.to_vec(),
+        f.orig_len,
+    )
+}
+
+/// `frames`, with the warnings and the bytes read of the reader that read
+/// them.
+fn seen(frames: Vec<Row>, reader: &CaptureReader) -> Seen {
+    let warnings = reader
+        .warnings()
+        .iter()
+        .map(|w| format!("{:?} {} {:?} {}", w.kind, w.offset, w.packet, w.message))
+        .collect();
+    (frames, warnings, reader.bytes_read())
+}
 
 fn walk(reader: CaptureReader) -> Seen {
     walk_batched(reader, 0)
@@ -21,31 +46,16 @@ fn walk(reader: CaptureReader) -> Seen {
 /// `for_each_buffered` before each `next_frame` (0: `next_frame` alone).
 fn walk_batched(mut reader: CaptureReader, batch: usize) -> Seen {
     let mut frames = Vec::new();
-    let mut keep = |f: &telltale_decode::Frame<'_>| {
-        frames.push((
-            f.index,
-            f.ts.as_nanos(),
-            f.link.0,
-            f.interface,
-            f.data.to_vec(),
-            f.orig_len,
-        ))
-    };
     loop {
-        if batch > 0 && reader.for_each_buffered(batch, &mut keep) > 0 {
+        if batch > 0 && reader.for_each_buffered(batch, |f| frames.push(row(f))) > 0 {
             continue;
         }
         let Some(f) = reader.next_frame().unwrap() else {
             break;
         };
-        keep(&f);
+        frames.push(row(&f));
     }
-    let warnings = reader
-        .warnings()
-        .iter()
-        .map(|w| format!("{:?} {} {:?} {}", w.kind, w.offset, w.packet, w.message))
-        .collect();
-    (frames, warnings, reader.bytes_read())
+    seen(frames, &reader)
 }
 
 /// Chunks cut at the given sizes in turn (a size of 0 is an empty chunk),
@@ -355,17 +365,6 @@ proptest! {
 /// run then takes, and peeking changes nothing of what is read. Returns
 /// how many frames were peeked, too.
 fn walk_peeking(mut reader: CaptureReader, batch: usize, stop_after: usize) -> (Seen, usize) {
-    type Frame = (u64, i64, u32, u32, Vec<u8>, u32);
-    let row = |f: &telltale_decode::Frame<'_>| -> Frame {
-        (
-            f.index,
-            f.ts.as_nanos(),
-            f.link.0,
-            f.interface,
-            f.data.to_vec(),
-            f.orig_len,
-        )
-    };
     let mut frames = Vec::new();
     let mut peeked_in_all = 0;
     loop {
@@ -388,12 +387,7 @@ fn walk_peeking(mut reader: CaptureReader, batch: usize, stop_after: usize) -> (
         };
         frames.push(row(&f));
     }
-    let warnings = reader
-        .warnings()
-        .iter()
-        .map(|w| format!("{:?} {} {:?} {}", w.kind, w.offset, w.packet, w.message))
-        .collect();
-    ((frames, warnings, reader.bytes_read()), peeked_in_all)
+    (seen(frames, &reader), peeked_in_all)
 }
 
 /// A shard of a split capture peeks at a run of frames to place them
@@ -457,14 +451,7 @@ fn walk_skipping(
         let mut taken = 0;
         let n = reader.for_each_buffered_skipping(batch, hint, |f| {
             taken += 1;
-            frames.push((
-                f.index,
-                f.ts.as_nanos(),
-                f.link.0,
-                f.interface,
-                f.data.to_vec(),
-                f.orig_len,
-            ))
+            frames.push(row(f))
         });
         if n > 0 {
             stepped += (n - taken) as u64;
@@ -473,21 +460,9 @@ fn walk_skipping(
         let Some(f) = reader.next_frame().unwrap() else {
             break;
         };
-        frames.push((
-            f.index,
-            f.ts.as_nanos(),
-            f.link.0,
-            f.interface,
-            f.data.to_vec(),
-            f.orig_len,
-        ));
+        frames.push(row(&f));
     }
-    let warnings = reader
-        .warnings()
-        .iter()
-        .map(|w| format!("{:?} {} {:?} {}", w.kind, w.offset, w.packet, w.message))
-        .collect();
-    ((frames, warnings, reader.bytes_read()), stepped)
+    (seen(frames, &reader), stepped)
 }
 
 /// A shard told which buffered frames are another's, and how long they
