@@ -180,9 +180,11 @@ impl Code {
     /// many.
     pub(crate) const MAX_SHARDS: usize = Self::NO_PAIR as usize;
 
-    /// Places `frame` with `balancer`.
+    /// Places `frame` with `balancer`: the one way frames are placed,
+    /// whether the shards share a file's placement or one reader routes
+    /// the frames.
     #[inline(always)]
-    fn of(frame: &Frame<'_>, balancer: &mut Balancer) -> Code {
+    pub(crate) fn of(frame: &Frame<'_>, balancer: &mut Balancer) -> Code {
         let len = frame.data.len();
         match pair_place(frame) {
             PairPlace::Whole { key, ports } => {
@@ -197,17 +199,18 @@ impl Code {
     }
 
     /// The frame must be decoded before it is placed (a fragment, above
-    /// all): every shard decodes it, and keeps the packet it gives if it
-    /// is [`of`](Self::of) that shard.
+    /// all): every shard decodes it, and the packet it gives goes to
+    /// [`shard`](Self::shard).
     pub(crate) fn decode_first(self) -> bool {
         self.0 & Self::DECODE != 0
     }
 
-    /// Whether the frame's pair is on `shard`; for a frame to be decoded
-    /// first, `None` when it has no address pair.
-    pub(crate) fn is_of(self, shard: usize) -> Option<bool> {
+    /// The shard of the frame's address pair; `None` for a frame to be
+    /// decoded first whose addresses could not be read (no shard has
+    /// index [`Self::NO_PAIR`]: a run has at most [`Self::MAX_SHARDS`]).
+    pub(crate) fn shard(self) -> Option<usize> {
         let s = self.0 & Self::SHARD;
-        (s != Self::NO_PAIR || !self.decode_first()).then_some(usize::from(s) == shard)
+        (s != Self::NO_PAIR).then_some(usize::from(s))
     }
 
     /// A whole packet to or from port 53 (not said of frames to be decoded
@@ -278,8 +281,29 @@ impl Placements {
         }
     }
 
-    fn slot(&self, index: u64) -> &AtomicU16 {
-        &self.codes[index as usize & (self.codes.len() - 1)]
+    /// Where frame `index`'s code and length are kept.
+    fn at(&self, index: u64) -> usize {
+        index as usize & (self.codes.len() - 1)
+    }
+
+    /// The frame number below which shard `shard` may write codes: waits
+    /// while frame `i`'s slot in the ring still holds a code another
+    /// shard has to read.
+    #[cold]
+    #[inline(never)]
+    fn room(&self, shard: usize, i: u64) -> u64 {
+        loop {
+            let slowest = (self.passed.iter().enumerate())
+                .filter(|&(s, _)| s != shard)
+                .map(|(_, p)| p.load(Ordering::Acquire))
+                .min()
+                .unwrap_or(u64::MAX);
+            let room = slowest.saturating_add(self.codes.len() as u64);
+            if i < room {
+                return room;
+            }
+            std::thread::yield_now();
+        }
     }
 
     /// What steps shard `shard` over the frames of other shards' pairs
@@ -291,12 +315,24 @@ impl Placements {
             shard,
             watch_dns,
             known: 0,
+            #[cfg(test)]
+            stepped: 0,
         }
     }
 
     fn code(&self, index: u64) -> Code {
-        Code(self.slot(index).load(Ordering::Relaxed))
+        Code(self.codes[self.at(index)].load(Ordering::Relaxed))
     }
+}
+
+/// Where a shard stands with the next frame to place ([`Placer::turn`]).
+enum Turn {
+    /// Another shard placed it.
+    Placed,
+    /// This shard holds the balancer and places it.
+    Mine,
+    /// Another shard holds the balancer.
+    Busy,
 }
 
 /// One shard's reading and making of a file's [`Placements`].
@@ -343,18 +379,15 @@ impl Placer<'_> {
     #[inline(always)]
     fn place(&mut self, frame: &Frame<'_>, whole: bool) -> Code {
         let i = frame.index;
-        if self.balancer.is_none() {
-            return self.take_turn(frame);
-        }
-        if i >= self.room {
-            self.room = self.wait_for_room(i);
-        }
-        let Some(balancer) = &mut self.balancer else {
-            unreachable!("held: looked at above")
-        };
-        let code = Code::of(frame, balancer);
         let shared = self.shared;
-        let at = i as usize & (shared.codes.len() - 1);
+        let Some(balancer) = &mut self.balancer else {
+            return self.take_turn(frame);
+        };
+        if i >= self.room {
+            self.room = shared.room(self.shard, i);
+        }
+        let code = Code::of(frame, balancer);
+        let at = shared.at(i);
         let len = if whole {
             u32::try_from(frame.data.len()).unwrap_or(Self::UNREAD)
         } else {
@@ -374,22 +407,12 @@ impl Placer<'_> {
     #[inline(never)]
     fn take_turn(&mut self, frame: &Frame<'_>) -> Code {
         let i = frame.index;
-        // Every code below `i` this shard needs is read (frames come in
-        // order): said now, as the shard placing may be waiting for room
-        // when frame numbers jump (a pcapng file's skipped packets).
-        self.shared.passed[self.shard].store(i, Ordering::Release);
         let mut spins = 0u32;
         loop {
-            self.known = self.shared.placed.load(Ordering::Acquire);
-            if i < self.known {
-                return self.shared.code(i);
-            }
-            match self.shared.balancer.try_lock() {
-                Ok(guard) => self.balancer = Some(guard),
-                // A shard that panicked while placing: the run ends with
-                // its panic, whatever is placed here.
-                Err(TryLockError::Poisoned(p)) => self.balancer = Some(p.into_inner()),
-                Err(TryLockError::WouldBlock) => {
+            match self.turn(i) {
+                Turn::Placed => return self.shared.code(i),
+                Turn::Mine => return self.place(frame, false),
+                Turn::Busy => {
                     // The shard placing is at this frame too and will
                     // place it in a moment, or let go at its next pause.
                     spins += 1;
@@ -398,40 +421,38 @@ impl Placer<'_> {
                     } else {
                         std::thread::yield_now();
                     }
-                    continue;
                 }
             }
-            // Holding the balancer, nobody else places: look once more.
-            self.known = self.shared.placed.load(Ordering::Acquire);
-            if i < self.known {
-                return self.shared.code(i);
-            }
-            return self.place(frame, false);
         }
     }
 
-    /// The frame number below which codes may be written: waits while
-    /// frame `i`'s slot in the ring still holds a code another shard has
-    /// to read.
-    #[cold]
-    #[inline(never)]
-    fn wait_for_room(&self, i: u64) -> u64 {
-        loop {
-            let slowest = self
-                .shared
-                .passed
-                .iter()
-                .enumerate()
-                .filter(|&(s, _)| s != self.shard)
-                .map(|(_, p)| p.load(Ordering::Acquire))
-                .min()
-                .unwrap_or(u64::MAX);
-            let room = slowest.saturating_add(self.shared.codes.len() as u64);
-            if i < room {
-                return room;
-            }
-            std::thread::yield_now();
+    /// Whether frame `i`, the next this shard takes, is placed, or this
+    /// shard may place it (it then holds the balancer), or another shard
+    /// holds the balancer.
+    fn turn(&mut self, i: u64) -> Turn {
+        let shared = self.shared;
+        // Every code below `i` this shard needs is read (frames come in
+        // order): said now, as the shard placing may be waiting for room
+        // when frame numbers jump (a pcapng file's skipped packets).
+        shared.passed[self.shard].store(i, Ordering::Release);
+        self.known = shared.placed.load(Ordering::Acquire);
+        if i < self.known {
+            return Turn::Placed;
         }
+        self.balancer = match shared.balancer.try_lock() {
+            Ok(guard) => Some(guard),
+            // A shard that panicked while placing: the run ends with its
+            // panic, whatever is placed here.
+            Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(TryLockError::WouldBlock) => return Turn::Busy,
+        };
+        // Holding the balancer, nobody else places: look once more.
+        self.known = shared.placed.load(Ordering::Acquire);
+        if i < self.known {
+            self.balancer = None;
+            return Turn::Placed;
+        }
+        Turn::Mine
     }
 
     /// Before a run of frames starting at frame `first`: takes the turn
@@ -442,26 +463,10 @@ impl Placer<'_> {
     /// soon: a shard that catches up finds the run placed, or places the
     /// next one itself, instead of trailing the one placing frame by frame.
     pub(crate) fn take_run(&mut self, first: u64) -> bool {
-        if first < self.known {
+        if first < self.known || !matches!(self.turn(first), Turn::Mine) {
             return false;
         }
-        let shared = self.shared;
-        shared.passed[self.shard].store(first, Ordering::Release);
-        self.known = shared.placed.load(Ordering::Acquire);
-        if first < self.known {
-            return false;
-        }
-        self.balancer = match shared.balancer.try_lock() {
-            Ok(guard) => Some(guard),
-            Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
-            Err(TryLockError::WouldBlock) => return false,
-        };
-        self.known = shared.placed.load(Ordering::Acquire);
-        if first < self.known {
-            self.balancer = None;
-            return false;
-        }
-        self.ahead_limit = first.saturating_add(shared.codes.len() as u64);
+        self.ahead_limit = first.saturating_add(self.shared.codes.len() as u64);
         true
     }
 
@@ -508,6 +513,9 @@ pub(crate) struct Skipper<'a> {
     watch_dns: bool,
     /// Frames numbered below this are placed (as of the last look).
     known: u64,
+    /// Frames stepped over: for a test that a split run does.
+    #[cfg(test)]
+    pub(crate) stepped: u64,
 }
 
 impl Skipper<'_> {
@@ -525,16 +533,21 @@ impl Skipper<'_> {
                 return None;
             }
         }
-        let at = index as usize & (self.shared.codes.len() - 1);
+        let at = self.shared.at(index);
         let code = Code(self.shared.codes[at].load(Ordering::Relaxed));
-        if code.decode_first()
-            || code.is_of(self.shard) == Some(true)
-            || (self.watch_dns && code.dns())
+        if code.decode_first() || code.shard() == Some(self.shard) || (self.watch_dns && code.dns())
         {
             return None;
         }
         let len = self.shared.lens[at].load(Ordering::Relaxed);
-        (len != Placer::UNREAD).then_some(len as usize)
+        if len == Placer::UNREAD {
+            return None;
+        }
+        #[cfg(test)]
+        {
+            self.stepped += 1;
+        }
+        Some(len as usize)
     }
 }
 
@@ -850,19 +863,13 @@ mod tests {
         for shards in [2usize, 3] {
             let key = random_key();
             let want = placed_alone(shards, key, &frames);
-            assert!(
-                want.iter()
-                    .any(|c| c.decode_first() && c.is_of(0).is_none())
-            );
-            assert!(
-                want.iter()
-                    .any(|c| c.decode_first() && c.is_of(0).is_some())
-            );
+            assert!(want.iter().any(|c| c.decode_first() && c.shard().is_none()));
+            assert!(want.iter().any(|c| c.decode_first() && c.shard().is_some()));
             assert!(want.iter().any(|c| c.dns()));
             for s in 0..shards {
                 assert!(
                     want.iter()
-                        .any(|c| !c.decode_first() && c.is_of(s) == Some(true))
+                        .any(|c| !c.decode_first() && c.shard() == Some(s))
                 );
             }
             for ring in [64, Placements::RING] {
@@ -950,7 +957,7 @@ mod tests {
             for (i, (d, code)) in (1..).zip(frames.iter().zip(&codes)) {
                 let may = i <= 300
                     && !code.decode_first()
-                    && code.is_of(1) == Some(false)
+                    && code.shard() == Some(0)
                     && !(watch && code.dns());
                 assert_eq!(
                     skipper.skip(i),
@@ -965,7 +972,7 @@ mod tests {
         // Shard 0's own frames are not stepped over by shard 0.
         let mut own = shared.skipper(0, false);
         for (i, code) in (1..).zip(&codes) {
-            if code.is_of(0) == Some(true) {
+            if code.shard() == Some(0) {
                 assert_eq!(own.skip(i), None);
             }
         }
@@ -979,20 +986,20 @@ mod tests {
         let arp = frame_bytes((1..).find(|&i| frame_bytes(i)[12..14] == [8, 6]).unwrap());
         let arp = Code::of(&frame(1, &arp), &mut b);
         assert!(arp.decode_first() && !arp.dns());
-        assert_eq!((arp.is_of(0), arp.is_of(1)), (None, None));
+        assert_eq!(arp.shard(), None);
         let dns = (1..)
             .map(frame_bytes)
             .find(|f| f.len() > 37 && f[37] == 53)
             .unwrap();
         let dns = Code::of(&frame(2, &dns), &mut b);
         assert!(dns.dns() && !dns.decode_first());
-        assert_ne!(dns.is_of(0), dns.is_of(1));
+        assert!(dns.shard().is_some_and(|s| s < 2));
         let frag = (1..)
             .map(frame_bytes)
             .find(|f| f.len() > 20 && f[20] == 0x20)
             .unwrap();
         let frag = Code::of(&frame(3, &frag), &mut b);
         assert!(frag.decode_first() && !frag.dns());
-        assert_eq!(frag.is_of(0).map(|m| !m), frag.is_of(1));
+        assert!(frag.shard().is_some_and(|s| s < 2));
     }
 }
