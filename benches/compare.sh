@@ -19,16 +19,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 size=${1:-512}
 seed=${2:-1}
-corpus_dir=${CORPUS_DIR:-target/corpus}
-corpus="$corpus_dir/phone-${size}m-s${seed}.pcap"
-gen=../shared/bench/make_corpus.py
-
-command -v /usr/bin/time >/dev/null || { echo "missing /usr/bin/time (apt-get install time)"; exit 1; }
-if [ ! -f "$corpus" ]; then
-  [ -f "$gen" ] || { echo "missing $gen"; exit 1; }
-  mkdir -p "$corpus_dir"
-  python3 "$gen" --size-mb "$size" --seed "$seed" --out "$corpus"
-fi
+. benches/corpus.sh
+corpus=$(corpus "$size" "$seed")
 [ "${SKIP_BUILD:-0}" = 1 ] || cargo build --release -q -p telltale-cli
 [ "${SKIP_BUILD:-0}" = 1 ] || cargo build --release -q -p telltale-decode --example floor --example split
 bytes=$(stat -L -c %s "$corpus")

@@ -18,15 +18,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 size=${1:-1024}
 rounds=${2:-11}
-corpus_dir=${CORPUS_DIR:-target/corpus}
-corpus="$corpus_dir/phone-${size}m-s1.pcap"
-gen=../shared/bench/make_corpus.py
-command -v /usr/bin/time >/dev/null || { echo "missing /usr/bin/time (apt-get install time)"; exit 1; }
-if [ ! -f "$corpus" ]; then
-  [ -f "$gen" ] || { echo "missing $gen"; exit 1; }
-  mkdir -p "$corpus_dir"
-  python3 "$gen" --size-mb "$size" --seed 1 --out "$corpus"
-fi
+. benches/corpus.sh
+corpus=$(corpus "$size" 1)
 [ "${SKIP_BUILD:-0}" = 1 ] || cargo build --release -q -p telltale-cli
 bin=target/release/telltale
 tmp=$(mktemp -d)
