@@ -32,10 +32,11 @@ use std::sync::{Mutex, MutexGuard, TryLockError};
 use telltale_decode::{Frame, PairPlace, pair_key, pair_place};
 
 /// Places each IP address pair on a shard when it is first seen: on the
-/// shard with the fewest bytes so far. A hash alone left one shard of two
-/// with a third more work on the benchmark corpus (a few heavy pairs); the
-/// slowest shard sets the wall time. By flow instead of pair the bytes
-/// split evenly, but two shards took more time than by pair
+/// shard with the least work so far, as estimated frame by frame
+/// ([`frame_cost`]). A hash alone left one shard of two with a third more
+/// work on the benchmark corpus (a few heavy pairs); the slowest shard
+/// sets the wall time. By flow instead of pair the bytes split evenly, but
+/// two shards took more time than by pair
 /// (`benches/runs/2026-12-03/session3.txt`).
 ///
 /// The placement depends only on the frames seen so far, in order: the
@@ -107,11 +108,11 @@ impl Balancer {
     }
 
     /// The shard of the pair with key `pair` ([`pair_key`]), for a frame
-    /// of `len` bytes.
+    /// estimated to cost it `cost` ([`frame_cost`]).
     // Inlined: it runs for every frame, and a call saved and restored
     // registers for a sixth of its instructions.
     #[inline(always)]
-    pub(crate) fn place(&mut self, pair: u64, len: usize) -> usize {
+    pub(crate) fn place(&mut self, pair: u64, cost: u64) -> usize {
         let n = self.load.len();
         if n == 1 {
             return 0;
@@ -127,7 +128,7 @@ impl Balancer {
             && e != 0
         {
             let shard = (e & Self::SHARD_BITS) as usize - 1;
-            self.load[shard] += 256 + len as u64;
+            self.load[shard] += cost;
             return shard;
         }
         let mask = Self::SLOTS - 1;
@@ -158,8 +159,31 @@ impl Balancer {
             }
             None => (h % n as u64) as usize,
         };
-        self.load[shard] += 256 + len as u64;
+        self.load[shard] += cost;
         shard
+    }
+}
+
+/// The work a frame is counted as on its shard, for [`Balancer::place`]:
+/// a quarter of a nanosecond or so a unit. What a frame costs depends
+/// less on its bytes than on what is done with them. Timed per frame on
+/// the 1 GiB benchmark corpus (`benches/runs/2026-12-03/session5.txt`):
+/// a frame to or from port 443 (TLS, QUIC: past the handshake only
+/// counted) took 250 ns, one of plain HTTP 2,400 ns (its bodies are
+/// searched for identifiers byte by byte), one of DNS 1,800 ns (every
+/// message parsed and kept), any other 380 ns. Counting bytes alone (256
+/// plus the length) left the 128 MiB corpus's HTTP mostly on one shard,
+/// which then did 64% of the work. The weights below stay under the
+/// measured ratios: the placement is first come, first served, so a
+/// truer estimate balances better on the whole, not in every capture, and
+/// larger ones split the 1 GiB corpus worse in trials.
+#[inline(always)]
+fn frame_cost(len: usize, ports: Option<[u16; 2]>) -> u64 {
+    let len = len as u64;
+    match ports {
+        Some(p) if p.iter().any(|&p| p == 80 || p == 8080) => 1280 + 8 * len,
+        Some(p) if p.contains(&53) => 1280 + len,
+        _ => 256 + len,
     }
 }
 
@@ -188,12 +212,14 @@ impl Code {
         let len = frame.data.len();
         match pair_place(frame) {
             PairPlace::Whole { key, ports } => {
-                let shard = balancer.place(key, len) as u16;
+                let shard = balancer.place(key, frame_cost(len, Some(ports))) as u16;
                 Code(shard | if ports.contains(&53) { Self::DNS } else { 0 })
             }
             PairPlace::Decode => Code(
                 Self::DECODE
-                    | pair_key(frame).map_or(Self::NO_PAIR, |k| balancer.place(k, len) as u16),
+                    | pair_key(frame).map_or(Self::NO_PAIR, |k| {
+                        balancer.place(k, frame_cost(len, None)) as u16
+                    }),
             ),
         }
     }
@@ -975,6 +1001,45 @@ mod tests {
             if code.shard() == Some(0) {
                 assert_eq!(own.skip(i), None);
             }
+        }
+    }
+
+    /// An Ethernet IPv4 TCP frame from 192.168.1.22 to `server` on port
+    /// `port`, `len` bytes in all.
+    fn tcp_frame(server: u8, port: u16, len: usize) -> Vec<u8> {
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&[0x08, 0x00, 0x45, 0, 0, 40, 0, 1, 0, 0, 64, 6, 0, 0]);
+        f.extend_from_slice(&[192, 168, 1, 22, 10, 0, 0, server]);
+        f.extend_from_slice(&0xc000_u16.to_be_bytes());
+        f.extend_from_slice(&port.to_be_bytes());
+        f.resize(len, 0);
+        f
+    }
+
+    /// Pairs are spread by the work their frames are counted as, not by
+    /// their bytes: after as many bytes of plain HTTP on one shard as of
+    /// TLS on the other, new pairs go to the TLS shard until it has
+    /// about as much work; so too after DNS, per message.
+    #[test]
+    fn pairs_spread_by_estimated_work_not_bytes() {
+        for (heavy, frames, len) in [(80, 10, 1000), (8080, 10, 1000), (53, 40, 100)] {
+            let mut b = Balancer::new(2, Balancer::KEY);
+            let mut place = |server, port, len, n| {
+                let f = tcp_frame(server, port, len);
+                let codes: Vec<_> = (0..n).map(|i| Code::of(&frame(i, &f), &mut b)).collect();
+                assert!(
+                    codes.windows(2).all(|w| w[0] == w[1]),
+                    "a pair keeps its shard"
+                );
+                codes[0].shard().unwrap()
+            };
+            let plain = place(1, heavy, len, frames);
+            let tls = place(2, 443, len, frames);
+            assert_ne!(plain, tls);
+            // Counted by bytes alone the shards would now be even, and a
+            // new pair would go to the first.
+            let next: Vec<usize> = (3..5).map(|s| place(s, 443, len, frames)).collect();
+            assert_eq!(next, [tls; 2], "after port {heavy}");
         }
     }
 
