@@ -476,6 +476,20 @@ fn dns_scope_batch_names_across_captures() {
         (Some("resolver.msg.xiaomi.net"), NameSource::Dns)
     );
     assert!(!shared.flags.not_resolved);
+    // So are its destinations, added up from the flows as named again
+    // once every capture is read.
+    let (_, rows) = Analyzer::builder()
+        .threads(2)
+        .dns_scope(telltale::DnsScope::Batch)
+        .build()
+        .analyze_destinations([&a, &b])
+        .unwrap();
+    assert!(
+        rows.iter()
+            .any(|d| d.name == "resolver.msg.xiaomi.net" && d.ports.contains("443/tcp")),
+        "{:?}",
+        rows.iter().map(|d| &d.name).collect::<Vec<_>>()
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 

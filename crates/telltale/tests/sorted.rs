@@ -2,14 +2,14 @@
 //! overflow in temporary files) against the collecting writer: the same
 //! bytes for every fixture and every capture of `../shared`, with buffers
 //! small enough that every capture goes through runs on disk; and
-//! `Analyzer::analyze_destinations` (added up as flows end) against the
-//! collected report's destinations.
+//! `Analyzer::analyze_destinations` (added up as flows end, or from the
+//! collected report) against the collected report's destinations.
 
 use std::path::{Path, PathBuf};
 
 use telltale::detect::DeviceProfile;
-use telltale::report::{destinations, write_flows_csv, write_identifiers_csv};
-use telltale::{Analyzer, Report, SortedFormat};
+use telltale::report::{Redactor, destinations, write_flows_csv, write_identifiers_csv};
+use telltale::{Analyzer, DnsScope, Report, SortedFormat};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
@@ -272,4 +272,104 @@ fn many_small_captures_add_up_against_the_collect_budget() {
     assert!(got_bytes == want_bytes);
     assert!(got.captures.iter().all(|c| c.flows.is_empty()), "streamed");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Captures under the collect limit (the default) are collected, then
+/// added up by destination: the rows of the collected report, for each
+/// fixture and for all of them at once, on one thread or with each file
+/// split across two or three; and for a batch named with every capture's
+/// DNS, or redacted, the rows of its report as named or redacted.
+#[test]
+fn collected_destinations_are_the_reports_on_any_thread_count() {
+    let paths = captures(&fixtures());
+    let build = |threads: usize| {
+        Analyzer::builder()
+            .identifiers(Some(&profile()))
+            .threads(threads)
+    };
+    let alone = build(1).build();
+    let want: Vec<_> = paths
+        .iter()
+        .map(|p| destinations(&alone.analyze([p]).unwrap()))
+        .collect();
+    assert!(
+        want.iter()
+            .filter(|rows| rows.iter().any(|d| d.identifiers > 0))
+            .count()
+            >= 2,
+        "fixtures with identifiers in their destinations"
+    );
+    for threads in [1, 2, 3] {
+        let analyzer = build(threads).build();
+        for (path, want) in paths.iter().zip(&want) {
+            let (_, rows) = analyzer.analyze_destinations([path]).unwrap();
+            assert!(
+                rows == *want,
+                "{} destinations differ on {threads} threads",
+                path.display()
+            );
+        }
+        let (_, rows) = analyzer.analyze_destinations(&paths).unwrap();
+        assert!(
+            rows == destinations(&alone.analyze(&paths).unwrap()),
+            "the batch's destinations differ on {threads} threads"
+        );
+        for renamed in [
+            build(threads).dns_scope(DnsScope::Batch).build(),
+            build(threads).redact(Redactor::new(b"test key")).build(),
+        ] {
+            let (report, rows) = renamed.analyze_destinations(&paths).unwrap();
+            assert!(
+                rows == destinations(&report),
+                "renamed on {threads} threads"
+            );
+        }
+    }
+}
+
+/// Redaction masks an identifier wherever it shows, the names of servers
+/// included: a host named after the device's IMEI is a destination under
+/// its pseudonym. The destinations must be added up from the redacted
+/// flows, never from the flows as the shards name them.
+#[test]
+fn redacted_destinations_never_show_the_identifier_in_a_name() {
+    use telltale_fixtures::link::Framing;
+    use telltale_fixtures::tcp::TcpConversation;
+    use telltale_fixtures::trace::Trace;
+    let imei = telltale_fixtures::captures::redmi_imei();
+    let host = format!("{imei}.beacon.example");
+    let mut t = Trace::new(1_700_000_000_000_000_000, 1_000_000);
+    let mut conv = TcpConversation::new(
+        "192.168.1.22:40000".parse().unwrap(),
+        "198.51.100.60:80".parse().unwrap(),
+        1_000,
+        9_000,
+    );
+    t.segments(&conv.handshake());
+    let get = telltale_fixtures::http::get(&format!("/ping?imei={imei}"), &host);
+    t.segment(&conv.client_data(&get));
+    t.segment(&conv.server_data(&telltale_fixtures::http::ok_text("ok")));
+    let dir = std::env::temp_dir().join(format!("telltale-redact-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("imei-host.pcap");
+    let framing = Framing::ethernet([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]);
+    std::fs::write(&path, t.to_default_pcap(&framing)).unwrap();
+    let plain = Analyzer::builder().threads(2).build();
+    let (_, rows) = plain.analyze_destinations([&path]).unwrap();
+    assert!(
+        rows.iter().any(|d| d.name == host),
+        "the host is a destination"
+    );
+    for threads in [1, 2] {
+        let redacted = Analyzer::builder()
+            .threads(threads)
+            .redact(Redactor::new(b"test key"))
+            .build();
+        let (_, rows) = redacted.analyze_destinations([&path]).unwrap();
+        assert!(!rows.is_empty());
+        for d in &rows {
+            assert!(!d.name.contains(&imei), "{} on {threads} threads", d.name);
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
 }
