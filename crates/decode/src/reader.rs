@@ -115,6 +115,22 @@ enum FormatState {
     },
 }
 
+impl FormatState {
+    /// A plain pcap's byte order, time units and link type; `None` for
+    /// pcapng.
+    #[inline(always)]
+    fn pcap(&self) -> Option<(bool, u64, LinkType)> {
+        match *self {
+            FormatState::Pcap {
+                big_endian,
+                units_per_sec,
+                link,
+            } => Some((big_endian, units_per_sec, link)),
+            FormatState::PcapNg { .. } => None,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Interface {
     link: LinkType,
@@ -499,20 +515,13 @@ impl CaptureReader {
     /// consumed; `None` for pcapng or at the end.
     #[inline(always)]
     fn buffered_pcap(&mut self) -> Option<(bool, u64, LinkType)> {
-        let FormatState::Pcap {
-            big_endian,
-            units_per_sec,
-            link,
-        } = self.state
-        else {
-            return None;
-        };
+        let format = self.state.pcap()?;
         if self.done {
             return None;
         }
         self.input
             .consume(std::mem::take(&mut self.pending_consume));
-        Some((big_endian, units_per_sec, link))
+        Some(format)
     }
 
     fn warn(&mut self, kind: WarningKind, offset: u64, message: String) {
@@ -600,12 +609,7 @@ impl CaptureReader {
     }
 
     fn next_pcap(&mut self) -> io::Result<Option<RawFrame>> {
-        let FormatState::Pcap {
-            big_endian,
-            units_per_sec,
-            link,
-        } = self.state
-        else {
+        let Some((big_endian, units_per_sec, link)) = self.state.pcap() else {
             return Ok(None);
         };
         // Nearly every record is already buffered whole: take it without

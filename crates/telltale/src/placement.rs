@@ -1057,22 +1057,18 @@ mod tests {
     #[test]
     fn codes_say_whose_a_frame_is() {
         let mut b = Balancer::new(2, 0);
-        let arp = frame_bytes((1..).find(|&i| frame_bytes(i)[12..14] == [8, 6]).unwrap());
-        let arp = Code::of(&frame(1, &arp), &mut b);
+        // The code of the first generated frame that `is` says is of a kind.
+        let mut code_of = |index, is: fn(&[u8]) -> bool| {
+            let f = (1..).map(frame_bytes).find(|f| is(f)).unwrap();
+            Code::of(&frame(index, &f), &mut b)
+        };
+        let arp = code_of(1, |f| f[12..14] == [8, 6]);
         assert!(arp.decode_first() && !arp.dns());
         assert_eq!(arp.shard(), None);
-        let dns = (1..)
-            .map(frame_bytes)
-            .find(|f| f.len() > 37 && f[37] == 53)
-            .unwrap();
-        let dns = Code::of(&frame(2, &dns), &mut b);
+        let dns = code_of(2, |f| f.len() > 37 && f[37] == 53);
         assert!(dns.dns() && !dns.decode_first());
         assert!(dns.shard().is_some_and(|s| s < 2));
-        let frag = (1..)
-            .map(frame_bytes)
-            .find(|f| f.len() > 20 && f[20] == 0x20)
-            .unwrap();
-        let frag = Code::of(&frame(3, &frag), &mut b);
+        let frag = code_of(3, |f| f.len() > 20 && f[20] == 0x20);
         assert!(frag.decode_first() && !frag.dns());
         assert!(frag.shard().is_some_and(|s| s < 2));
     }

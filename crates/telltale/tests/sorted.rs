@@ -352,9 +352,8 @@ fn redacted_destinations_never_show_the_identifier_in_a_name() {
     let get = telltale_fixtures::http::get(&format!("/ping?imei={imei}"), &host);
     t.segment(&conv.client_data(&get));
     t.segment(&conv.server_data(&telltale_fixtures::http::ok_text("ok")));
-    let dir = std::env::temp_dir().join(format!("telltale-redact-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("imei-host.pcap");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("imei-host.pcap");
     let framing = Framing::ethernet([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]);
     std::fs::write(&path, t.to_default_pcap(&framing)).unwrap();
     let plain = Analyzer::builder().threads(2).build();
@@ -381,5 +380,4 @@ fn redacted_destinations_never_show_the_identifier_in_a_name() {
             "{masked} on {threads} threads"
         );
     }
-    std::fs::remove_dir_all(&dir).ok();
 }
