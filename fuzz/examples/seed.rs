@@ -68,6 +68,7 @@ fn main() {
         let bytes = fs::read(path).expect("read fixture");
         corpus.add("capture_reader", &stem, &bytes);
         corpus.add("full_pipeline", &stem, &bytes);
+        corpus.add("split_identity", &stem, &bytes);
         from_capture(path, &stem, &mut corpus);
     }
     synthetic(&mut corpus);
