@@ -942,6 +942,100 @@ pub fn missing_interface(n: usize) -> Vec<u8> {
     w.into_bytes()
 }
 
+/// A pcap whose clock jumps and steps back across many conversations, for
+/// checking that a capture split across threads ends its flows as one
+/// thread does: `n` HTTP conversations (each on its own address pair, so
+/// the pairs spread over the shards) and DNS-like UDP exchanges, their
+/// packets interleaved, dated from a clock (seeded by `seed`) that mostly
+/// moves on by milliseconds to minutes, and now and then:
+///
+/// - dates one packet decades ahead, alone (not to be believed), as the
+///   second of the capture and the first of a pair of its own (what the
+///   `split_identity` fuzz target found: that pair's shard believed it);
+/// - jumps a month ahead and stays (confirmed by the next packet);
+/// - steps back minutes, or decades (a merged capture).
+///
+/// Flows then go idle, come back, and reach sweeps at different points
+/// in each shard.
+pub fn clock_jumps(n: usize, seed: u64) -> Vec<u8> {
+    let framing = eth();
+    let mut w = pcap_writer();
+    let mut rng = crate::SplitMix64::new(seed);
+    let year = 365 * 86_400 * SEC;
+    let mut clock = BASE_TS;
+    // The fuzz target's case first: a lone jump decades ahead as the first
+    // packet of its pair, between packets of another pair.
+    let lone = udp_packet(
+        sa(Ipv4Addr::new(203, 0, 49, 80), 80),
+        sa(CLIENT_V4, 40_400),
+        1,
+        b"from the future",
+    );
+    let mut convs: Vec<(TcpConversation, Vec<Segment>)> = (0..n)
+        .map(|i| {
+            let server = Ipv4Addr::new(198, 51, 100, 100 + (i % 150) as u8);
+            let client = sa(CLIENT_V4, 42_000 + i as u16);
+            let mut conv = TcpConversation::new(client, sa(server, 80), 0x1000 * i as u32, 0x9000);
+            let mut segs = conv.handshake();
+            segs.push(conv.client_data(&http::get(&format!("/c{i}"), &format!("c{i}.example"))));
+            segs.push(conv.server_data(&http::ok_text("ok")));
+            segs.push(conv.client_fin());
+            segs.push(conv.server_fin());
+            segs.push(conv.client_ack());
+            segs.reverse();
+            (conv, segs)
+        })
+        .collect();
+    let mut sent = 0u64;
+    while !convs.is_empty() {
+        let k = (rng.next_u64() % convs.len() as u64) as usize;
+        let seg = convs[k].1.pop().expect("conversations with segments left");
+        if convs[k].1.is_empty() {
+            convs.swap_remove(k);
+        }
+        let roll = rng.next_u64() % 100;
+        let step = rng.next_u64();
+        let when = match roll {
+            0..=39 => {
+                clock += step % (900 * MS);
+                clock
+            }
+            40..=69 => {
+                clock += step % (120 * SEC);
+                clock
+            }
+            70..=79 => {
+                clock += step % (700 * SEC);
+                clock
+            }
+            80..=86 => clock.saturating_sub(step % (300 * SEC)),
+            87..=90 => clock.saturating_sub(30 * year),
+            91..=94 => clock + 20 * year,
+            95..=96 => {
+                clock += 30 * 86_400 * SEC;
+                clock
+            }
+            _ => clock + step % SEC,
+        };
+        w.packet(when, &framing.frame(seg.dir, &seg.to_ip()));
+        sent += 1;
+        if sent == 1 {
+            w.packet(clock + 28 * year, &framing.frame(Direction::Inbound, &lone));
+        }
+        if sent.is_multiple_of(7) {
+            // A DNS-like exchange on a pair of its own, a packet alone.
+            let p = udp_packet(
+                sa(CLIENT_V4, 50_000 + (sent % 1000) as u16),
+                sa(RESOLVER_V4, 53),
+                sent as u16,
+                b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x01x\x07example\x00\x00\x01\x00\x01",
+            );
+            w.packet(clock, &framing.frame(Direction::Outbound, &p));
+        }
+    }
+    w.into_bytes()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

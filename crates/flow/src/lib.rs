@@ -46,10 +46,12 @@
 
 #![deny(missing_docs)]
 
+mod clock;
 mod key;
 mod reassembly;
 mod table;
 
+pub use clock::{CaptureClock, CaptureTime};
 pub use key::{Dir, FlowId, FlowInfo, FlowKey, Proto};
 pub use reassembly::StreamStats;
 pub use table::{

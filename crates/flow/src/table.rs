@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 
 use telltale_decode::{Packet, TcpFlags, TcpSegment, Timestamp, Transport};
 
+use crate::clock::{CaptureClock, CaptureTime};
 use crate::key::{Dir, FlowId, FlowInfo, FlowKey, Proto};
 use crate::reassembly::{Limits, Out, Stream, StreamStats};
 
@@ -340,10 +341,13 @@ pub struct FlowTable {
     /// when a flow ends or is queued earlier: an entry whose time is not
     /// its flow's `queued` (or whose flow is gone) is skipped.
     deadlines: BinaryHeap<Reverse<(Timestamp, FlowId, FlowKey)>>,
+    /// The capture's clock as of this table's last packet: what sweeps go
+    /// by.
     now: Timestamp,
     last_sweep: Timestamp,
-    /// A far-future timestamp waiting for a second packet to confirm it.
-    pending_jump: Option<Timestamp>,
+    /// Judges the times of packets given by [`push`](Self::push); a table
+    /// fed by [`push_at`](Self::push_at) is told the time instead.
+    clock: CaptureClock,
     stats: FlowTableStats,
     /// Out-of-order bytes buffered by all flows now.
     buffered_total: usize,
@@ -364,7 +368,7 @@ impl FlowTable {
             deadlines: BinaryHeap::new(),
             now: Timestamp::from_nanos(i64::MIN),
             last_sweep: Timestamp::from_nanos(i64::MIN),
-            pending_jump: None,
+            clock: CaptureClock::default(),
             stats: FlowTableStats::default(),
             buffered_total: 0,
         }
@@ -372,7 +376,10 @@ impl FlowTable {
 
     /// Table-wide counters.
     pub fn stats(&self) -> FlowTableStats {
-        self.stats
+        FlowTableStats {
+            time_jumps: self.clock.jumps(),
+            ..self.stats
+        }
     }
 
     /// Flows currently held.
@@ -385,11 +392,28 @@ impl FlowTable {
         self.flows.is_empty()
     }
 
-    /// Adds one packet, sending the events it causes to `sink`.
+    /// Adds one packet, sending the events it causes to `sink`. Its time
+    /// moves the table's clock as [`CaptureClock`] says.
     pub fn push(&mut self, packet: &Packet<'_>, sink: &mut impl FlowSink) {
-        self.advance_clock(packet.ts);
-        if self.now.nanos_since(self.last_sweep) >= 1_000_000_000 {
-            self.sweep(sink);
+        self.clock.observe(packet.ts);
+        let at = self.clock.time();
+        self.push_at(packet, at, sink);
+    }
+
+    /// As [`push`](Self::push), the capture's clock reading `at` once it
+    /// saw this packet's frame ([`CaptureClock::time`]): for a table given
+    /// only some of a capture's packets (one thread's share of a split
+    /// run), whose clock is kept by whoever sees every frame in order.
+    /// Mixing this with `push` on one table mixes two clocks.
+    ///
+    /// The table sweeps when told of a sweep it has not made, judging at
+    /// the sweep's time: every flow it holds had its last packet before
+    /// that sweep (a sweep told with a packet is made before the packet),
+    /// so it ends the flows one table given every packet ends.
+    pub fn push_at(&mut self, packet: &Packet<'_>, at: CaptureTime, sink: &mut impl FlowSink) {
+        self.now = self.now.max(at.now);
+        if at.swept > self.last_sweep {
+            self.sweep(at.swept, sink);
         }
         let (proto, sport, dport) = match packet.transport {
             Transport::Tcp(t) => (Proto::Tcp, t.src_port, t.dst_port),
@@ -416,7 +440,7 @@ impl FlowTable {
         // One lookup for a packet of a flow that goes on (nearly all).
         let found = self.flows.get_mut(&key);
         let end_old = found.as_deref().and_then(|old| {
-            expired(&self.config, old, packet.ts.min(self.now)).or_else(|| {
+            expired(&self.config, old, packet.ts.min(at.now)).or_else(|| {
                 let reused = syn_only
                     && old.tcp.as_ref().is_some_and(|c| {
                         c.syn_seq != Some(syn_seq)
@@ -529,34 +553,6 @@ impl FlowTable {
         }
     }
 
-    /// Moves the table's clock. Capture time may step backwards (merged or
-    /// badly clocked captures): timeouts follow the latest time seen. A lone
-    /// packet dated far in the future must not expire every flow and then
-    /// freeze expiry for the rest of the capture: a jump of more than a day
-    /// is believed only when the next packet confirms it.
-    fn advance_clock(&mut self, ts: Timestamp) {
-        const MAX_JUMP: i64 = 86_400 * 1_000_000_000;
-        if ts <= self.now {
-            return;
-        }
-        let first = self.now == Timestamp::from_nanos(i64::MIN);
-        if first || ts.nanos_since(self.now) <= MAX_JUMP {
-            self.now = ts;
-            self.pending_jump = None;
-            return;
-        }
-        match self.pending_jump {
-            Some(prev) if ts.nanos_since(prev).abs() <= MAX_JUMP => {
-                self.now = ts;
-                self.pending_jump = None;
-            }
-            _ => {
-                self.pending_jump = Some(ts);
-                self.stats.time_jumps += 1;
-            }
-        }
-    }
-
     /// Ends every flow still held (end of capture), delivering buffered data.
     pub fn finish(&mut self, sink: &mut impl FlowSink) {
         let now = self.now;
@@ -592,9 +588,8 @@ impl FlowTable {
     }
 
     /// Ends idle flows and closed flows past their linger time.
-    fn sweep(&mut self, sink: &mut impl FlowSink) {
-        self.last_sweep = self.now;
-        let now = self.now;
+    fn sweep(&mut self, now: Timestamp, sink: &mut impl FlowSink) {
+        self.last_sweep = now;
         let cfg = self.config;
         let mut done: Vec<(FlowId, FlowKey, EndReason)> = Vec::new();
         // Flows looked at and not expired are queued again after the loop,
@@ -1084,7 +1079,102 @@ mod tests {
             }
         }
 
+        /// How every flow of a run ended, whatever table held it.
+        fn ends(closed: &[FlowSummary]) -> Vec<(FlowId, Timestamp, Timestamp, String, u64)> {
+            let mut v: Vec<_> = closed
+                .iter()
+                .map(|f| {
+                    let packets = f.to_server.packets + f.to_client.packets;
+                    (
+                        f.info.id,
+                        f.first_ts,
+                        f.last_ts,
+                        format!("{:?}", f.end_reason),
+                        packets,
+                    )
+                })
+                .collect();
+            v.sort();
+            v
+        }
+
         proptest! {
+            /// Conversations spread over several tables, each told the time
+            /// by one clock fed every packet in order, end as in one table
+            /// given them all: with times that jump far ahead (alone, or
+            /// confirmed) and step back, whichever table sees a jump first.
+            /// Found by the `split_identity` fuzz target: each table judged
+            /// jumps by its own packets, so a table whose first packet was a
+            /// lone jump believed it, and its flows and the capture's last
+            /// time followed it; and a packet dated before the clock found
+            /// its flow idle or not by whether its table's last sweep ran.
+            #[test]
+            fn tables_told_by_one_clock_end_flows_as_one_table(
+                steps in proptest::collection::vec(
+                    (any::<u8>(), prop_oneof![
+                        4 => (0i64..200).prop_map(|s| s * 1_000_000_000),
+                        3 => (0i64..1_500).prop_map(|ms| ms * 1_000_000),
+                        2 => (-120i64..0).prop_map(|s| s * 1_000_000_000),
+                        1 => Just(40_000 * 86_400 * 1_000_000_000),
+                        1 => Just(-40_000 * 86_400 * 1_000_000_000),
+                    ], any::<u8>()),
+                    1..200,
+                ),
+                tables in 2usize..5,
+            ) {
+                let config = FlowConfig {
+                    udp_timeout_secs: 60,
+                    tcp_timeout_secs: 300,
+                    ..FlowConfig::default()
+                };
+                let mut base = 1_700_000_000_000_000_000i64;
+                let packets: Vec<Packet<'static>> = steps
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &(who, step, flags))| {
+                        // A jump is one packet's; the next goes on from before it
+                        // (a lone jump) or from it (confirmed), by the step's sign.
+                        let ts = base.saturating_add(step);
+                        if step.abs() < 86_400 * 1_000_000_000 || who % 2 == 0 {
+                            base = ts;
+                        }
+                        packet(i as u64 + 1, Timestamp::from_nanos(ts), (who % 24, 0, flags))
+                    })
+                    .collect();
+                let mut one = FlowTable::new(config);
+                let mut want = Vec::new();
+                let mut sink = |e: FlowEvent<'_>| {
+                    if let FlowEventKind::Close(s) = e.kind {
+                        want.push(s.clone());
+                    }
+                };
+                for p in &packets {
+                    one.push(p, &mut sink);
+                }
+                one.finish(&mut sink);
+
+                let mut clock = CaptureClock::default();
+                let mut split: Vec<FlowTable> = (0..tables).map(|_| FlowTable::new(config)).collect();
+                let mut got = Vec::new();
+                let mut sink = |e: FlowEvent<'_>| {
+                    if let FlowEventKind::Close(s) = e.kind {
+                        got.push(s.clone());
+                    }
+                };
+                for p in &packets {
+                    clock.observe(p.ts);
+                    let who = match p.src { std::net::IpAddr::V4(a) => a.octets()[3], _ => 0 };
+                    split[usize::from(who) % tables].push_at(p, clock.time(), &mut sink);
+                }
+                let last = split.iter().map(FlowTable::clock).max().expect("tables");
+                prop_assert_eq!(last, one.clock());
+                for t in &mut split {
+                    t.finish_at(last, &mut sink);
+                }
+                prop_assert_eq!(clock.jumps(), one.stats().time_jumps);
+                prop_assert_eq!(ends(&got), ends(&want));
+            }
+
             /// The sweep looks only at the flows the queue says are due, so
             /// check it against looking at every flow: after each sweep no
             /// flow left has expired (and `expired` guards every end, so

@@ -13,7 +13,9 @@ use telltale_decode::{
 use telltale_detect::{
     DestinationNamer, Detector, Finding, Resolutions, Scanner, ServerName, findings,
 };
-use telltale_flow::{FlowId, FlowInfo, FlowSummary, FlowTable, FlowTableStats};
+use telltale_flow::{
+    CaptureClock, CaptureTime, FlowId, FlowInfo, FlowSummary, FlowTable, FlowTableStats,
+};
 use telltale_geo::Location;
 use telltale_proto::{AppEvent, AppEventKind, AppProto, AppSink, DissectStats, Dissectors};
 use telltale_report::{CaptureReport, FlowRecord, LimitCounts};
@@ -514,6 +516,10 @@ pub(crate) struct Stages<S: AppSink> {
     decoder: Decoder,
     table: FlowTable,
     dissectors: Dissectors<S>,
+    /// The capture's clock, fed every frame when these stages take the
+    /// whole capture ([`FrameConsumer::frame`]); a shard is told the time
+    /// by the placement instead ([`Stages::frame_at`]).
+    clock: CaptureClock,
 }
 
 impl<S: AppSink> Stages<S> {
@@ -538,6 +544,7 @@ impl<S: AppSink> Stages<S> {
             decoder: Decoder::new(analyzer.decoder),
             table: FlowTable::new(flows),
             dissectors,
+            clock: CaptureClock::default(),
         }
     }
 
@@ -545,13 +552,28 @@ impl<S: AppSink> Stages<S> {
         self.table.clock()
     }
 
+    /// One frame, the capture's clock reading `at` once it saw it.
+    #[inline(always)]
+    pub(crate) fn frame_at(&mut self, frame: &Frame<'_>, at: CaptureTime) {
+        if let Some(packet) = self.decoder.decode(frame) {
+            self.table.push_at(&packet, at, &mut self.dissectors);
+        }
+    }
+
+    /// A packet decoded elsewhere (a shard's spare decoder), at `at`.
+    pub(crate) fn packet_at(&mut self, packet: &Packet<'_>, at: CaptureTime) {
+        self.table.push_at(packet, at, &mut self.dissectors);
+    }
+
     /// Ends every flow as of `clock` (the capture's last time) and hands
     /// back the sink with the stages' counters.
     pub(crate) fn finish_at(mut self, clock: Timestamp) -> (S, StageStats) {
         self.table.finish_at(clock, &mut self.dissectors);
+        let mut flow_table = self.table.stats();
+        flow_table.time_jumps += self.clock.jumps();
         let stats = StageStats {
             decode: self.decoder.stats(),
-            flow_table: self.table.stats(),
+            flow_table,
             dissect: self.dissectors.stats(),
         };
         (self.dissectors.into_sink(), stats)
@@ -603,9 +625,11 @@ impl ShardSink for Collect {}
 
 impl<S: AppSink> FrameConsumer for Stages<S> {
     fn frame(&mut self, frame: &Frame<'_>) -> bool {
-        if let Some(packet) = self.decoder.decode(frame) {
-            self.table.push(&packet, &mut self.dissectors);
-        }
+        // Every frame moves the clock, decoded or not: so does the
+        // placement of a split run, which sees frames, not packets.
+        self.clock.observe(frame.ts);
+        let at = self.clock.time();
+        self.frame_at(frame, at);
         true
     }
 
@@ -817,6 +841,8 @@ struct BatchFrame {
     start: usize,
     len: usize,
     take: Take,
+    /// The capture's clock once it saw the frame ([`Balancer::time`]).
+    at: CaptureTime,
 }
 
 /// How a shard takes a frame the reader sent it.
@@ -833,7 +859,7 @@ enum Take {
 impl Batch {
     const FRAMES: usize = 512;
 
-    fn push(&mut self, f: &Frame<'_>, take: Take) {
+    fn push(&mut self, f: &Frame<'_>, take: Take, at: CaptureTime) {
         let start = self.data.len();
         self.data.extend_from_slice(f.data);
         self.frames.push(BatchFrame {
@@ -845,11 +871,12 @@ impl Batch {
             start,
             len: f.data.len(),
             take,
+            at,
         });
     }
 
-    /// Hands each frame to `to` with how it is taken.
-    fn replay(&self, mut to: impl FnMut(&Frame<'_>, Take)) {
+    /// Hands each frame to `to` with how it is taken and the time.
+    fn replay(&self, mut to: impl FnMut(&Frame<'_>, Take, CaptureTime)) {
         for f in &self.frames {
             let frame = Frame {
                 index: f.index,
@@ -859,7 +886,7 @@ impl Batch {
                 data: &self.data[f.start..f.start + f.len],
                 orig_len: f.orig_len,
             };
-            to(&frame, f.take);
+            to(&frame, f.take, f.at);
         }
     }
 }
@@ -897,9 +924,10 @@ impl Router {
 impl FrameConsumer for Router {
     fn frame(&mut self, frame: &Frame<'_>) -> bool {
         let code = Code::of(frame, &mut self.balancer);
+        let now = self.balancer.time();
         if code.decode_first() {
             for shard in 0..self.batches.len() {
-                self.batches[shard].push(frame, Take::Spare(code.shard() == Some(shard)));
+                self.batches[shard].push(frame, Take::Spare(code.shard() == Some(shard)), now);
                 if self.batches[shard].frames.len() >= Batch::FRAMES {
                     self.send(shard);
                 }
@@ -907,7 +935,7 @@ impl FrameConsumer for Router {
             return true;
         }
         let shard = code.shard().expect("a whole packet has its pair's shard");
-        self.batches[shard].push(frame, Take::Own);
+        self.batches[shard].push(frame, Take::Own, now);
         if self.batches[shard].frames.len() >= Batch::FRAMES {
             self.send(shard);
         }
@@ -945,14 +973,16 @@ impl<S: ShardSink> FrameConsumer for ShardFilter<'_, '_, S> {
     #[inline(always)]
     fn frame(&mut self, frame: &Frame<'_>) -> bool {
         let code = self.placer.code(frame);
+        let now = self.placer.time(frame.index);
         if !code.decode_first() {
             if code.shard() == Some(self.shard) {
-                return self.inner.frame(frame);
+                self.inner.frame_at(frame, now);
+                return true;
             }
             if code.dns()
                 && let Some(watch) = &mut self.watch
             {
-                watch.frame(frame, self.inner.dissectors.sink_mut());
+                watch.frame(frame, now, self.inner.dissectors.sink_mut());
             }
             return false;
         }
@@ -965,9 +995,9 @@ impl<S: ShardSink> FrameConsumer for ShardFilter<'_, '_, S> {
         };
         let st = &mut *self.inner;
         if code.shard() == Some(self.shard) {
-            st.table.push(&packet, &mut st.dissectors);
+            st.packet_at(&packet, now);
         } else if let Some(watch) = &mut self.watch {
-            watch.packet(&packet, st.dissectors.sink_mut());
+            watch.packet(&packet, now, st.dissectors.sink_mut());
         }
         counted
     }
@@ -1041,7 +1071,9 @@ pub(crate) fn drive_sharded<S: ShardSink + Send, T: Send>(
     let plain = crate::inputs::is_plain_file(path);
     debug_assert!(plain || !watch_dns, "DNS watching needs a plain file");
     let crew = Crew::new(shards);
-    let (done, read) = if plain {
+    // Time jumps are counted by the one clock that saw every frame, the
+    // placement's: the shards' tables are told the time.
+    let (done, read, time_jumps) = if plain {
         let placements = Placements::new(shards, Balancer::KEY);
         let inputs = SharedFile::open(path, shards).map_err(|source| DecodeError::Io {
             path: path.to_owned(),
@@ -1099,7 +1131,8 @@ pub(crate) fn drive_sharded<S: ShardSink + Send, T: Send>(
                 read.count(other?);
             }
             Ok::<_, DecodeError>((done, read))
-        })?
+        })
+        .map(|(done, read)| (done, read, placements.time_jumps()))?
     } else {
         routed(path, analyzer, shards, &make_sink, stop, &crew, &finish)?
     };
@@ -1109,6 +1142,7 @@ pub(crate) fn drive_sharded<S: ShardSink + Send, T: Send>(
         stats.merge(&s);
         outs.push(out);
     }
+    stats.flow_table.time_jumps += time_jumps;
     Ok((outs, read.with_stats(stats)))
 }
 
@@ -1154,20 +1188,20 @@ impl DnsWatch {
     /// Follows one frame of another shard's DNS flow, whole in its frame
     /// ([`telltale_decode::PairPlace::Whole`]); the DNS messages it completes go to `sink`
     /// at once, so they reach it in capture order.
-    fn frame(&mut self, frame: &Frame<'_>, sink: &mut impl ShardSink) {
+    fn frame(&mut self, frame: &Frame<'_>, now: CaptureTime, sink: &mut impl ShardSink) {
         let st = &mut self.stages;
         if let Some(packet) = st.decoder.decode(frame) {
-            Self::follow(&mut st.table, &mut st.dissectors, &packet, sink);
+            Self::follow(&mut st.table, &mut st.dissectors, &packet, now, sink);
         }
     }
 
     /// As [`frame`](Self::frame), for a packet of another shard's flow
     /// decoded by this shard's spare decoder (a reassembled fragment
     /// among them): only DNS is followed.
-    fn packet(&mut self, packet: &Packet<'_>, sink: &mut impl ShardSink) {
+    fn packet(&mut self, packet: &Packet<'_>, now: CaptureTime, sink: &mut impl ShardSink) {
         if packet.transport.src_port() == 53 || packet.transport.dst_port() == 53 {
             let st = &mut self.stages;
-            Self::follow(&mut st.table, &mut st.dissectors, packet, sink);
+            Self::follow(&mut st.table, &mut st.dissectors, packet, now, sink);
         }
     }
 
@@ -1175,9 +1209,10 @@ impl DnsWatch {
         table: &mut FlowTable,
         dissectors: &mut Dissectors<DnsMessages>,
         packet: &Packet<'_>,
+        now: CaptureTime,
         sink: &mut impl ShardSink,
     ) {
-        table.push(packet, dissectors);
+        table.push_at(packet, now, dissectors);
         for (event, server) in dissectors.sink_mut().messages.drain(..) {
             sink.foreign_dns(&event, server);
         }
@@ -1209,6 +1244,11 @@ impl AppSink for DnsMessages {
     }
 }
 
+/// What each shard of a split capture made, with its counters; what reading
+/// the capture found; and the frames dated ahead that the capture's clock
+/// did not believe (counted where every frame is seen: the placement).
+type ShardsRead<T> = (Vec<(T, StageStats)>, ReadRun, u64);
+
 /// Reads a capture once, on this thread, routing its frames to `shards`
 /// workers over bounded channels.
 fn routed<S: AppSink + Send, T: Send>(
@@ -1219,7 +1259,7 @@ fn routed<S: AppSink + Send, T: Send>(
     stop: Option<&AtomicBool>,
     crew: &Crew,
     finish: &(impl Fn(usize, S, &Crew) -> T + Sync),
-) -> Result<(Vec<(T, StageStats)>, ReadRun), DecodeError> {
+) -> Result<ShardsRead<T>, DecodeError> {
     std::thread::scope(|scope| {
         let mut senders = Vec::with_capacity(shards);
         let mut workers = Vec::with_capacity(shards);
@@ -1234,15 +1274,13 @@ fn routed<S: AppSink + Send, T: Send>(
                 let mut spare = Decoder::new(analyzer.decoder);
                 for msg in rx {
                     match msg {
-                        ShardMsg::Frames(batch) => batch.replay(|frame, take| match take {
-                            Take::Own => {
-                                stages.frame(frame);
-                            }
+                        ShardMsg::Frames(batch) => batch.replay(|frame, take, now| match take {
+                            Take::Own => stages.frame_at(frame, now),
                             Take::Spare(mine) => {
                                 if let Some(packet) = spare.decode(frame)
                                     && mine
                                 {
-                                    stages.table.push(&packet, &mut stages.dissectors);
+                                    stages.packet_at(&packet, now);
                                 }
                             }
                         }),
@@ -1260,12 +1298,13 @@ fn routed<S: AppSink + Send, T: Send>(
         };
         let read = read_capture(path, &mut router, |_| {}, stop);
         router.flush();
+        let time_jumps = router.balancer.time_jumps();
         drop(router);
         let done: Vec<(T, StageStats)> = workers
             .into_iter()
             .map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect();
-        Ok((done, read?))
+        Ok((done, read?, time_jumps))
     })
 }
 

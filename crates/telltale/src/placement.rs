@@ -20,16 +20,20 @@
 //! time (a pcapng file's, or one at a chunk's end) are placed one at a
 //! time. With each code goes the length of a frame placed ahead, so that
 //! the other shards step over it without reading its record at all
-//! ([`Skipper`]).
+//! ([`Skipper`]), and the capture's clock as it read once it saw the frame
+//! ([`Placer::time`]): which times are believed, and when flows are swept,
+//! depends on every frame before, so the balancer keeps the one clock and
+//! each shard tells its table the time with each of its packets.
 //!
 //! The placements depend only on the frames, in capture order, so they are
 //! the same whichever shard makes them: the output does not depend on
 //! which shard was ahead.
 
-use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU16, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, TryLockError};
 
-use telltale_decode::{Frame, PairPlace, pair_key, pair_place};
+use telltale_decode::{Frame, PairPlace, Timestamp, pair_key, pair_place};
+use telltale_flow::{CaptureClock, CaptureTime};
 
 /// Places each IP address pair on a shard when it is first seen: on the
 /// shard with the least work so far, as estimated frame by frame
@@ -57,6 +61,11 @@ pub(crate) struct Balancer {
     load: Vec<u64>,
     /// Mixed into every pair's key ([`Balancer::KEY`] but in tests).
     key: u64,
+    /// The capture's clock, fed every frame in order as it is placed: the
+    /// shards' tables are told the time by it
+    /// ([`FlowTable::push_at`](telltale_flow::FlowTable::push_at)), since
+    /// which times are believed depends on every frame before.
+    clock: CaptureClock,
 }
 
 impl Balancer {
@@ -83,7 +92,19 @@ impl Balancer {
             held: 0,
             load: vec![0; n],
             key,
+            clock: CaptureClock::default(),
         }
+    }
+
+    /// The capture's clock once it saw the last frame placed.
+    pub(crate) fn time(&self) -> CaptureTime {
+        self.clock.time()
+    }
+
+    /// Frames dated far ahead that were not believed when placed
+    /// ([`CaptureClock::jumps`]).
+    pub(crate) fn time_jumps(&self) -> u64 {
+        self.clock.jumps()
     }
 
     /// The key of every run's balancers. Fixed, so that a capture is split
@@ -207,11 +228,12 @@ impl Code {
     /// many.
     pub(crate) const MAX_SHARDS: usize = Self::NO_PAIR as usize;
 
-    /// Places `frame` with `balancer`: the one way frames are placed,
-    /// whether the shards share a file's placement or one reader routes
-    /// the frames.
+    /// Places `frame` with `balancer`, and moves the balancer's clock to
+    /// it ([`Balancer::time`]): the one way frames are placed, whether the
+    /// shards share a file's placement or one reader routes the frames.
     #[inline(always)]
     pub(crate) fn of(frame: &Frame<'_>, balancer: &mut Balancer) -> Code {
+        balancer.clock.observe(frame.ts);
         let len = frame.data.len();
         match pair_place(frame) {
             PairPlace::Whole { key, ports } => {
@@ -261,6 +283,12 @@ pub(crate) struct Placements {
     /// the others), by frame number as `codes`: for a shard to step over
     /// a frame of another's without reading it.
     lens: Box<[AtomicU32]>,
+    /// The capture's clock once it saw each frame ([`Balancer::time`]), by
+    /// frame number as `codes`: what a shard tells its table with each of
+    /// its packets. The time in nanoseconds; the last sweep's, in
+    /// `swept_before`, as nanoseconds before it (under a second).
+    nows: Box<[AtomicI64]>,
+    swept_before: Box<[AtomicU32]>,
     /// Frames numbered below this have their codes written.
     placed: AtomicU64,
     /// For each shard, the frame numbers below which it has read every
@@ -270,8 +298,8 @@ pub(crate) struct Placements {
 }
 
 impl Placements {
-    /// Frames whose codes and lengths are kept: 1 MiB of codes, 2 MiB of
-    /// lengths. A shard ahead is held back by the shared read
+    /// Frames whose codes, lengths and times are kept: 1 MiB of codes,
+    /// 2 MiB of lengths, 6 MiB of times. A shard ahead is held back by the shared read
     /// to a few MiB of the capture ahead of the slowest
     /// (`share::SharedFile`), at most some 330,000 frames of 16 bytes, but
     /// frame numbers can jump further (a pcapng file's skipped packets
@@ -293,6 +321,8 @@ impl Placements {
             balancer: Mutex::new(Balancer::new(shards, key)),
             codes: (0..ring).map(|_| AtomicU16::new(0)).collect(),
             lens: (0..ring).map(|_| AtomicU32::new(0)).collect(),
+            nows: (0..ring).map(|_| AtomicI64::new(0)).collect(),
+            swept_before: (0..ring).map(|_| AtomicU32::new(0)).collect(),
             placed: AtomicU64::new(0),
             passed: (0..shards).map(|_| AtomicU64::new(0)).collect(),
         }
@@ -351,6 +381,14 @@ impl Placements {
 
     fn code(&self, index: u64) -> Code {
         Code(self.codes[self.at(index)].load(Ordering::Relaxed))
+    }
+
+    /// Frames dated far ahead that were not believed when placed, once
+    /// every frame is placed.
+    pub(crate) fn time_jumps(&self) -> u64 {
+        let balancer = self.balancer.lock();
+        // A shard that panicked while placing ends the run with its panic.
+        balancer.map_or_else(|p| p.into_inner().time_jumps(), |b| b.time_jumps())
     }
 }
 
@@ -423,6 +461,11 @@ impl Placer<'_> {
             Self::UNREAD
         };
         shared.lens[at].store(len, Ordering::Relaxed);
+        let time = balancer.time();
+        let before = time.now.nanos_since(time.swept);
+        debug_assert!(before < CaptureClock::SWEEP, "swept {before} ns before now");
+        shared.nows[at].store(time.now.as_nanos(), Ordering::Relaxed);
+        shared.swept_before[at].store(before as u32, Ordering::Relaxed);
         shared.codes[at].store(code.0, Ordering::Relaxed);
         // Release: a shard that sees `placed` past `i` sees the code.
         shared.placed.store(i + 1, Ordering::Release);
@@ -507,6 +550,21 @@ impl Placer<'_> {
     pub(crate) fn place_ahead(&mut self, frame: &Frame<'_>) {
         if frame.index >= self.known && frame.index < self.ahead_limit {
             self.place(frame, true);
+        }
+    }
+
+    /// The capture's clock once it saw frame `index`, whose
+    /// [`code`](Self::code) this shard has just read and has not
+    /// [`pause`](Self::pause)d since.
+    #[inline(always)]
+    pub(crate) fn time(&self, index: u64) -> CaptureTime {
+        let shared = self.shared;
+        let at = shared.at(index);
+        let now = Timestamp::from_nanos(shared.nows[at].load(Ordering::Relaxed));
+        let before = shared.swept_before[at].load(Ordering::Relaxed);
+        CaptureTime {
+            now,
+            swept: Timestamp::from_nanos(now.as_nanos().saturating_sub(i64::from(before))),
         }
     }
 

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use telltale_decode::{CaptureWarning, DecodeError, Decoder, Frame, Timestamp};
 use telltale_detect::{DestinationNamer, Finding};
-use telltale_flow::{FlowId, FlowInfo, FlowSummary, FlowTable};
+use telltale_flow::{CaptureClock, FlowId, FlowInfo, FlowSummary, FlowTable};
 use telltale_proto::{
     AppEvent, AppEventKind, AppProto, AppSink, DhcpEvent, Dissectors, DnsEvent, HttpTransaction,
     QuicHandshake, TlsHandshake,
@@ -278,6 +278,9 @@ pub struct PacketFeed<'s, 'p, E: EventSink> {
     decoder: Decoder,
     table: FlowTable,
     dissectors: Dissectors<Streamer<'s, 'p, E>>,
+    /// Fed every frame, as a whole capture's pipeline is, so that a feed
+    /// and an analysis of the same frames tell the time alike.
+    clock: CaptureClock,
     packets: u64,
 }
 
@@ -286,8 +289,10 @@ impl<E: EventSink> PacketFeed<'_, '_, E> {
     /// reach the sink as they are found.
     pub fn push(&mut self, frame: &Frame<'_>) {
         self.packets += 1;
+        self.clock.observe(frame.ts);
         if let Some(packet) = self.decoder.decode(frame) {
-            self.table.push(&packet, &mut self.dissectors);
+            self.table
+                .push_at(&packet, self.clock.time(), &mut self.dissectors);
         }
     }
 
@@ -316,6 +321,7 @@ impl Analyzer {
                 d.set_body_limits(self.body_limits);
                 d
             },
+            clock: CaptureClock::default(),
             packets: 0,
         }
     }

@@ -109,6 +109,44 @@ fn a_large_capture_is_the_same_on_any_thread_count() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A clock that jumps ahead (alone, or to stay) and steps back (minutes, or
+/// decades) across hundreds of conversations, plain (framed by every
+/// shard, timed by the shared placement) and gzip-compressed (timed by
+/// the one reader): flows end, go idle and are swept as on one thread.
+/// Found by the `split_identity` fuzz target: each shard's table judged
+/// the capture's time by its own packets.
+#[test]
+fn a_clock_that_jumps_and_steps_back_ends_flows_as_one_thread_does() {
+    let dir = tempfile::tempdir().unwrap();
+    for seed in 1..=3 {
+        let bytes = telltale_fixtures::adversarial::clock_jumps(300, seed);
+        let plain = dir.path().join(format!("clock-{seed}.pcap"));
+        std::fs::write(&plain, &bytes).unwrap();
+        let gz = dir.path().join(format!("clock-{seed}.pcap.gz"));
+        std::fs::write(&gz, telltale_fixtures::captures::gzip(&bytes)).unwrap();
+        for path in [&plain, &gz] {
+            let want = analyzer(1).analyze([path]).unwrap();
+            let c = &want.captures[0];
+            assert!(c.flow_table.time_jumps > 10, "{:?}", c.flow_table);
+            assert!(c.flow_table.timed_out > 10, "{:?}", c.flow_table);
+            let want_bytes = render(&want);
+            for threads in [2, 3, 5] {
+                let got = analyzer(threads).analyze([path]).unwrap();
+                assert_eq!(
+                    got.captures[0].flow_table.time_jumps,
+                    c.flow_table.time_jumps
+                );
+                assert_eq!(got.captures[0].flow_table.timed_out, c.flow_table.timed_out);
+                assert!(
+                    render(&got) == want_bytes,
+                    "{} on {threads} threads",
+                    path.display()
+                );
+            }
+        }
+    }
+}
+
 /// A capture larger than the ring of chunks the shards of a plain file
 /// share (4 MiB), with one heavy flow: the shard that has it falls far
 /// behind the other, which must wait for it rather than reuse a chunk it
