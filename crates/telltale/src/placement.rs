@@ -298,15 +298,17 @@ pub(crate) struct Placements {
 }
 
 impl Placements {
-    /// Frames whose codes, lengths and times are kept: 1 MiB of codes,
-    /// 2 MiB of lengths, 6 MiB of times. A shard ahead is held back by the shared read
-    /// to a few MiB of the capture ahead of the slowest
-    /// (`share::SharedFile`), at most some 330,000 frames of 16 bytes, but
-    /// frame numbers can jump further (a pcapng file's skipped packets
-    /// are numbered): then it waits until the others have read the codes
-    /// it would write over, which they always can, as a shard waiting for
-    /// a code has said it needs none below it.
-    const RING: usize = 1 << 19;
+    /// Frames whose codes, lengths and times are kept: 4.5 MiB in all
+    /// (512 KiB of codes, 1 MiB of lengths, 3 MiB of times). A shard ahead
+    /// is held back by the shared read to a few MiB of the capture ahead of
+    /// the slowest (`share::SharedFile`): some 160,000 records of 32 bytes
+    /// or 330,000 of 16 (no bytes captured). Past this many, or where
+    /// frame numbers jump further (a pcapng file's skipped packets are
+    /// numbered), it waits until the others have read the codes it would
+    /// write over, which they always can, as a shard waiting for a code
+    /// has said it needs none below it. (Twice as many, when the times
+    /// were added, cost 6 MiB more at two shards on the 1 GiB corpus.)
+    const RING: usize = 1 << 18;
 
     /// One placement for `shards` shards (at most [`Code::MAX_SHARDS`]),
     /// whose balancer has the run's `key`.
