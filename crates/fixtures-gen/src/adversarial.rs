@@ -949,23 +949,49 @@ pub fn missing_interface(n: usize) -> Vec<u8> {
 /// packets interleaved, dated from a clock (seeded by `seed`) that mostly
 /// moves on by milliseconds to minutes, and now and then:
 ///
-/// - dates one packet decades ahead, alone (not to be believed), as the
-///   second of the capture and the first of a pair of its own (what the
-///   `split_identity` fuzz target found: that pair's shard believed it);
-/// - jumps a month ahead and stays (confirmed by the next packet);
+/// - dates one packet decades ahead, alone: no later time comes within a
+///   day of it, so it is never believed (the second packet of the capture
+///   is one, and the first of a pair of its own: what the `split_identity`
+///   fuzz target found, that pair's shard believed it);
+/// - jumps a month ahead and stays (the next time ahead confirms it);
 /// - steps back minutes, or decades (a merged capture).
 ///
 /// Flows then go idle, come back, and reach sweeps at different points
 /// in each shard.
 pub fn clock_jumps(n: usize, seed: u64) -> Vec<u8> {
-    let framing = eth();
     let mut w = pcap_writer();
+    for (ts, frame) in clock_jumps_frames(n, seed) {
+        w.packet(ts, &frame);
+    }
+    w.into_bytes()
+}
+
+/// [`clock_jumps`] as pcapng: one Enhanced Packet Block a frame.
+pub fn clock_jumps_pcapng(n: usize, seed: u64) -> Vec<u8> {
+    let mut w = PcapNgWriter::new(Endian::Little);
+    w.interface(1, 262_144, None, Some("eth0"));
+    for (ts, frame) in clock_jumps_frames(n, seed) {
+        w.epb(0, ts, &frame);
+    }
+    w.into_bytes()
+}
+
+/// The frames of [`clock_jumps`], with their times.
+fn clock_jumps_frames(n: usize, seed: u64) -> Vec<(u64, Vec<u8>)> {
+    let framing = eth();
+    let mut out = Vec::new();
     let mut rng = crate::SplitMix64::new(seed);
     let year = 365 * 86_400 * SEC;
+    let day = 86_400 * SEC;
     let mut clock = BASE_TS;
-    // The fuzz target's case first: a lone jump decades ahead as the first
-    // packet of its pair, between packets of another pair.
-    let lone = udp_packet(
+    // Lone jumps ahead so far: each lands two days past the one before,
+    // so none confirms another.
+    let mut lone_jumps = 0u64;
+    let mut lone = |clock: u64| {
+        lone_jumps += 1;
+        clock + 20 * year + lone_jumps * 2 * day
+    };
+    let far = udp_packet(
         sa(Ipv4Addr::new(203, 0, 49, 80), 80),
         sa(CLIENT_V4, 40_400),
         1,
@@ -1010,17 +1036,17 @@ pub fn clock_jumps(n: usize, seed: u64) -> Vec<u8> {
             }
             80..=86 => clock.saturating_sub(step % (300 * SEC)),
             87..=90 => clock.saturating_sub(30 * year),
-            91..=94 => clock + 20 * year,
+            91..=94 => lone(clock),
             95..=96 => {
-                clock += 30 * 86_400 * SEC;
+                clock += 30 * day;
                 clock
             }
             _ => clock + step % SEC,
         };
-        w.packet(when, &framing.frame(seg.dir, &seg.to_ip()));
+        out.push((when, framing.frame(seg.dir, &seg.to_ip())));
         sent += 1;
         if sent == 1 {
-            w.packet(clock + 28 * year, &framing.frame(Direction::Inbound, &lone));
+            out.push((lone(clock), framing.frame(Direction::Inbound, &far)));
         }
         if sent.is_multiple_of(7) {
             // A DNS-like exchange on a pair of its own, a packet alone.
@@ -1030,10 +1056,10 @@ pub fn clock_jumps(n: usize, seed: u64) -> Vec<u8> {
                 sent as u16,
                 b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x01x\x07example\x00\x00\x01\x00\x01",
             );
-            w.packet(clock, &framing.frame(Direction::Outbound, &p));
+            out.push((clock, framing.frame(Direction::Outbound, &p)));
         }
     }
-    w.into_bytes()
+    out
 }
 
 #[cfg(test)]

@@ -8,8 +8,10 @@ use telltale_decode::Timestamp;
 /// Capture time may step backwards (merged or badly clocked captures):
 /// the clock follows the latest time. A lone packet dated far in the
 /// future must not expire every flow and then freeze expiry for the rest
-/// of the capture, so a jump of more than a day is believed only when the
-/// next time seen is within a day of it.
+/// of the capture, so a jump of more than a day is believed only when a
+/// later time ahead of the clock comes within a day of it; a time ahead
+/// of the clock that does not drops it (and is a jump waiting in its
+/// turn, if it too is more than a day ahead).
 ///
 /// The clock also says when flows are swept: at the first time it stands a
 /// second or more past the last sweep ([`CaptureTime::swept`]). Which

@@ -234,8 +234,10 @@ pub struct FlowTableStats {
     pub evicted: u64,
     /// Flows ended by the idle timeout.
     pub timed_out: u64,
-    /// Packets dated more than a day after the capture's clock that no
-    /// following packet confirmed (ignored for timeouts).
+    /// Times more than a day ahead of the capture's clock, not believed
+    /// when seen ([`CaptureClock`]): lone jumps, and the first time of a
+    /// jump that a later one then confirmed. Counted per frame by the
+    /// clock that sees every frame.
     pub time_jumps: u64,
     /// RSTs ignored because their sequence number was out of the window.
     pub ignored_rsts: u64,
@@ -248,9 +250,8 @@ impl FlowTableStats {
     /// Adds another table's counters (a capture split across shards);
     /// `peak_flows` becomes the sum of the shards' peaks. That is near one
     /// table's peak but not equal to it, either way: the shards' peaks
-    /// fall at different times, and each shard's table ends idle flows as
-    /// its own packets move its clock (1 GiB corpus: 2,996 flows on one
-    /// thread, 2,995 split in two).
+    /// fall at different times, and each shard's table sweeps idle flows
+    /// out when its next packet comes, not when the clock says.
     pub fn merge(&mut self, o: &FlowTableStats) {
         self.flows += o.flows;
         self.peak_flows += o.peak_flows;
@@ -430,10 +431,9 @@ impl FlowTable {
             Transport::Udp(_) => 0,
         };
         // A packet on a flow idle past its timeout starts a new flow, as if
-        // a sweep had ended the old one just before (whether one did depends
-        // on other flows' packets; this keeps the outcome a property of the
-        // flow's own packets, so a capture split by flow gives the same).
-        // (At the packet's time, unless that is an unconfirmed jump ahead.)
+        // a sweep had ended the old one just before: the flow's own packets
+        // and the packet's time decide, not when the last sweep ran (at the
+        // packet's time, unless that is a jump ahead not believed).
         // A new SYN on a closed connection's 4-tuple, or after data was
         // exchanged, is a new connection; a retransmitted SYN (same initial
         // sequence number) is not. One lookup decides both.
@@ -582,7 +582,9 @@ impl FlowTable {
         }
     }
 
-    /// The latest capture time seen (ignoring unconfirmed far-future jumps).
+    /// The capture's clock as of this table's last packet: the latest time
+    /// believed ([`CaptureClock::now`]), as `push` judged it or `push_at`
+    /// was told.
     pub fn clock(&self) -> Timestamp {
         self.now
     }
@@ -596,9 +598,10 @@ impl FlowTable {
         // so each is looked at once per sweep even when its next time cannot
         // be later than now (a clock at the end of time).
         let mut again: Vec<(Timestamp, FlowId, FlowKey)> = Vec::new();
-        // Sweeps only free memory: whether a flow has expired depends on
-        // its own packets and the time asked about, never on when a sweep
-        // happened to run (see `expired`).
+        // Whether a flow has expired depends on its own packets and the
+        // time asked about (see `expired`); which sweeps ran, and when, is
+        // the capture clock's (see `push_at`), so tables that share one
+        // clock end the flows one table would.
         while let Some(&Reverse((due, id, key))) = self.deadlines.peek() {
             if due > now {
                 break;
@@ -1133,7 +1136,7 @@ mod tests {
                     .enumerate()
                     .map(|(i, &(who, step, flags))| {
                         // A jump is one packet's; the next goes on from before it
-                        // (a lone jump) or from it (confirmed), by the step's sign.
+                        // (a lone jump) or from it (confirmed): odd `who` for lone.
                         let ts = base.saturating_add(step);
                         if step.abs() < 86_400 * 1_000_000_000 || who % 2 == 0 {
                             base = ts;

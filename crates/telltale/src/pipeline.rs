@@ -973,19 +973,21 @@ impl<S: ShardSink> FrameConsumer for ShardFilter<'_, '_, S> {
     #[inline(always)]
     fn frame(&mut self, frame: &Frame<'_>) -> bool {
         let code = self.placer.code(frame);
-        let now = self.placer.time(frame.index);
+        // The clock's reading is read only for a frame this shard decodes.
+        let at = || self.placer.time(frame.index);
         if !code.decode_first() {
             if code.shard() == Some(self.shard) {
-                self.inner.frame_at(frame, now);
+                self.inner.frame_at(frame, at());
                 return true;
             }
             if code.dns()
                 && let Some(watch) = &mut self.watch
             {
-                watch.frame(frame, now, self.inner.dissectors.sink_mut());
+                watch.frame(frame, at(), self.inner.dissectors.sink_mut());
             }
             return false;
         }
+        let now = at();
         // Every shard decodes it; shard 0 counts it.
         let counted = self.shard == 0;
         // Placed by the frame's own addresses (a fragment has its

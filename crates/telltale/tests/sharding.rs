@@ -110,39 +110,67 @@ fn a_large_capture_is_the_same_on_any_thread_count() {
 }
 
 /// A clock that jumps ahead (alone, or to stay) and steps back (minutes, or
-/// decades) across hundreds of conversations, plain (framed by every
-/// shard, timed by the shared placement) and gzip-compressed (timed by
-/// the one reader): flows end, go idle and are swept as on one thread.
-/// Found by the `split_identity` fuzz target: each shard's table judged
-/// the capture's time by its own packets.
+/// decades) across hundreds of conversations, as pcap (framed by every
+/// shard, timed by the shared placement), pcapng (frames placed one at a
+/// time) and gzip (timed by the one reader), and once across thousands
+/// (many chunks, the placement's ring reused): flows end, go idle and are
+/// swept as on one thread, collected or sorted as they end (each shard
+/// then following the others' DNS). Found by the `split_identity` fuzz
+/// target: each shard's table judged the capture's time by its own
+/// packets.
 #[test]
 fn a_clock_that_jumps_and_steps_back_ends_flows_as_one_thread_does() {
+    use telltale_fixtures::adversarial::{clock_jumps, clock_jumps_pcapng};
     let dir = tempfile::tempdir().unwrap();
-    for seed in 1..=3 {
-        let bytes = telltale_fixtures::adversarial::clock_jumps(300, seed);
+    let mut files = Vec::new();
+    for (seed, n) in [(1, 300), (2, 300), (3, 300), (4, 1_500)] {
+        let bytes = clock_jumps(n, seed);
         let plain = dir.path().join(format!("clock-{seed}.pcap"));
         std::fs::write(&plain, &bytes).unwrap();
         let gz = dir.path().join(format!("clock-{seed}.pcap.gz"));
         std::fs::write(&gz, telltale_fixtures::captures::gzip(&bytes)).unwrap();
-        for path in [&plain, &gz] {
-            let want = analyzer(1).analyze([path]).unwrap();
-            let c = &want.captures[0];
-            assert!(c.flow_table.time_jumps > 10, "{:?}", c.flow_table);
-            assert!(c.flow_table.timed_out > 10, "{:?}", c.flow_table);
-            let want_bytes = render(&want);
-            for threads in [2, 3, 5] {
-                let got = analyzer(threads).analyze([path]).unwrap();
-                assert_eq!(
-                    got.captures[0].flow_table.time_jumps,
-                    c.flow_table.time_jumps
-                );
-                assert_eq!(got.captures[0].flow_table.timed_out, c.flow_table.timed_out);
-                assert!(
-                    render(&got) == want_bytes,
-                    "{} on {threads} threads",
-                    path.display()
-                );
-            }
+        let ng = dir.path().join(format!("clock-{seed}.pcapng"));
+        std::fs::write(&ng, clock_jumps_pcapng(n, seed)).unwrap();
+        files.extend([plain, gz, ng]);
+    }
+    let sorted = |threads| {
+        builder(threads)
+            .collect_limit(0)
+            .sort_memory(64 << 10)
+            .build()
+    };
+    for path in &files {
+        let one = analyzer(1);
+        let want = one.analyze([path]).unwrap();
+        let c = &want.captures[0];
+        // Lone jumps (never believed) and month jumps (believed by the
+        // next time ahead) both count.
+        assert!(c.flow_table.time_jumps > 10, "{:?}", c.flow_table);
+        assert!(c.flow_table.timed_out > 10, "{:?}", c.flow_table);
+        let want_bytes = render(&want);
+        let mut want_jsonl = Vec::new();
+        one.write_jsonl(&want, &mut want_jsonl).unwrap();
+        for threads in [2, 3, 5] {
+            let got = analyzer(threads).analyze([path]).unwrap();
+            let g = &got.captures[0].flow_table;
+            assert_eq!(
+                (g.time_jumps, g.timed_out),
+                (c.flow_table.time_jumps, c.flow_table.timed_out)
+            );
+            assert!(
+                render(&got) == want_bytes,
+                "{} on {threads} threads",
+                path.display()
+            );
+        }
+        for threads in [1, 2, 3] {
+            let mut got = Vec::new();
+            sorted(threads).analyze_jsonl([path], &mut got).unwrap();
+            assert!(
+                got == want_jsonl,
+                "{} sorted on {threads} threads",
+                path.display()
+            );
         }
     }
 }
