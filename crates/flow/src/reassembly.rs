@@ -133,6 +133,7 @@ impl Stream {
     }
 
     #[allow(clippy::too_many_arguments)]
+    #[inline]
     pub(crate) fn segment(
         &mut self,
         seq: u32,
