@@ -954,7 +954,9 @@ pub fn missing_interface(n: usize) -> Vec<u8> {
 ///   is one, and the first of a pair of its own: what the `split_identity`
 ///   fuzz target found, that pair's shard believed it);
 /// - jumps a month ahead and stays (the next time ahead confirms it);
-/// - steps back minutes, or decades (a merged capture).
+/// - steps back minutes, or decades (a merged capture);
+/// - puts in a frame that is not IP, which moves the clock all the same
+///   (a second on, or a lone jump).
 ///
 /// Flows then go idle, come back, and reach sweeps at different points
 /// in each shard.
@@ -1057,6 +1059,18 @@ fn clock_jumps_frames(n: usize, seed: u64) -> Vec<(u64, Vec<u8>)> {
                 b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x01x\x07example\x00\x00\x01\x00\x01",
             );
             out.push((clock, framing.frame(Direction::Outbound, &p)));
+        }
+        if sent.is_multiple_of(11) {
+            // A frame that is not IP: it moves the capture's clock (a
+            // second on, or alone far ahead) though no flow holds it.
+            let when = if sent.is_multiple_of(55) {
+                lone(clock)
+            } else {
+                clock += SEC;
+                clock
+            };
+            let f = crate::link::ethernet(GATEWAY_MAC, HOST_MAC, &[], 0x88b5, b"not ip");
+            out.push((when, f));
         }
     }
     out

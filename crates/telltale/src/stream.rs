@@ -5,18 +5,18 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::Path;
 
-use telltale_decode::{CaptureWarning, DecodeError, Decoder, Frame, Timestamp};
+use telltale_decode::{CaptureWarning, DecodeError, Frame, Timestamp};
 use telltale_detect::{DestinationNamer, Finding};
-use telltale_flow::{CaptureClock, FlowId, FlowInfo, FlowSummary, FlowTable};
+use telltale_flow::{FlowId, FlowInfo, FlowSummary};
 use telltale_proto::{
-    AppEvent, AppEventKind, AppProto, AppSink, DhcpEvent, Dissectors, DnsEvent, HttpTransaction,
-    QuicHandshake, TlsHandshake,
+    AppEvent, AppEventKind, AppProto, AppSink, DhcpEvent, DnsEvent, HttpTransaction, QuicHandshake,
+    TlsHandshake,
 };
 use telltale_report::{CaptureReport, FindingsWritten, FlowRecord, LimitCounts};
 
 use crate::Analyzer;
 use crate::locate::Locator;
-use crate::pipeline::{Detection, by_place, drive, kept_for_report};
+use crate::pipeline::{Detection, FrameConsumer, Stages, by_place, drive, kept_for_report};
 
 /// Where an event happened: its capture, its flow's endpoints, its time and
 /// packet number.
@@ -275,12 +275,9 @@ impl Analyzer {
 /// assert_eq!(flows, 11);
 /// ```
 pub struct PacketFeed<'s, 'p, E: EventSink> {
-    decoder: Decoder,
-    table: FlowTable,
-    dissectors: Dissectors<Streamer<'s, 'p, E>>,
-    /// Fed every frame, as a whole capture's pipeline is, so that a feed
-    /// and an analysis of the same frames tell the time alike.
-    clock: CaptureClock,
+    /// The stages [`Analyzer::stream`] reads a file through, so a feed and
+    /// a stream of the same frames give the same events.
+    stages: Stages<Streamer<'s, 'p, E>>,
     packets: u64,
 }
 
@@ -289,17 +286,14 @@ impl<E: EventSink> PacketFeed<'_, '_, E> {
     /// reach the sink as they are found.
     pub fn push(&mut self, frame: &Frame<'_>) {
         self.packets += 1;
-        self.clock.observe(frame.ts);
-        if let Some(packet) = self.decoder.decode(frame) {
-            self.table
-                .push_at(&packet, self.clock.time(), &mut self.dissectors);
-        }
+        self.stages.frame(frame);
     }
 
     /// Ends every open flow (their records reach the sink) and returns how
     /// many frames were pushed.
-    pub fn finish(mut self) -> u64 {
-        self.table.finish(&mut self.dissectors);
+    pub fn finish(self) -> u64 {
+        let clock = self.stages.clock();
+        self.stages.finish_at(clock);
         self.packets
     }
 }
@@ -313,15 +307,7 @@ impl Analyzer {
         sink: &'s mut E,
     ) -> PacketFeed<'s, 'p, E> {
         PacketFeed {
-            decoder: Decoder::new(self.decoder),
-            table: FlowTable::new(self.flows),
-            dissectors: {
-                let mut d =
-                    Dissectors::with_keys(Streamer::new(self, name, sink), self.keys.clone());
-                d.set_body_limits(self.body_limits);
-                d
-            },
-            clock: CaptureClock::default(),
+            stages: Stages::new(self, Streamer::new(self, name, sink)),
             packets: 0,
         }
     }

@@ -171,3 +171,45 @@ fn custom_detector_findings() {
         .unwrap();
     assert_eq!(streamed, 1);
 }
+
+/// Frames pushed through `Analyzer::feed` give the events, in order, that
+/// `Analyzer::stream` gives reading the same capture (but the damage
+/// warnings, which only a reader finds): every fixture, and a capture whose
+/// clock jumps and steps back, where a pipeline that timed flows by packets
+/// instead of frames, or swept on another schedule, would end flows
+/// differently.
+#[test]
+fn a_feed_gives_the_events_a_stream_gives() {
+    let analyzer = Analyzer::builder().identifiers(Some(&profile())).build();
+    let dir = tempfile::tempdir().unwrap();
+    let jumps = dir.path().join("clock-jumps.pcap");
+    std::fs::write(&jumps, telltale_fixtures::adversarial::clock_jumps(300, 7)).unwrap();
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(fixtures())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| telltale::is_capture_file(p).unwrap_or(false))
+        .collect();
+    paths.sort();
+    paths.push(jumps);
+    let mut compared = 0;
+    for path in &paths {
+        let mut streamed = Vec::new();
+        let mut sink = |e: Event<'_>| {
+            if !matches!(e, Event::Warning(_)) {
+                streamed.push(format!("{e:?}"));
+            }
+        };
+        analyzer.stream(path, &mut sink).unwrap();
+        let mut fed = Vec::new();
+        let mut sink = |e: Event<'_>| fed.push(format!("{e:?}"));
+        let mut feed = analyzer.feed(path, &mut sink);
+        let mut reader = telltale::decode::CaptureReader::open(path).unwrap();
+        while let Some(frame) = reader.next_frame().unwrap() {
+            feed.push(&frame);
+        }
+        feed.finish();
+        assert!(fed == streamed, "{} differs fed", path.display());
+        compared += fed.len();
+    }
+    assert!(compared > 3_000, "{compared} events");
+}
