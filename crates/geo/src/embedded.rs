@@ -544,14 +544,8 @@ mod tests {
                 .map(|b| starts.partition_point(|&s| ((s >> 16) as usize) < b) as u32)
                 .collect()
         };
-        let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = move || {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng
-        };
-        let mut sparse: Vec<u32> = (0..5_000).map(|_| next() as u32).collect();
+        // Spread over the whole space by a multiplicative hash.
+        let mut sparse: Vec<u32> = (0..5_000u32).map(|i| i.wrapping_mul(0x9e37_79b1)).collect();
         sparse.sort_unstable();
         sparse.dedup();
         let cases: Vec<Vec<u32>> = vec![
