@@ -3,7 +3,7 @@
 use telltale_decode::Timestamp;
 
 /// The latest time seen in a capture, where a time far ahead is believed
-/// only once the next one confirms it.
+/// only once a later one confirms it.
 ///
 /// Capture time may step backwards (merged or badly clocked captures):
 /// the clock follows the latest time. A lone packet dated far in the
