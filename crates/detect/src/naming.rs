@@ -268,8 +268,12 @@ impl Resolutions {
             }
         }
         // Stale queue entries (addresses answered again since) are dropped
-        // now and then, so the queue stays within a few times the cap.
-        if self.answered.len() > 4 * max_addrs.max(1) {
+        // once they fill the queue to twice the cap: at most the cap are
+        // live, so at least as many answers come between two clean-ups, and
+        // the queue's buffer stops at twice the cap (1 MiB). At four times
+        // it grew to 4 MiB per namer, the largest part of a streamed
+        // run's growth from 1 GiB to 10 GiB of capture, a namer per shard.
+        if self.answered.len() >= 2 * max_addrs.max(1) {
             let last = &self.last_answer;
             self.answered.retain(|(a, n)| last.get(a) == Some(n));
         }
@@ -982,7 +986,44 @@ mod tests {
             name(n - 1).as_deref(),
             Some(format!("host{}.example", n - 1).as_str())
         );
-        assert!(namer.resolutions().answered.len() <= 4 * MAX_RESOLVED_ADDRESSES + 1);
+        assert!(namer.resolutions().answered.len() < 2 * MAX_RESOLVED_ADDRESSES);
+    }
+
+    /// Addresses answered over and over leave stale entries in the queue
+    /// of last answers; they are cleared before its buffer outgrows twice
+    /// the cap, however many answers come.
+    #[test]
+    fn the_queue_of_last_answers_stays_within_twice_the_cap() {
+        let mut namer = DestinationNamer::bounded();
+        let resolver = Some("9.9.9.9".parse().unwrap());
+        let addrs: Vec<String> = (0..100u32)
+            .map(|i| std::net::Ipv4Addr::from(0x0a00_0000 + i).to_string())
+            .collect();
+        for i in 0..5 * MAX_RESOLVED_ADDRESSES {
+            let a = &addrs[i % addrs.len()];
+            namer.observe(
+                &ev(1, i as i64, dns_response(&[("cdn.example", 1, a)])),
+                resolver,
+            );
+        }
+        let r = namer.resolutions();
+        assert_eq!(r.by_addr.len(), addrs.len());
+        assert!(
+            r.answered.len() < 2 * MAX_RESOLVED_ADDRESSES,
+            "{}",
+            r.answered.len()
+        );
+        assert!(
+            r.answered.capacity() <= 2 * MAX_RESOLVED_ADDRESSES,
+            "{}",
+            r.answered.capacity()
+        );
+        // Every address is still named by its latest answer.
+        let late = Timestamp::from_nanos(10 * MAX_RESOLVED_ADDRESSES as i64);
+        for a in &addrs {
+            let f = info(9, &format!("{a}:443"));
+            assert_eq!(namer.name(&f, late).name.as_deref(), Some("cdn.example"));
+        }
     }
 
     /// A bounded namer keeps a few answers per address, so it fixes a flow's
