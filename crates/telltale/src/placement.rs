@@ -298,17 +298,20 @@ pub(crate) struct Placements {
 }
 
 impl Placements {
-    /// Frames whose codes, lengths and times are kept: 4.5 MiB in all
-    /// (512 KiB of codes, 1 MiB of lengths, 3 MiB of times). A shard ahead
-    /// is held back by the shared read to a few MiB of the capture ahead of
-    /// the slowest (`share::SharedFile`): some 160,000 records of 32 bytes
-    /// or 330,000 of 16 (no bytes captured). Past this many, or where
-    /// frame numbers jump further (a pcapng file's skipped packets are
-    /// numbered), it waits until the others have read the codes it would
-    /// write over, which they always can, as a shard waiting for a code
-    /// has said it needs none below it. (Twice as many, when the times
-    /// were added, cost 6 MiB more at two shards on the 1 GiB corpus.)
-    const RING: usize = 1 << 18;
+    /// Frames whose codes, lengths and times are kept: 2.25 MiB in all
+    /// (256 KiB of codes, 512 KiB of lengths, 1.5 MiB of times). A shard
+    /// ahead is held back by the shared read to a few MiB of the capture
+    /// ahead of the slowest (`share::SharedFile`): some 70,000 records of
+    /// 70 bytes (frames cut to their headers) or 160,000 of 32. Past this
+    /// many, or where frame numbers jump further (a pcapng file's skipped
+    /// packets are numbered), it waits until the others have read the
+    /// codes it would write over, which they always can, as a shard
+    /// waiting for a code has said it needs none below it: only a capture
+    /// of records under 32 bytes (16 bytes or less captured of each frame)
+    /// has its shards wait on this ring. Twice as many frames cost 2.25 MiB
+    /// more per split run, whatever the capture, for none of the captures
+    /// a phone or a network tap writes.
+    const RING: usize = 1 << 17;
 
     /// One placement for `shards` shards (at most [`Code::MAX_SHARDS`]),
     /// whose balancer has the run's `key`.
