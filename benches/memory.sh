@@ -22,6 +22,7 @@ cd "$(dirname "$0")/.."
 small=${1:-1024}
 large=${2:-10240}
 . benches/corpus.sh
+command -v pgrep >/dev/null || { echo "missing pgrep (apt-get install procps)" >&2; exit 1; }
 corpora=("$(corpus "$small" 1)" "$(corpus "$large" 1)")
 [ "${SKIP_BUILD:-0}" = 1 ] || cargo build --release -q -p telltale-cli
 bin=target/release/telltale
@@ -50,7 +51,7 @@ for format in table jsonl; do
   for j in 1 2; do
     read -r h1 a1 <<<"$(peak "$bin" analyze -q -f "$format" -j "$j" -o /dev/null "${corpora[0]}")"
     read -r h2 a2 <<<"$(peak "$bin" analyze -q -f "$format" -j "$j" -o /dev/null "${corpora[1]}")"
-    printf '%-22s %10s %10s %6.2f   %10s %10s %6.2f\n' "-f $format -j $j" \
-      "$h1" "$h2" "$(echo "$h2 / $h1" | bc -l)" "$a1" "$a2" "$(echo "$a2 / $a1" | bc -l)"
+    awk -v l="-f $format -j $j" -v h1="$h1" -v h2="$h2" -v a1="$a1" -v a2="$a2" 'BEGIN {
+      printf "%-22s %10s %10s %6.2f   %10s %10s %6.2f\n", l, h1, h2, h2 / h1, a1, a2, a2 / a1 }'
   done
 done
