@@ -15,7 +15,9 @@ use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
 use telltale::detect::DeviceProfile;
-use telltale::report::{write_destinations_csv, write_flows_csv, write_identifiers_csv, write_jsonl};
+use telltale::report::{
+    write_destinations_csv, write_flows_csv, write_identifiers_csv, write_jsonl,
+};
 use telltale::{Analyzer, Report};
 
 static ANALYZERS: LazyLock<[Analyzer; 3]> = LazyLock::new(|| {
@@ -32,9 +34,7 @@ static PATH: LazyLock<PathBuf> = LazyLock::new(|| {
     std::env::temp_dir().join(format!("telltale-fuzz-split-{}.pcap", std::process::id()))
 });
 
-static GZ_PATH: LazyLock<PathBuf> = LazyLock::new(|| {
-    std::env::temp_dir().join(format!("telltale-fuzz-split-{}.pcap.gz", std::process::id()))
-});
+static GZ_PATH: LazyLock<PathBuf> = LazyLock::new(|| PATH.with_extension("pcap.gz"));
 
 fn render(report: &Report) -> Vec<u8> {
     let mut out = Vec::new();
@@ -51,7 +51,8 @@ fuzz_target!(|data: &[u8]| {
     same_on_any_thread_count(&PATH, one, &[(2, two), (3, three)]);
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     std::io::Write::write_all(&mut gz, data).expect("to memory");
-    std::fs::write(&*GZ_PATH, gz.finish().expect("to memory")).expect("write the temporary capture");
+    std::fs::write(&*GZ_PATH, gz.finish().expect("to memory"))
+        .expect("write the temporary capture");
     same_on_any_thread_count(&GZ_PATH, one, &[(2, two)]);
 });
 
@@ -77,4 +78,3 @@ fn same_on_any_thread_count(path: &Path, one: &Analyzer, others: &[(usize, &Anal
         }
     }
 }
-
